@@ -1,0 +1,53 @@
+/*
+ * A servable model: a liblinear model plus its manifest (feature names and
+ * standardisation, priors, threshold, solver), or the built-in naive genre
+ * model.  Loaded by skipctl and, at configuration time, by the module.
+ */
+#ifndef SKIP_MODEL_H
+#define SKIP_MODEL_H
+
+#include <stddef.h>
+
+#include "featurize.h"
+#include "records.h"
+
+typedef enum {
+    SK_MODEL_LINEAR = 0,     /* liblinear, manifest-described */
+    SK_MODEL_NAIVE           /* play iff track genres meet user favourites */
+} sk_model_kind;
+
+typedef struct {
+    sk_model_kind     kind;
+    char              name[64];      /* from the manifest ("naive" built in) */
+    char              version[64];   /* from the manifest, e.g. a hash */
+    struct model     *lin;           /* liblinear model, NULL for naive */
+    sk_feature_plan   plan;
+    double            bias;          /* liblinear -B value, < 0 = none */
+    double            threshold;     /* P(play) >= threshold -> play */
+    int               probability;   /* 1: logistic P(play); 0: SVM margin
+                                        squashed by 1 / (1 + e^-m) */
+    int               play_index;    /* position of label 1 in lin's labels */
+} sk_model;
+
+/*
+ * Load MODEL_PATH (liblinear text format) and its manifest (same path with
+ * .json instead of .model).  Returns 0, or -1 with err naming the file and
+ * the problem (missing, corrupt, features this build cannot compute, a
+ * manifest that does not match the model).
+ */
+int sk_model_load(sk_model *m, const char *model_path, char *err,
+    size_t errlen);
+
+/* The built-in naive genre model. */
+void sk_model_naive(sk_model *m);
+
+/* P(play) for one (user, track, context). */
+double sk_model_score(const sk_model *m, const sk_user_rec *u,
+    const sk_track_rec *t, const sk_context *ctx);
+
+/* 1 = play, 0 = skip. */
+int sk_model_decide(const sk_model *m, double score);
+
+void sk_model_free(sk_model *m);
+
+#endif

@@ -1,0 +1,99 @@
+/*
+ * The user and track records: what the feature store keeps per user and per
+ * track, what the module fetches from Redis per request, and what the
+ * trainer builds from history.  One struct each, one field list each, one
+ * encoder and one decoder, shared by skipctl and the nginx module so that a
+ * record means the same thing everywhere.
+ *
+ * In Redis a record is a hash whose fields are named by sk_user_fields /
+ * sk_track_fields (human-readable values, see docs/feature-store.md).  The
+ * module asks for exactly these fields with HMGET, in this order.
+ */
+#ifndef SKIP_RECORDS_H
+#define SKIP_RECORDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    SK_STORAGE_SLOW = 0,
+    SK_STORAGE_MEDIUM,
+    SK_STORAGE_FAST
+};
+
+typedef struct {
+    uint64_t fav;          /* favourite genres, bit i = sk_genre_name(i) */
+    int      premium;      /* 0 or 1 */
+    double   plays;        /* labelled history: tracks listened in full */
+    double   skips;        /* labelled history: tracks skipped */
+    double   fav_plays;    /* the same two, restricted to tracks whose */
+    double   fav_skips;    /* artist genres meet the user's favourites */
+} sk_user_rec;
+
+typedef struct {
+    uint64_t genres;       /* the artist's genres among the 50 user genres */
+    int      n_genres;     /* all genres of the artist (any name) */
+    double   plays;        /* labelled history of the track */
+    double   skips;
+    double   popularity;   /* 0..100 */
+    double   duration_ms;
+    int      explicit_;    /* 0 or 1 */
+    int      year;         /* release year, 0 when unknown */
+    double   danceability;
+    double   energy;
+    int      key;          /* 0..11, -1 unknown */
+    int      mode;         /* 0, 1, or -1 when null (80 % of tracks) */
+    double   loudness;
+    double   speechiness;
+    double   acousticness;
+    double   instrumentalness;
+    double   liveness;
+    double   valence;
+    double   tempo;
+    int      time_signature;  /* -1 unknown */
+    int      storage;      /* SK_STORAGE_* */
+    double   daily_cost;
+} sk_track_rec;
+
+/* Request-time context: what the module knows besides the two records. */
+typedef struct {
+    int      hour;         /* local hour of the request 0..23, -1 unknown */
+} sk_context;
+
+#define SK_USER_NFIELDS   6
+#define SK_TRACK_NFIELDS  22
+
+extern const char *const sk_user_fields[SK_USER_NFIELDS];
+extern const char *const sk_track_fields[SK_TRACK_NFIELDS];
+
+/* Longest value the encoder writes for any field (genre lists included). */
+#define SK_REC_VALMAX 1024
+
+/* Decoder results. */
+#define SK_REC_OK         0
+#define SK_REC_MISSING   -1   /* no field at all: the record does not exist */
+#define SK_REC_MALFORMED -2   /* a field is absent or does not parse */
+
+/*
+ * Decode HMGET-style values: vals[i]/lens[i] is field i of the list above,
+ * vals[i] == NULL when Redis returned nil.  On SK_REC_MALFORMED, err names
+ * the field and the offending value.
+ */
+int sk_user_rec_decode(sk_user_rec *u, const char *const *vals,
+    const size_t *lens, char *err, size_t errlen);
+int sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
+    const size_t *lens, char *err, size_t errlen);
+
+/*
+ * Encode to strings, vals[i] for field i, each SK_REC_VALMAX bytes.  Doubles
+ * are written in the shortest form that reads back to the same bits, so a
+ * record that goes through Redis scores exactly as the one that did not.
+ */
+void sk_user_rec_encode(const sk_user_rec *u, char vals[][SK_REC_VALMAX]);
+void sk_track_rec_encode(const sk_track_rec *t, char vals[][SK_REC_VALMAX]);
+
+/* "slow"/"medium"/"fast" in any case -> SK_STORAGE_*, or -1. */
+int sk_storage_parse(const char *s, size_t len);
+const char *sk_storage_name(int storage);
+
+#endif
