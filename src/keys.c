@@ -43,7 +43,7 @@ sk_snapshot_valid(const char *s, size_t len)
 }
 
 static size_t
-key_fmt(char *buf, size_t size, int n)
+key_fmt(size_t size, int n)
 {
     return (n < 0 || (size_t) n >= size) ? 0 : (size_t) n;
 }
@@ -51,14 +51,14 @@ key_fmt(char *buf, size_t size, int n)
 size_t
 sk_key_active(char *buf, size_t size, const char *prefix)
 {
-    return key_fmt(buf, size, snprintf(buf, size, "%s:active", prefix));
+    return key_fmt(size, snprintf(buf, size, "%s:active", prefix));
 }
 
 size_t
 sk_key_user(char *buf, size_t size, const char *prefix, const char *snap,
     const char *id, size_t idlen)
 {
-    return key_fmt(buf, size, snprintf(buf, size, "%s:%s:u:%.*s", prefix,
+    return key_fmt(size, snprintf(buf, size, "%s:%s:u:%.*s", prefix,
                                        snap, (int) idlen, id));
 }
 
@@ -66,13 +66,13 @@ size_t
 sk_key_track(char *buf, size_t size, const char *prefix, const char *snap,
     const char *id, size_t idlen)
 {
-    return key_fmt(buf, size, snprintf(buf, size, "%s:%s:t:%.*s", prefix,
+    return key_fmt(size, snprintf(buf, size, "%s:%s:t:%.*s", prefix,
                                        snap, (int) idlen, id));
 }
 
 size_t
 sk_key_meta(char *buf, size_t size, const char *prefix, const char *snap)
 {
-    return key_fmt(buf, size, snprintf(buf, size, "%s:%s:meta", prefix,
+    return key_fmt(size, snprintf(buf, size, "%s:%s:meta", prefix,
                                        snap));
 }
