@@ -18,10 +18,12 @@
  *    opts.log, printed) as "file:line: reason".  With opts.strict the first
  *    such row is fatal: sk_read_next returns -1.
  *
- *    A null or wrongly typed NON-key field does not drop the row: the value
- *    becomes "missing" (SK_MISSING for ints, NAN for doubles, -1 for
- *    flags/enums, "" for strings) and the row is counted in stats.defaulted.
- *    Strict mode does not reject those (v1 injects them on purpose).
+ *    A null, absent or wrongly typed NON-key field does not drop the row:
+ *    the value becomes "missing" (SK_MISSING for ints and 0/1 flags, NAN for
+ *    doubles, "" for strings, no genres).  Null/absent is normal data (mode
+ *    is null in 80 % of v2 tracks, v1 injects nulls); a wrong type (e.g.
+ *    "popularity":"high") also counts the row in stats.defaulted.  Strict
+ *    mode rejects neither.
  *
  *    Key fields:  artists: id.  tracks: id, artist_id.  users: user_id.
  *    sessions: timestamp, user_id, event_type, session_id, and track_id for
@@ -221,14 +223,14 @@ void sk_reader_close(sk_reader *r);
 const char *sk_file_name(sk_file_kind kind);
 const char *sk_event_name(sk_event_type t);
 const char *sk_skip_reason_name(sk_skip_reason why);
-const char *sk_storage_name(sk_storage_class c);
+const char *sk_ds_storage_name(sk_storage_class c);
 
 /* Event name in any case, "advertisment" too; -1 if unknown. */
 int sk_event_parse(const char *s, size_t len);
 /* Storage class in any case; -1 if unknown. */
-int sk_storage_parse(const char *s, size_t len);
+int sk_ds_storage_parse(const char *s, size_t len);
 /* 1 if s[0..len) is a valid 22-char id. */
-int sk_id_valid(const char *s, size_t len);
+int sk_ds_id_valid(const char *s, size_t len);
 
 
 /* ---- in-memory tables ---------------------------------------------- */

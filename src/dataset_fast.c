@@ -108,7 +108,7 @@ sk_fast_event(const char *p, size_t len, sk_event_row *ev)
         return 0;
     }
     ev->type = (sk_event_type) type;
-    if (sk_id_valid(tr, tr_len)) {
+    if (sk_ds_id_valid(tr, tr_len)) {
         sk_id_copy(ev->track_id, tr);
     } else if (tr_len == 0
                && (type == SK_EV_ADVERTISEMENT || type == SK_EV_BUYPREMIUM))
