@@ -1,0 +1,227 @@
+#!/usr/bin/perl
+# skipctl replay against a real nginx (no module directives: a location
+# that answers 200 and logs every request) and against a fake HTTP server
+# that closes every connection and answers 503 first, for the retry of
+# event batches.
+use strict;
+use warnings;
+use Test::More;
+use Time::HiRes qw(time);
+use SkipTest;
+
+my $t = SkipTest->new;
+my $dir = $t->dir;
+my $skipctl = $t->skipctl;
+
+# --- a tiny dataset: 10 sessions of 3 plays, A played, B skipped, C played
+my ($AR, $A, $B, $C) = ('R' x 22, 'A' x 22, 'B' x 22, 'C' x 22);
+mkdir "$dir/data";
+$t->write_file('data/artists.jsonl',
+    qq({"id":"$AR","name":"Band","genres":["rock","pop"]}\n));
+$t->write_file('data/tracks.jsonl', join '', map {
+    qq({"id":"$_","artist_id":"$AR","name":"t","popularity":50,)
+  . qq("duration_ms":200000,"explicit":0,"release_date":"2000",)
+  . qq("danceability":0.5,"energy":0.5,"key":1,"mode":1,"loudness":-5.0,)
+  . qq("speechiness":0.1,"acousticness":0.1,"instrumentalness":0.0,)
+  . qq("liveness":0.1,"valence":0.5,"tempo":120.0,"time_signature":4}\n)
+} $A, $B, $C);
+$t->write_file('data/users.jsonl', join '', map {
+    qq({"user_id":$_,"name":"A B","city":"Malbork","street":"Polna 1",)
+  . qq("favourite_genres":["rock","pop","folk"],"premium_user":true}\n)
+} 101, 102);
+my $sessions = '';
+for my $s (1 .. 10) {
+    my $user = $s % 2 ? 101 : 102;
+    my $h = sprintf('%02d', $s);
+    my $ev = sub {
+        my ($mmss, $track, $type) = @_;
+        qq({"timestamp":"2024-02-08 $h:$mmss.0 +02:00:00","user_id":$user,)
+      . qq("track_id":"$track","event_type":"$type","session_id":$s}\n);
+    };
+    $sessions .= $ev->('00:00', $A, 'Play');
+    $sessions .= $ev->('03:20', $B, 'Play');
+    $sessions .= $ev->('03:50', $B, 'Skip');
+    $sessions .= $ev->('03:50', $C, 'Play');
+    $sessions .= qq({"timestamp":"2024-02-08 $h:04:00.0 +02:00:00","user_id":$user,)
+               . qq("track_id":"","event_type":"Advertisement","session_id":$s}\n);
+}
+$t->write_file('data/sessions.jsonl', $sessions);
+
+# --- nginx: tracks answer 200 with a fake cache status; events are proxied
+# to a sink so that nginx reads the body and can log it.
+$t->write_conf(<<'CONF');
+events { worker_connections 256; }
+http {
+    log_format tracks escape=json '{"uri":"$uri","user":"$http_x_user_id",'
+        '"conn":"$connection","n":"$connection_requests"}';
+    log_format events escape=json '{"ctype":"$content_type","body":"$request_body"}';
+    map $http_x_user_id $fake_cache { 101 HIT; default MISS; }
+    server {
+        listen 127.0.0.1:%%PORT_8080%%;
+        keepalive_requests 1000;
+        location /tracks/ {
+            access_log %%TESTDIR%%/tracks.log tracks;
+            add_header X-Cache-Status $fake_cache;
+            add_header X-Skip-Decision play;
+            return 200 "a track body of some bytes\n";
+        }
+        location = /skip/events {
+            access_log %%TESTDIR%%/events.log events;
+            client_body_buffer_size 1m;
+            client_max_body_size 1m;
+            proxy_pass http://127.0.0.1:%%PORT_8081%%/sink;
+        }
+        location = /skip/broken {
+            return 400 '{"error":"bad"}';
+        }
+    }
+    server {
+        listen 127.0.0.1:%%PORT_8081%%;
+        access_log off;
+        location = /sink { return 204; }
+    }
+}
+CONF
+$t->start_nginx;
+my $url = 'http://127.0.0.1:' . $t->port(8080);
+
+sub run {
+    my ($args) = @_;
+    my $out = `$skipctl replay $args 2>$dir/stderr`;
+    return ($? >> 8, $out, $t->read_file('stderr'));
+}
+sub lines { my ($f) = @_; return grep { length } split /\n/, $t->read_file($f) }
+
+# --- usage -----------------------------------------------------------------
+my ($rc, $out, $err) = run('--help');
+is($rc, 0, '--help exits 0');
+like($out, qr/WHAT IS REPLAYED.*EXIT STATUS/s, '--help is a manual page');
+($rc, $out, $err) = run("--data $dir/data");
+is($rc, 2, 'missing --url is a usage error');
+($rc, $out, $err) = run("--data $dir/data --url ftp://x");
+is($rc, 2, 'non-http URL is a usage error');
+($rc, $out, $err) = run("--data $dir/data --url $url --concurrency 0");
+is($rc, 2, 'concurrency 0 is a usage error');
+($rc, $out, $err) = run("--data $dir/nope --url $url");
+is($rc, 1, 'missing data dir: exit 1');
+like($err, qr{nope}, 'names the directory');
+my $dead = 'http://127.0.0.1:' . SkipTest::free_port();
+($rc, $out, $err) = run("--data $dir/data --url $dead --quiet");
+is($rc, 1, 'nginx unreachable: exit 1');
+like($err, qr/connect to 127\.0\.0\.1:\d+: Connection refused/, 'says why');
+
+# --- the held-out sessions through nginx -----------------------------------
+($rc, $out, $err) = run("--data $dir/data --url $url --concurrency 2 --batch 2 "
+                      . "--events-log $dir/posted.jsonl");
+is($rc, 0, 'replay exits 0') or diag($err);
+like($err, qr/time split: 10 sessions, the last 2 held out/,
+     "the trainer's time split: last 20 % of sessions");
+like($out, qr/^requests\s+6 in /m, '6 requests (2 sessions x 3 plays)');
+like($out, qr/^status\s+200=6$/m, 'all 200');
+like($out, qr/^X-Cache-Status\s+.*HIT=3/m, 'cache header values counted (HIT)');
+like($out, qr/^X-Cache-Status\s+.*MISS=3/m, 'cache header values counted (MISS)');
+like($out, qr/^X-Skip-Decision\s+play=6$/m, 'decision header counted');
+like($out, qr/^X-Skip-Arm\s+\(absent\)$/m, 'an absent header says so');
+like($out, qr/^cache_hit_ratio\s+0\.5000 \(3 of 6\)$/m, 'hit ratio');
+like($out, qr/^latency_ms\s+p50=[\d.]+ p90=[\d.]+ p99=[\d.]+ max=[\d.]+$/m,
+     'latency percentiles');
+like($out, qr/^events\s+posted=6 accepted=6 rejected=0 lost=0 retried=0 batches=4 \(statuses 204=4\)$/m,
+     'events: 6 accepted in 4 batches (2 + 1 per session)');
+
+my @tr = lines('tracks.log');
+is(scalar @tr, 6, 'nginx logged 6 track requests');
+my %users = map { /"user":"(\d+)"/ ? ($1 => 1) : () } @tr;
+is_deeply([sort keys %users], [101, 102],
+          'users 101 (session 9) and 102 (session 10) via X-User-Id');
+is(scalar(grep { m{"uri":"/tracks/(A{22}|B{22}|C{22})"} } @tr), 6,
+   'GET /tracks/<id>');
+ok((grep { /"n":"[2-9]"/ } @tr), 'keep-alive: several requests on one connection');
+
+my @posted = lines('posted.jsonl');
+is(scalar @posted, 6, 'events log holds 6 outcome events');
+is(scalar(grep { /"event_type":"Skip"/ && /"track_id":"$B"/ } @posted), 2,
+   'B was skipped in both sessions: Skip events');
+is(scalar(grep { /"event_type":"Play"/ } @posted), 4, 'A and C: Play events');
+like($posted[0], qr/^\{"timestamp":"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)? \+00:00:00","user_id":10[12],"track_id":"[ABC]{22}","event_type":"(Play|Skip)","session_id":(9|10)\}$/,
+     'Pozytywka event format, wall-clock UTC timestamp');
+my ($y) = $posted[0] =~ /"timestamp":"(\d{4})/;
+is($y, (gmtime)[5] + 1900, 'timestamp is now, not the dataset time');
+
+my @evl = lines('events.log');
+is(scalar @evl, 4, 'nginx received 4 event batches');
+like($evl[0], qr/"ctype":"application\/x-ndjson"/, 'JSONL content type');
+my $bodies = join '', map { /"body":"(.*)"\}$/ ? $1 : '' } @evl;
+my $n = () = $bodies =~ /session_id/g;
+is($n, 6, 'the batches carry the 6 events');
+
+# --- options ------------------------------------------------------------------
+($rc, $out, $err) = run("--data $dir/data --url $url --limit 4 --events-url none --quiet");
+is($rc, 0, '--limit run exits 0');
+like($out, qr/^requests\s+4 in /m, '--limit 4: 4 requests');
+like($out, qr/^events\s+not posted/m, '--events-url none posts nothing');
+is(scalar(lines('events.log')), 4, 'no new batches at nginx');
+
+($rc, $out, $err) = run("--data $dir/data --url $url --test-split 0.5 --quiet --json");
+is($rc, 0, '--test-split 0.5 exits 0');
+like($out, qr/"requests":15,"sessions":5,/, '--test-split 0.5: 5 sessions, 15 requests');
+like($out, qr/"cache_hit_ratio":0\.\d+/, '--json has the hit ratio');
+
+my $t0 = time;
+($rc, $out, $err) = run("--data $dir/data --url $url --quiet "
+                      . "--from-session-time '2024-02-08 10:00:00 +02:00' --speedup 1000 "
+                      . "--events-log $dir/paced.jsonl --original-timestamps");
+my $took = time - $t0;
+is($rc, 0, '--from-session-time with --speedup exits 0') or diag($err);
+like($out, qr/^requests\s+3 in /m, 'only session 10 starts at or after 10:00');
+ok($took >= 0.4, sprintf('paced: 430 s of listening at 1000x took %.2f s', $took));
+like($t->read_file('paced.jsonl'), qr/"timestamp":"2024-02-08 08:03:20(\.0)? \+00:00:00","user_id":102,"track_id":"$B","event_type":"Skip","session_id":10/,
+     '--original-timestamps: the play time of the dataset (UTC)');
+
+($rc, $out, $err) = run("--data $dir/data --write-train $dir/train.jsonl --quiet");
+is($rc, 0, '--write-train exits 0 without --url') or diag($err);
+my @train = lines('train.jsonl');
+is(scalar @train, 40, 'the 8 training sessions, all 5 events each (ads included)');
+ok(!(grep { /"session_id":(9|10)\}/ } @train), 'no event of a replayed session');
+like($train[0], qr/^\{"timestamp":"2024-02-08 01:00:00(\.0)? \+02:00:00","user_id":101,"track_id":"A{22}","event_type":"Play","session_id":1\}$/,
+     'Pozytywka v2 rows, the written offset kept');
+($rc, $out, $err) = run("--data $dir/data --write-train $dir/train2.jsonl --quiet "
+                      . "--from-session-time '2024-02-08 06:00:00 +02:00'");
+is(scalar(lines('train2.jsonl')), 25, '--from-session-time: sessions 1..5 are the training window');
+
+($rc, $out, $err) = run("--data $dir/data --url $url --quiet --events-url /skip/broken");
+is($rc, 0, 'events rejected by the server: still exit 0');
+like($out, qr/^events\s+posted=6 accepted=0 rejected=6 .*400=2/m, 'rejected events counted');
+
+# --- 503 + Retry-After, Connection: close, chunked ----------------------------
+my $fake = $t->run_daemon(sub {
+    my ($ls) = @_;
+    my $posts = 0;
+    while (my $c = $ls->accept) {
+        my $head = '';
+        while (defined(my $l = <$c>)) { $head .= $l; last if $l eq "\r\n" }
+        my ($len) = $head =~ /Content-Length: (\d+)/i;
+        read($c, my $body, $len) if $len;
+        my $resp;
+        if ($head =~ /^POST/ && $posts++ % 2 == 0) {
+            $resp = "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\n"
+                  . "Content-Length: 0\r\nConnection: close\r\n\r\n";
+        } elsif ($head =~ /^POST/) {
+            $resp = "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n"
+                  . "Connection: close\r\n\r\nok";
+        } else {
+            $resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                  . "X-Cache-Status: BYPASS\r\nConnection: close\r\n\r\n"
+                  . "5\r\nhello\r\n0\r\n\r\n";
+        }
+        print $c $resp;
+        close $c;
+    }
+});
+($rc, $out, $err) = run("--data $dir/data --url http://127.0.0.1:$fake --quiet --concurrency 1");
+is($rc, 0, 'replay against a closing, 503-ing server exits 0') or diag($err);
+like($out, qr/^status\s+200=6$/m, 'chunked answers on fresh connections read');
+like($out, qr/^events\s+posted=6 accepted=6 rejected=0 lost=0 retried=2 batches=2 \(statuses 202=2 503=2\)$/m,
+     'each batch retried once after its 503 and then accepted');
+
+$t->stop;
+done_testing;
