@@ -1,0 +1,275 @@
+/*
+ * The feature store's Lua scripts (KEYS/ARGV documented in store_scripts.h,
+ * the protocol in docs/feature-store.md) and a small SHA1 for EVALSHA.
+ *
+ * Both scripts that change counters share one Lua "apply" function, so a
+ * live event and its replay into a new snapshot do exactly the same thing.
+ * Counters are rewritten with HSET after checking in Lua that they parse:
+ * HINCRBYFLOAT would raise an error half-way through a script on a value
+ * an operator broke by hand, and Redis does not roll scripts back.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store_scripts.h"
+
+/* Helpers shared by the event and hand-over scripts. */
+#define SK_LUA_APPLY                                                        \
+"local function valid_id(s)\n"                                              \
+"  return type(s) == 'string' and #s >= 1 and #s <= 64\n"                   \
+"         and string.match(s, '^[%w_.-]+$') ~= nil\n"                       \
+"end\n"                                                                     \
+"local function fmt(v)\n"                                                   \
+"  if v == math.floor(v) and v < 9007199254740992 then\n"                   \
+"    return string.format('%d', v)\n"                                       \
+"  end\n"                                                                   \
+"  return string.format('%.17g', v)\n"                                      \
+"end\n"                                                                     \
+"local function add(key, field, cur, delta)\n"                              \
+"  if delta == 0 or not cur then return end\n"                              \
+"  local v = tonumber(cur)\n"                                               \
+"  if v == nil or v ~= v or v > 1e15 or v < 0 then return end\n"            \
+"  v = v + delta\n"                                                         \
+"  if v < 0 then v = 0 end\n"                                               \
+"  redis.call('HSET', key, field, fmt(v))\n"                                \
+"end\n"                                                                     \
+"local function meets(fav, genres)\n"                                       \
+"  local set = {}\n"                                                        \
+"  for g in string.gmatch(fav, '[^,]+') do set[g] = true end\n"             \
+"  for g in string.gmatch(genres, '[^,]+') do\n"                            \
+"    if set[g] then return true end\n"                                      \
+"  end\n"                                                                   \
+"  return false\n"                                                          \
+"end\n"                                                                     \
+"local function apply(prefix, snap, user, track, dp, ds)\n"                 \
+"  local uk = prefix .. ':' .. snap .. ':u:' .. user\n"                     \
+"  local tk = prefix .. ':' .. snap .. ':t:' .. track\n"                    \
+"  local u = redis.call('HMGET', uk, 'fav', 'plays', 'skips',\n"            \
+"                       'fav_plays', 'fav_skips')\n"                        \
+"  if not u[1] then return 0 end\n"                                         \
+"  local t = redis.call('HMGET', tk, 'genres', 'plays', 'skips',\n"         \
+"                       'fan_plays', 'fan_skips')\n"                        \
+"  if not t[1] then return 0 end\n"                                         \
+"  add(uk, 'plays', u[2], dp)\n"                                            \
+"  add(uk, 'skips', u[3], ds)\n"                                            \
+"  add(tk, 'plays', t[2], dp)\n"                                            \
+"  add(tk, 'skips', t[3], ds)\n"                                            \
+"  if meets(u[1], t[1]) then\n"                                             \
+"    add(uk, 'fav_plays', u[4], dp)\n"                                      \
+"    add(uk, 'fav_skips', u[5], ds)\n"                                      \
+"    add(tk, 'fan_plays', t[4], dp)\n"                                      \
+"    add(tk, 'fan_skips', t[5], ds)\n"                                      \
+"  end\n"                                                                   \
+"  return 1\n"                                                              \
+"end\n"
+
+const char sk_script_event[] =
+"-- ngx_skip: apply one live play/skip event (store_scripts.h)\n"
+SK_LUA_APPLY
+"local prefix, user, track = ARGV[1], ARGV[2], ARGV[3]\n"
+"local kind, ts, session = ARGV[4], ARGV[5], ARGV[6] or ''\n"
+"if not (valid_id(prefix) and valid_id(user) and valid_id(track)) then\n"
+"  return redis.error_reply('ERR skip: bad prefix, user or track id')\n"
+"end\n"
+"if kind ~= 'play' and kind ~= 'skip' then\n"
+"  return redis.error_reply('ERR skip: event type must be play or skip')\n"
+"end\n"
+"if not string.match(ts or '', '^%d+$') or #ts > 15 then\n"
+"  return redis.error_reply('ERR skip: event time must be ms since the "
+"epoch')\n"
+"end\n"
+"if session ~= '' and not valid_id(session) then\n"
+"  return redis.error_reply('ERR skip: bad session id')\n"
+"end\n"
+"local ttl = tonumber(ARGV[7] or '')\n"
+"if not ttl or ttl <= 0 then ttl = 7200 end\n"
+"local cap = tonumber(ARGV[8] or '') or 0\n"
+"local dp, ds = 0, 0\n"
+"if session == '' then\n"
+"  if kind == 'play' then dp = 1 else ds = 1 end\n"
+"else\n"
+"  local mk = prefix .. ':open:' .. session .. ':' .. track\n"
+"  local st = redis.call('GET', mk)\n"
+"  if kind == 'play' then\n"
+"    if not st then\n"
+"      dp = 1\n"
+"      redis.call('SET', mk, 'p', 'EX', ttl)\n"
+"    end\n"
+"  elseif st ~= 's' then\n"
+"    ds = 1\n"
+"    if st == 'p' then dp = -1 end\n"
+"    redis.call('SET', mk, 's', 'EX', ttl)\n"
+"  end\n"
+"end\n"
+"local snap = redis.call('GET', KEYS[1])\n"
+"if not valid_id(snap) then snap = '' end\n"
+"if dp == 0 and ds == 0 then return {snap, 0, 0, 0, ''} end\n"
+"local applied = 0\n"
+"if snap ~= '' then applied = apply(prefix, snap, user, track, dp, ds) end\n"
+"local x = {'XADD', KEYS[2]}\n"
+"if cap > 0 then\n"
+"  x[#x + 1] = 'MAXLEN'; x[#x + 1] = '~'; x[#x + 1] = tostring(cap)\n"
+"end\n"
+"for _, v in ipairs({'*', 'ts', ts, 'u', user, 't', track, 'e', kind,\n"
+"                    'dp', tostring(dp), 'ds', tostring(ds)}) do\n"
+"  x[#x + 1] = v\n"
+"end\n"
+"if session ~= '' then x[#x + 1] = 's'; x[#x + 1] = session end\n"
+"local id = redis.call(unpack(x))\n"
+"return {snap, dp, ds, applied, id}\n";
+
+const char sk_script_handover[] =
+"-- ngx_skip: replay events into a snapshot, then activate it\n"
+SK_LUA_APPLY
+"local prefix, snap = ARGV[1], ARGV[2]\n"
+"local limit = tonumber(ARGV[3] or '') or 0\n"
+"local activate = ARGV[4] == '1'\n"
+"if not (valid_id(prefix) and valid_id(snap)) then\n"
+"  return redis.error_reply('ERR skip: bad prefix or snapshot id')\n"
+"end\n"
+"local meta = KEYS[3]\n"
+"local m = redis.call('HMGET', meta, 'state', 'as_of', 'replayed_to')\n"
+"if m[1] ~= 'complete' then\n"
+"  return redis.error_reply('ERR skip: snapshot ' .. snap .. ' is ' ..\n"
+"                           (m[1] or 'missing') .. ', not complete')\n"
+"end\n"
+"local as_of = tonumber(m[2]) or 0\n"
+"local cursor = m[3] or '0-0'\n"
+"local prev = redis.call('GET', KEYS[1])\n"
+"if not valid_id(prev) then prev = '' end\n"
+"if prev == snap then return {0, 0, cursor, 0, prev} end\n"
+"local read, applied, more = 0, 0, 0\n"
+"while true do\n"
+"  local n = 1000\n"
+"  if limit > 0 then\n"
+"    if limit - read < n then n = limit - read end\n"
+"    if n <= 0 then\n"
+"      local peek = redis.call('XRANGE', KEYS[2], '(' .. cursor, '+',\n"
+"                              'COUNT', 1)\n"
+"      if #peek > 0 then more = 1 end\n"
+"      break\n"
+"    end\n"
+"  end\n"
+"  local es = redis.call('XRANGE', KEYS[2], '(' .. cursor, '+', 'COUNT', n)\n"
+"  for _, e in ipairs(es) do\n"
+"    cursor = e[1]\n"
+"    read = read + 1\n"
+"    local f, kv = {}, e[2]\n"
+"    for i = 1, #kv, 2 do f[kv[i]] = kv[i + 1] end\n"
+"    local t = tonumber(f.ts)\n"
+"    if t and t > as_of and valid_id(f.u) and valid_id(f.t) then\n"
+"      local dp, ds = tonumber(f.dp) or 0, tonumber(f.ds) or 0\n"
+"      if apply(prefix, snap, f.u, f.t, dp, ds) > 0 then\n"
+"        applied = applied + 1\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"  if #es < n then break end\n"
+"end\n"
+"redis.call('HSET', meta, 'replayed_to', cursor)\n"
+"if activate and more == 0 then\n"
+"  if prev ~= '' then\n"
+"    local pm = prefix .. ':' .. prev .. ':meta'\n"
+"    if redis.call('EXISTS', pm) == 1 then\n"
+"      local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)\n"
+"      local lid = '0-0'\n"
+"      if #last > 0 then lid = last[1][1] end\n"
+"      redis.call('HSET', pm, 'replayed_to', lid)\n"
+"    end\n"
+"  end\n"
+"  redis.call('SET', KEYS[1], snap)\n"
+"  redis.call('HSET', meta, 'activated', redis.call('TIME')[1])\n"
+"end\n"
+"return {read, applied, cursor, more, prev}\n";
+
+const char sk_script_finish[] =
+"-- ngx_skip: mark a loaded snapshot complete\n"
+"local st = redis.call('HGET', KEYS[1], 'state')\n"
+"if st ~= 'loading' then\n"
+"  return redis.error_reply('ERR skip: snapshot state is ' ..\n"
+"                           (st or 'missing') .. ', not loading')\n"
+"end\n"
+"redis.call('HSET', KEYS[1], 'state', 'complete', 'users', ARGV[1],\n"
+"           'tracks', ARGV[2])\n"
+"return 1\n";
+
+
+/* ---- SHA1 (FIPS 180-1), enough for EVALSHA ---------------------------- */
+
+#define ROL(v, n)  (((v) << (n)) | ((v) >> (32 - (n))))
+
+static void
+sha1_block(uint32_t h[5], const unsigned char *p)
+{
+    uint32_t w[80], a, b, c, d, e, f, k, tmp;
+    int      i;
+
+    for (i = 0; i < 16; i++) {
+        w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16
+               | (uint32_t) p[4 * i + 2] << 8 | (uint32_t) p[4 * i + 3];
+    }
+    for (i = 16; i < 80; i++) {
+        w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+    }
+    a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4];
+    for (i = 0; i < 80; i++) {
+        if (i < 20) {
+            f = (b & c) | (~b & d);
+            k = 0x5A827999;
+        } else if (i < 40) {
+            f = b ^ c ^ d;
+            k = 0x6ED9EBA1;
+        } else if (i < 60) {
+            f = (b & c) | (b & d) | (c & d);
+            k = 0x8F1BBCDC;
+        } else {
+            f = b ^ c ^ d;
+            k = 0xCA62C1D6;
+        }
+        tmp = ROL(a, 5) + f + e + k + w[i];
+        e = d; d = c; c = ROL(b, 30); b = a; a = tmp;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+}
+
+void
+sk_sha1_hex(const void *s, size_t len, char hex[41])
+{
+    static const char    digits[] = "0123456789abcdef";
+    const unsigned char *p = s;
+    unsigned char        tail[128];
+    uint32_t             h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE,
+                                  0x10325476, 0xC3D2E1F0 };
+    uint64_t             bits = (uint64_t) len * 8;
+    size_t               i, rest, tlen;
+
+    for (i = 0; i + 64 <= len; i += 64) {
+        sha1_block(h, p + i);
+    }
+    rest = len - i;
+    memset(tail, 0, sizeof(tail));
+    memcpy(tail, p + i, rest);
+    tail[rest] = 0x80;
+    tlen = rest + 1 + 8 <= 64 ? 64 : 128;
+    for (i = 0; i < 8; i++) {
+        tail[tlen - 1 - i] = (unsigned char) (bits >> (8 * i));
+    }
+    sha1_block(h, tail);
+    if (tlen == 128) {
+        sha1_block(h, tail + 64);
+    }
+    for (i = 0; i < 20; i++) {
+        unsigned char byte = (unsigned char) (h[i / 4] >> (24 - 8 * (i % 4)));
+
+        hex[2 * i] = digits[byte >> 4];
+        hex[2 * i + 1] = digits[byte & 15];
+    }
+    hex[40] = '\0';
+}
+
+void
+sk_script_sha1(const char *body, char hex[41])
+{
+    sk_sha1_hex(body, strlen(body), hex);
+}

@@ -1,0 +1,89 @@
+/*
+ * The feature store's server-side Lua scripts, shared by skipctl and the
+ * nginx module's events handler.  Plain C, no hiredis: only the script
+ * texts, their SHA1 (for EVALSHA) and the argument layout.
+ *
+ * Call pattern: EVALSHA sha numkeys KEYS... ARGV...; on a NOSCRIPT error
+ * reply send EVAL with the body once (Redis then caches it).  Keys follow
+ * docs/feature-store.md; every id in ARGV must have passed sk_id_valid
+ * (keys.h) first, because the scripts build record keys from them.
+ *
+ * The scripts also touch keys they derive from ARGV (record keys, open-play
+ * markers), so they need a single Redis instance, not a cluster: a
+ * snapshot's records are spread over all slots anyway.
+ *
+ * ---- SK_SCRIPT_EVENT: apply one live play/skip event -----------------
+ *
+ *   KEYS[1] <prefix>:active          KEYS[2] <prefix>:events
+ *   ARGV[1] prefix     ARGV[2] user id     ARGV[3] track id
+ *   ARGV[4] "play" | "skip"          ARGV[5] event time, ms since epoch
+ *   ARGV[6] session id, or "" (then the event counts on its own)
+ *   ARGV[7] open-play marker lifetime, seconds ("" = 7200)
+ *   ARGV[8] stream cap: XADD MAXLEN ~ N ("" or "0" = no cap)
+ *
+ *   Follows the dataset's labelling rule per (session, track): the first
+ *   Play counts as a play; a Skip turns it into a skip (plays -1,
+ *   skips +1); repeats change nothing.  The state lives in the marker
+ *   <prefix>:open:<session>:<track> ("p" or "s", expiring).  The deltas are
+ *   applied, atomically, to the active snapshot's records exactly as
+ *   sk_history_add (history.c) counts a labelled play: user plays/skips
+ *   and track plays/skips, plus user fav_plays/fav_skips and track
+ *   fan_plays/fan_skips when the track's genres meet the user's
+ *   favourites.  Only when BOTH records exist (the dataset drops plays of
+ *   unknown users or tracks the same way); no record is ever created; a
+ *   counter that does not parse is left alone.  Then journaled with
+ *   XADD <prefix>:events * ts u t e dp ds [s], applied or not.
+ *
+ *   Reply: array { active snapshot or "", dp, ds, applied, stream id or "" }
+ *     dp, ds   the play/skip deltas (0, 0 for a repeat: nothing journaled)
+ *     applied  1: counted in the active snapshot, 0: a record is missing
+ *   Errors: "ERR skip: ..." for a bad type or time.
+ *
+ * ---- SK_SCRIPT_HANDOVER: catch a snapshot up, optionally activate it ---
+ *
+ *   KEYS[1] <prefix>:active   KEYS[2] <prefix>:events   KEYS[3] <snap>:meta
+ *   ARGV[1] prefix   ARGV[2] snapshot id
+ *   ARGV[3] most entries to read this call ("0" = all)
+ *   ARGV[4] "1" = activate after replaying everything, "0" = only replay
+ *
+ *   Replays the stream entries after meta.replayed_to whose event time is
+ *   after meta.as_of into the snapshot's records (same deltas, same rules
+ *   as SK_SCRIPT_EVENT), then stores the new cursor in meta.replayed_to.
+ *   With activate: the snapshot must be complete; the previous active
+ *   snapshot's replayed_to is set to the stream's last id (everything so
+ *   far was applied to it live, so a later rollback to it replays only what
+ *   came after), then SET <prefix>:active and meta.activated = now.
+ *   Refuses (error reply) a snapshot whose state is not "complete".
+ *
+ *   Reply: array { entries read, entries applied, cursor, more (0/1),
+ *                  previous active or "" }
+ *
+ * ---- SK_SCRIPT_FINISH: mark a loaded snapshot complete -----------------
+ *
+ *   KEYS[1] <snap>:meta   ARGV[1] users   ARGV[2] tracks
+ *   Sets state=complete, users, tracks only if state is still "loading"
+ *   (gc may have started deleting an abandoned load).  Reply: 1, or an
+ *   error reply naming the state found.
+ */
+#ifndef SKIP_STORE_SCRIPTS_H
+#define SKIP_STORE_SCRIPTS_H
+
+#include <stddef.h>
+
+extern const char sk_script_event[];
+extern const char sk_script_handover[];
+extern const char sk_script_finish[];
+
+#define SK_SCRIPT_EVENT_NKEYS     2
+#define SK_SCRIPT_HANDOVER_NKEYS  3
+#define SK_SCRIPT_FINISH_NKEYS    1
+
+#define SK_OPEN_PLAY_TTL   7200    /* s: longer than any track */
+
+/* Lower-case hex SHA1 of a script body, as SCRIPT LOAD returns it. */
+void sk_script_sha1(const char *body, char hex[41]);
+
+/* SHA1 of s[0..len), lower-case hex (exposed for the unit test). */
+void sk_sha1_hex(const void *s, size_t len, char hex[41]);
+
+#endif
