@@ -38,6 +38,9 @@ typedef struct {
     sk_priors  priors;
 } sk_feature_plan;
 
+/* The defaults the trainer starts from (global rate 0.4, weights 20/10). */
+void sk_priors_default(sk_priors *p);
+
 /* Registry: id of a feature name, -1 when unknown; name of an id. */
 int sk_feature_id(const char *name);
 const char *sk_feature_name(int id);

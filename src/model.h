@@ -50,4 +50,23 @@ int sk_model_decide(const sk_model *m, double score);
 
 void sk_model_free(sk_model *m);
 
+/*
+ * Margin towards "play" (w.x + b, sign turned so that > 0 means play) of
+ * raw feature values: what sk_model_score squashes.  Linear models only.
+ */
+double sk_model_margin(const sk_model *m, const double *raw);
+
+/* Silence liblinear's training chatter on stdout (call once). */
+void sk_model_quiet(void);
+
+/* "x.model" -> "x.json" (else "x.json" appended); -1 when buf is short. */
+int sk_model_manifest_path(const char *model_path, char *buf, size_t size);
+
+/* FNV-1a 64 of a file's bytes as 16 hex digits; -1 (errno) if unreadable. */
+int sk_file_hash(const char *path, char hex[17]);
+
+/* liblinear solver names used in manifests ("l2r_lr", "l2r_l2loss_svc"). */
+int sk_solver_parse(const char *name);
+const char *sk_solver_name(int solver);
+
 #endif

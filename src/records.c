@@ -22,7 +22,7 @@ const char *const sk_track_fields[SK_TRACK_NFIELDS] = {
     "explicit", "year", "danceability", "energy", "key", "mode",
     "loudness", "speechiness", "acousticness", "instrumentalness",
     "liveness", "valence", "tempo", "time_signature", "storage",
-    "daily_cost"
+    "daily_cost", "fan_plays", "fan_skips"
 };
 
 /* Field indexes, in the order of the lists above. */
@@ -31,7 +31,7 @@ enum {
     T_GENRES, T_NGENRES, T_PLAYS, T_SKIPS, T_POPULARITY, T_DURATION,
     T_EXPLICIT, T_YEAR, T_DANCE, T_ENERGY, T_KEY, T_MODE, T_LOUDNESS,
     T_SPEECH, T_ACOUSTIC, T_INSTRUMENTAL, T_LIVENESS, T_VALENCE, T_TEMPO,
-    T_TIMESIG, T_STORAGE, T_COST
+    T_TIMESIG, T_STORAGE, T_COST, T_FAN_PLAYS, T_FAN_SKIPS
 };
 
 static int
@@ -190,18 +190,36 @@ sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
                          lens[T_STORAGE], "not slow, medium or fast");
     }
     DBL(T_COST, f, t->daily_cost, 0, 1e9);
+    DBL(T_FAN_PLAYS, f, t->fan_plays, 0, 1e12);
+    DBL(T_FAN_SKIPS, f, t->fan_skips, 0, 1e12);
     return SK_REC_OK;
 }
 
-/* Shortest decimal form that strtod reads back to the same double. */
+/*
+ * Shortest decimal form that strtod reads back to the same double.
+ *
+ * Integral values (counts, durations) are written as plain integers, never
+ * "1e+06".  Otherwise %.15g already IS the shortest form whenever that has
+ * at most 15 significant digits (%g drops the trailing zeros), so only 15,
+ * 16 and 17 need trying: at most 3 snprintf/strtod pairs instead of 12,
+ * which made encoding the tracks' float-derived audio features (16-17
+ * digits) the cost of a whole `features load`.
+ */
 static void
 fmt_double(char *buf, size_t size, double d)
 {
     int prec;
 
-    for (prec = 6; prec <= 17; prec++) {
+    if (d == (double) (long long) d && d > -1e15 && d < 1e15) {
+        snprintf(buf, size, "%lld", (long long) d);
+        if (strcmp(buf, "0") == 0 && signbit(d)) {
+            snprintf(buf, size, "-0");
+        }
+        return;
+    }
+    for (prec = 15; prec <= 17; prec++) {
         snprintf(buf, size, "%.*g", prec, d);
-        if (strtod(buf, NULL) == d) {
+        if (prec == 17 || strtod(buf, NULL) == d) {
             return;
         }
     }
@@ -244,6 +262,8 @@ sk_track_rec_encode(const sk_track_rec *t, char vals[][SK_REC_VALMAX])
     snprintf(vals[T_STORAGE], SK_REC_VALMAX, "%s",
              sk_storage_name(t->storage));
     fmt_double(vals[T_COST], SK_REC_VALMAX, t->daily_cost);
+    fmt_double(vals[T_FAN_PLAYS], SK_REC_VALMAX, t->fan_plays);
+    fmt_double(vals[T_FAN_SKIPS], SK_REC_VALMAX, t->fan_skips);
 }
 
 int

@@ -53,6 +53,8 @@ typedef struct {
     int      time_signature;  /* -1 unknown */
     int      storage;      /* SK_STORAGE_* */
     double   daily_cost;
+    double   fan_plays;    /* labelled history restricted to listeners */
+    double   fan_skips;    /* whose favourites meet the track's genres */
 } sk_track_rec;
 
 /* Request-time context: what the module knows besides the two records. */
@@ -61,7 +63,7 @@ typedef struct {
 } sk_context;
 
 #define SK_USER_NFIELDS   6
-#define SK_TRACK_NFIELDS  22
+#define SK_TRACK_NFIELDS  24
 
 extern const char *const sk_user_fields[SK_USER_NFIELDS];
 extern const char *const sk_track_fields[SK_TRACK_NFIELDS];

@@ -1,0 +1,153 @@
+#!/usr/bin/perl
+# skipctl train / eval / predict / report on a small generated dataset:
+# the model files, the report, bad input, and predict == scoring by hand
+# from the model file (liblinear weights) and its manifest (standardisation).
+use strict;
+use warnings;
+use Test::More;
+use JSON::PP;
+use SkipTest;
+
+my $t   = SkipTest->new;
+my $bin = $t->skipctl;
+my $dir = $t->dir;
+
+sub run {
+    my ($cmd) = @_;
+    my $out = `$cmd 2>$dir/stderr`;
+    my $rc = $? >> 8;
+    return ($rc, $out, $t->read_file('stderr'));
+}
+
+my ($rc, $out, $err) = run("$bin gen --out $dir/data --scale 0.01 --quiet");
+is($rc, 0, 'gen --scale 0.01') or diag $err;
+
+# --- usage and errors -------------------------------------------------------
+($rc, $out) = run("$bin train --help");
+is($rc, 0, 'train --help');
+like($out, qr/usage: skipctl train --data DIR/, '... prints usage');
+($rc, $out, $err) = run("$bin train");
+is($rc, 2, 'train without --data is a usage error');
+($rc, $out, $err) = run("$bin train --data $dir/data --features seed,bogus");
+is($rc, 2, 'unknown feature is a usage error');
+like($err, qr/bogus/, '... naming it');
+($rc, $out, $err) = run("$bin train --data $dir/nonexistent --quiet");
+is($rc, 1, 'missing dataset fails');
+like($err, qr{nonexistent/\S+\.jsonl}, '... naming the file');
+
+# --- train ---------------------------------------------------------------------
+($rc, $out, $err) = run("$bin train --data $dir/data --name small "
+                        . "--model-dir $dir/models --quiet");
+is($rc, 0, 'train (full, lr, time split)') or diag $err;
+ok(-s "$dir/models/small.model", 'wrote small.model');
+ok(-s "$dir/models/small.json", 'wrote small.json');
+like($out, qr/precision\s+recall\s+f1-score\s+support/,
+     'classification report');
+like($out, qr/confusion matrix/, 'confusion matrix');
+like($out, qr/naive/, 'naive baseline');
+like($out, qr/majority/, 'majority baseline');
+like($out, qr/Bayes\s+accuracy/, 'Bayes limit from truth.jsonl');
+
+my $m = decode_json($t->read_file('models/small.json'));
+is($m->{name}, 'small', 'manifest name');
+is($m->{solver}, 'l2r_lr', 'manifest solver');
+ok(@{$m->{features}} > 16, 'manifest lists the features');
+ok(defined $m->{metrics}{model}{accuracy}, 'manifest carries metrics');
+ok($m->{metrics}{model}{accuracy} > $m->{metrics}{majority}{accuracy},
+   'model beats majority');
+
+($rc, $out, $err) = run("$bin train --data $dir/data --no-save --json "
+                        . "--features seed --solver svm --balanced --c 1 "
+                        . "--quiet");
+is($rc, 0, 'train --json (seed, svm, balanced)') or diag $err;
+my $j = eval { decode_json($out) };
+ok($j && $j->{model}{accuracy} > 0.5, 'JSON report');
+is($j && $j->{n_features}, 62, 'seed has 62 features');
+
+($rc, $out, $err) = run("$bin train --data $dir/data --no-save "
+                        . "--split random --quiet");
+is($rc, 0, 'train --split random');
+like($out . $err, qr/WARNING.*leak/i, '... warns that it leaks');
+
+# --- eval ------------------------------------------------------------------------
+($rc, $out, $err) = run("$bin eval --model $dir/models/small.model "
+                        . "--data $dir/data --json --quiet");
+is($rc, 0, 'eval') or diag $err;
+$j = eval { decode_json($out) };
+ok($j && abs($j->{metrics}{accuracy} - $m->{metrics}{model}{accuracy})
+         < 1e-9, 'eval reproduces the training report');
+
+# --- predict == the model file, by hand ---------------------------------------------
+open my $tf, '<', "$dir/data/tracks.jsonl" or die;
+my @tracks;
+while (<$tf>) { push @tracks, $1 if /"id":"([^"]+)"/; last if @tracks >= 5 }
+close $tf;
+
+# liblinear text model: header lines, then "w" and one weight per line.
+my (@w, $bias, @labels);
+open my $mf, '<', "$dir/models/small.model" or die;
+my $in_w = 0;
+while (<$mf>) {
+    if ($in_w) { push @w, (split)[0]; next }
+    $in_w = 1 if /^w$/;
+    $bias = $1 if /^bias (\S+)/;
+    @labels = split ' ', $1 if /^label (.+)/;
+}
+close $mf;
+my @f = @{$m->{features}};
+is(scalar @w, @f + 1, 'model file: one weight per feature, plus bias');
+
+my $checked = 0;
+for my $user (101, 102, 103) {
+    for my $track (@tracks[0 .. 2]) {
+        ($rc, $out, $err) = run("$bin predict --model $dir/models/small.model "
+                                . "--data $dir/data --hour 3 --json $user $track");
+        next unless $rc == 0;
+        my $p = decode_json($out);
+        my $margin = $w[-1] * $bias;
+        for my $i (0 .. $#f) {
+            my $x = ($p->{features}[$i]{raw} - $f[$i]{mean}) / $f[$i]{scale};
+            $margin += $w[$i] * $x;
+        }
+        $margin = -$margin if $labels[0] != 1;
+        my $want = 1 / (1 + exp(-$margin));
+        ok(abs($p->{score} - $want) < 1e-9,
+           "predict $user $track: $p->{score} == model file $want");
+        is($p->{decision}, $p->{score} >= $m->{threshold} ? 'play' : 'skip',
+           '... decision follows the threshold');
+        $checked++;
+    }
+}
+ok($checked >= 3, "predict checked on $checked pairs");
+
+($rc, $out) = run("$bin predict --model $dir/models/small.model "
+                  . "--data $dir/data --hour 3 101 $tracks[0]");
+like($out, qr/^score \d\.\d{6}\ndecision (play|skip)\n/, 'predict text');
+($rc, $out, $err) = run("$bin predict --model $dir/models/small.model "
+                        . "--data $dir/data 99999 $tracks[0]");
+is($rc, 1, 'unknown user fails');
+like($err, qr/99999.*users\.jsonl/, '... naming it');
+($rc, $out, $err) = run("$bin predict --model $dir/models/none.model "
+                        . "--data $dir/data 101 $tracks[0]");
+is($rc, 1, 'missing model fails');
+like($err, qr{none\.json}, '... naming the file');
+
+# A manifest from another training must be refused.
+($rc) = run("$bin train --data $dir/data --name other --features seed "
+            . "--model-dir $dir/models --quiet");
+is($rc, 0, 'train a second model');
+system("cp $dir/models/other.json $dir/models/small.json");
+($rc, $out, $err) = run("$bin predict --model $dir/models/small.model "
+                        . "--data $dir/data 101 $tracks[0]");
+is($rc, 1, 'mismatched manifest refused');
+like($err, qr/small\.model/, '... naming the model file');
+
+# --- report ------------------------------------------------------------------------
+($rc, $out, $err) = run("$bin report --out $dir/report.html "
+                        . "$dir/models/other.model");
+is($rc, 0, 'report') or diag $err;
+my $html = $t->read_file('report.html');
+like($html, qr/<svg/, 'report has inline SVG');
+unlike($html, qr{(src|href)="https?://}, 'report needs no network');
+
+done_testing();
