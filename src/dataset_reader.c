@@ -616,7 +616,9 @@ key_int(sk_reader *r, const cJSON **f, int i, int64_t *v)
         return skip_row(r, SK_SKIP_BAD_TYPE, "%s is not a number",
                         fname(r, i));
     }
-    if (!is_integral(f[i]->valuedouble) || f[i]->valuedouble < 0) {
+    if (!is_integral(f[i]->valuedouble) || f[i]->valuedouble < 0
+        || f[i]->valuedouble > 9007199254740992.0)      /* 2^53 */
+    {
         return skip_row(r, SK_SKIP_BAD_VALUE,
                         "%s is not a non-negative integer", fname(r, i));
     }
@@ -744,8 +746,12 @@ parse_track(sk_reader *r, const cJSON **f, sk_track_row *t)
     t->name = opt_str(r, f[T_NAME]);
     t->popularity = (int) opt_int(r, f[T_POP]);
     v = opt_int(r, f[T_DUR]);
-    if (v == SK_MISSING && f[T_DUR] && cJSON_IsNumber(f[T_DUR])) {
-        v = (int64_t) f[T_DUR]->valuedouble;     /* larger than int32 */
+    if (v == SK_MISSING && f[T_DUR] && cJSON_IsNumber(f[T_DUR])
+        && f[T_DUR]->valuedouble >= 0 && f[T_DUR]->valuedouble < 1e15)
+    {
+        /* Larger than int32 but still a duration; anything beyond 1e15 ms
+         * is nonsense and casting it would be undefined behaviour. */
+        v = (int64_t) f[T_DUR]->valuedouble;
     }
     t->duration_ms = v;
     t->explicit_ = (int) opt_int(r, f[T_EXPL]);
