@@ -79,7 +79,14 @@ NGX_CC    := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
 NGX_LD    := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC $(SANFLAGS)
 MOD_SRCS  := ngx_skip_module.c $(wildcard src/*.c src/*.h)
 
-$(NGX_BLD)/Makefile: config | $(BUILD)/.deps
+# configure lists src/ngx_skip_*.c (see ./config): adding or removing one
+# needs a rerun, editing one does not.  The list file changes only then.
+NGX_LIST  := $(BUILD)/nginx-srcs.list
+NGX_SKIPS := $(sort $(wildcard src/ngx_skip_*.c))
+$(shell mkdir -p $(BUILD); echo '$(NGX_SKIPS)' | cmp -s - $(NGX_LIST) \
+          || echo '$(NGX_SKIPS)' > $(NGX_LIST))
+
+$(NGX_BLD)/Makefile: config $(NGX_LIST) | $(BUILD)/.deps
 	rm -rf $(NGX_SRC) $(NGX_BLD)
 	mkdir -p $(BUILD)
 	cp -r /usr/share/nginx/src $(NGX_SRC)

@@ -3,25 +3,265 @@
  *
  * This file is nginx glue only: directives, configuration, the preaccess
  * phase handler and the variables.  The feature, model and Redis-record
- * code is plain C under src/, shared with skipctl.
+ * code is plain C under src/, shared with skipctl; the Redis connection is
+ * src/ngx_skip_redis.c, the record cache src/ngx_skip_cache.c, the
+ * Prometheus counters and the skip_zone / skip_metrics directives
+ * src/ngx_skip_prom.c (issue 7).
+ *
+ * Per client request, in a location with "skip_predict on":
+ *
+ *   preaccess: evaluate skip_user / skip_track / skip_use_model, take what
+ *   the per-worker record cache has, send one pipelined HMGET per missing
+ *   record on the worker's Redis connection, arm the deadline, return
+ *   NGX_AGAIN;
+ *   reply or deadline: decode, score, store the result in the request
+ *   context, wake the request (post + run posted requests, as njs does);
+ *   preaccess again: NGX_DECLINED, the request goes on;
+ *   later: $skip_* variables report the stored result.
+ *
+ * Nothing here fails a request: every problem becomes the configured
+ * fallback decision, and $skip_source says why.
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "src/keys.h"
+#include "src/model.h"
+#include "src/records.h"
+#include "src/ngx_skip_cache.h"
+#include "src/ngx_skip_prom.h"
+#include "src/ngx_skip_recent.h"
+#include "src/ngx_skip_redis.h"
+
+
+/* Values of $skip_source, in the order of the metrics enum. */
+typedef enum {
+    NGX_HTTP_SKIP_SRC_REDIS = 0,
+    NGX_HTTP_SKIP_SRC_CACHE,
+    NGX_HTTP_SKIP_SRC_TIMEOUT,
+    NGX_HTTP_SKIP_SRC_ERROR,
+    NGX_HTTP_SKIP_SRC_DISCONNECTED,
+    NGX_HTTP_SKIP_SRC_MISSING,
+    NGX_HTTP_SKIP_SRC_MALFORMED,
+    NGX_HTTP_SKIP_SRC_BADID
+} ngx_http_skip_source_e;
+
+
+static ngx_str_t  ngx_http_skip_sources[] = {
+    ngx_string("redis"),
+    ngx_string("cache"),
+    ngx_string("timeout"),
+    ngx_string("error"),
+    ngx_string("disconnected"),
+    ngx_string("missing"),
+    ngx_string("malformed"),
+    ngx_string("badid")
+};
+
+
+#define NGX_HTTP_SKIP_PLAY  1
+#define NGX_HTTP_SKIP_SKIP  0
+
+/* A reply that is no HMGET answer (SK_REC_* are 0, -1, -2). */
+#define NGX_HTTP_SKIP_REC_ERROR  -100
+
+#define NGX_HTTP_SKIP_WAITING  1
+#define NGX_HTTP_SKIP_DONE     2
+
 
 typedef struct {
-    ngx_flag_t  predict;
+    ngx_str_t                  name;
+    ngx_str_t                  label;       /* "name@version" */
+    ngx_uint_t                 metrics;     /* index for ngx_skip_prom */
+    sk_model                   model;
+} ngx_http_skip_model_t;
+
+
+typedef struct {
+    ngx_array_t                models;      /* ngx_http_skip_model_t */
+    ngx_http_skip_model_t     *naive;
+
+    ngx_url_t                 *redis_url;   /* NULL: no skip_redis */
+    ngx_str_t                  redis_password;
+    ngx_int_t                  redis_db;
+    ngx_str_t                  redis_prefix;
+    ngx_msec_t                 redis_connect_timeout;
+    ngx_skip_redis_conf_t      redis_conf;
+
+    ngx_int_t                  cache_size;  /* 0: off */
+    ngx_msec_t                 cache_ttl;
+
+    /* per worker, from init_process */
+    ngx_skip_redis_t          *redis;
+    ngx_skip_cache_t          *cache;
+} ngx_http_skip_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 predict;
+    ngx_http_complex_value_t  *user;
+    ngx_http_complex_value_t  *track;
+    ngx_http_complex_value_t  *use_model;
+    ngx_http_complex_value_t  *hour;
+    ngx_msec_t                 timeout;
+    ngx_int_t                  threshold;   /* millionths; -1: the model's */
+    ngx_uint_t                 fallback;
 } ngx_http_skip_loc_conf_t;
 
 
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_uint_t                 state;
+    ngx_skip_redis_cmd_t      *cmd;         /* pending lookup */
+    ngx_event_t                deadline;
+
+    ngx_http_skip_model_t     *model;
+    double                     threshold;
+    ngx_uint_t                 fallback;
+    sk_context                 skctx;
+
+    ngx_str_t                  user_id;
+    ngx_str_t                  track_id;
+    ngx_uint_t                 gen;         /* snapshot generation */
+    ngx_uint_t                 want_user;   /* asked Redis for it */
+    ngx_uint_t                 want_track;
+    ngx_msec_int_t             sent_usec;   /* -1: no round trip */
+    ngx_int_t                  user_status; /* SK_REC_* */
+    ngx_int_t                  track_status;
+    sk_user_rec                user;
+    sk_track_rec               track;
+
+    /* the result */
+    ngx_uint_t                 source;
+    ngx_uint_t                 decision;
+    ngx_uint_t                 scored;
+    double                     score;
+} ngx_http_skip_ctx_t;
+
+
+static ngx_int_t ngx_http_skip_handler(ngx_http_request_t *r);
+static void ngx_http_skip_start(ngx_http_request_t *r,
+    ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
+static ngx_http_skip_model_t *ngx_http_skip_choose_model(
+    ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
+static ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
+    ngx_http_skip_loc_conf_t *slcf);
+static void ngx_http_skip_reply(void *data, redisReply **replies,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_skip_decode(ngx_http_request_t *r,
+    redisReply *reply, ngx_uint_t kind, void *rec);
+static void ngx_http_skip_deadline(ngx_event_t *ev);
+static void ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx,
+    ngx_uint_t source);
+static void ngx_http_skip_count(ngx_http_skip_ctx_t *ctx);
+static ngx_msec_int_t ngx_http_skip_usec(void);
+static void ngx_http_skip_wake(ngx_http_skip_ctx_t *ctx);
+static void ngx_http_skip_cleanup(void *data);
+static ngx_http_skip_ctx_t *ngx_http_skip_get_ctx(ngx_http_request_t *r);
+
+static ngx_int_t ngx_http_skip_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+
+static ngx_int_t ngx_http_skip_add_variables(ngx_conf_t *cf);
+static ngx_int_t ngx_http_skip_init(ngx_conf_t *cf);
+static void *ngx_http_skip_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_skip_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_http_skip_redis(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_skip_model_cleanup(void *data);
+static ngx_int_t ngx_http_skip_init_process(ngx_cycle_t *cycle);
+static void ngx_http_skip_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_enum_t  ngx_http_skip_fallbacks[] = {
+    { ngx_string("play"), NGX_HTTP_SKIP_PLAY },
+    { ngx_string("skip"), NGX_HTTP_SKIP_SKIP },
+    { ngx_null_string, 0 }
+};
 
 
 static ngx_command_t  ngx_http_skip_commands[] = {
+
+    { ngx_string("skip_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_skip_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("skip_redis_password"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, redis_password),
+      NULL },
+
+    { ngx_string("skip_redis_db"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, redis_db),
+      NULL },
+
+    { ngx_string("skip_redis_prefix"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, redis_prefix),
+      NULL },
+
+    { ngx_string("skip_redis_connect_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, redis_connect_timeout),
+      NULL },
+
+    { ngx_string("skip_redis_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("skip_record_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_skip_record_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("skip_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_skip_model,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("skip_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_skip_zone_conf,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("skip_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_skip_metrics_conf,
+      0,
+      0,
+      NULL },
 
     { ngx_string("skip_predict"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -30,16 +270,58 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       offsetof(ngx_http_skip_loc_conf_t, predict),
       NULL },
 
+    { ngx_string("skip_user"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, user),
+      NULL },
+
+    { ngx_string("skip_track"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, track),
+      NULL },
+
+    { ngx_string("skip_use_model"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, use_model),
+      NULL },
+
+    { ngx_string("skip_hour"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, hour),
+      NULL },
+
+    { ngx_string("skip_threshold"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_skip_threshold,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, threshold),
+      NULL },
+
+    { ngx_string("skip_fallback"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, fallback),
+      &ngx_http_skip_fallbacks },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_skip_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_skip_add_variables,           /* preconfiguration */
+    ngx_http_skip_init,                    /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_skip_create_main_conf,        /* create main configuration */
+    ngx_http_skip_init_main_conf,          /* init main configuration */
 
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -56,13 +338,913 @@ ngx_module_t  ngx_http_skip_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_skip_init_process,            /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_skip_exit_process,            /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+/* Variables: data is what they report. */
+#define NGX_HTTP_SKIP_VAR_DECISION  0
+#define NGX_HTTP_SKIP_VAR_SCORE     1
+#define NGX_HTTP_SKIP_VAR_EXACT     2
+#define NGX_HTTP_SKIP_VAR_BYPASS    3
+#define NGX_HTTP_SKIP_VAR_MODEL     4
+#define NGX_HTTP_SKIP_VAR_SOURCE    5
+
+
+static ngx_http_variable_t  ngx_http_skip_vars[] = {
+
+    { ngx_string("skip_decision"), NULL, ngx_http_skip_variable,
+      NGX_HTTP_SKIP_VAR_DECISION, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_score"), NULL, ngx_http_skip_variable,
+      NGX_HTTP_SKIP_VAR_SCORE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_score_exact"), NULL, ngx_http_skip_variable,
+      NGX_HTTP_SKIP_VAR_EXACT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_bypass"), NULL, ngx_http_skip_variable,
+      NGX_HTTP_SKIP_VAR_BYPASS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_model"), NULL, ngx_http_skip_variable,
+      NGX_HTTP_SKIP_VAR_MODEL, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_source"), NULL, ngx_http_skip_variable,
+      NGX_HTTP_SKIP_VAR_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+      ngx_http_null_variable
+};
+
+
+/* ---- the phase handler ------------------------------------------------ */
+
+
+static ngx_int_t
+ngx_http_skip_handler(ngx_http_request_t *r)
+{
+    ngx_http_cleanup_t        *cln;
+    ngx_http_skip_ctx_t       *ctx;
+    ngx_http_skip_loc_conf_t  *slcf;
+
+    /*
+     * One prediction per client request: subrequests (slice, SSI, mirror)
+     * report the main request's result through the variables.
+     */
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_skip_module);
+
+    if (!slcf->predict) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_skip_get_ctx(r);
+
+    if (ctx) {
+        /* woken up, or run again after an internal redirect */
+        return ctx->state == NGX_HTTP_SKIP_WAITING ? NGX_AGAIN : NGX_DECLINED;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_skip_ctx_t));
+    if (ctx == NULL) {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * The cleanup detaches a pending lookup and deletes the deadline when
+     * the request goes away early (client reset, HTTP/2 stream reset),
+     * and it is how the context is found again after an internal
+     * redirect zeroed r->ctx.
+     */
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_skip_cleanup;
+    cln->data = ctx;
+
+    ctx->request = r;
+    ngx_http_set_ctx(r, ctx, ngx_http_skip_module);
+
+    ngx_http_skip_start(r, ctx, slcf);
+
+    if (ctx->state == NGX_HTTP_SKIP_DONE) {
+        return NGX_DECLINED;
+    }
+
+    /* notice a client that goes away while we wait (as limit_req does) */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
+    ngx_http_skip_loc_conf_t *slcf)
+{
+    size_t                      lens[2][SK_TRACK_NFIELDS + 2];
+    u_char                      ukey[SK_KEY_MAX], tkey[SK_KEY_MAX];
+    ngx_uint_t                  i, n;
+    const char                 *snap;
+    const char                 *argv[2][SK_TRACK_NFIELDS + 2];
+    ngx_skip_cache_entry_t     *e;
+    ngx_skip_redis_argv_t       cmds[2];
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+
+    ctx->sent_usec = -1;
+    ctx->model = ngx_http_skip_choose_model(r, slcf);
+    ctx->threshold = slcf->threshold >= 0 ? slcf->threshold / 1000000.0
+                                           : ctx->model->model.threshold;
+    ctx->fallback = slcf->fallback;
+    ctx->skctx.hour = ngx_http_skip_hour(r, slcf);
+
+    if (slcf->user == NULL
+        || ngx_http_complex_value(r, slcf->user, &ctx->user_id) != NGX_OK)
+    {
+        ngx_str_null(&ctx->user_id);
+    }
+
+    if (slcf->track == NULL
+        || ngx_http_complex_value(r, slcf->track, &ctx->track_id) != NGX_OK)
+    {
+        ngx_str_null(&ctx->track_id);
+    }
+
+    /* ids reach Redis only as argv elements, and only when valid */
+    if (!sk_id_valid((const char *) ctx->user_id.data, ctx->user_id.len)
+        || !sk_id_valid((const char *) ctx->track_id.data,
+                        ctx->track_id.len))
+    {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_BADID);
+        return;
+    }
+
+    if (smcf->redis == NULL || ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
+        return;
+    }
+
+    snap = ngx_skip_redis_snapshot(smcf->redis, &ctx->gen);
+    if (snap == NULL) {
+        /* Redis has no active snapshot: no records at all */
+        ctx->user_status = SK_REC_MISSING;
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_MISSING);
+        return;
+    }
+
+    ctx->want_user = 1;
+    ctx->want_track = 1;
+
+    if (smcf->cache) {
+        e = ngx_skip_cache_get(smcf->cache, NGX_SKIP_CACHE_USER,
+                               ctx->user_id.data, ctx->user_id.len, ctx->gen);
+        if (e) {
+            ctx->want_user = 0;
+            ctx->user_status = e->status;
+            ctx->user = e->rec.user;
+        }
+
+        e = ngx_skip_cache_get(smcf->cache, NGX_SKIP_CACHE_TRACK,
+                               ctx->track_id.data, ctx->track_id.len,
+                               ctx->gen);
+        if (e) {
+            ctx->want_track = 0;
+            ctx->track_status = e->status;
+            ctx->track = e->rec.track;
+        }
+
+        ngx_http_skip_metrics_track_cache(ctx->want_track
+                                          ? NGX_HTTP_SKIP_METRICS_MISS
+                                          : NGX_HTTP_SKIP_METRICS_HIT);
+
+        /* one known-missing record decides already */
+        if ((!ctx->want_user && ctx->user_status != SK_REC_OK)
+            || (!ctx->want_track && ctx->track_status != SK_REC_OK)
+            || (!ctx->want_user && !ctx->want_track))
+        {
+            ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_CACHE);
+            return;
+        }
+    }
+
+    n = 0;
+
+    if (ctx->want_user) {
+        argv[n][0] = "HMGET";
+        lens[n][0] = 5;
+        argv[n][1] = (const char *) ukey;
+        lens[n][1] = sk_key_user((char *) ukey, sizeof(ukey),
+                                 (const char *) smcf->redis_prefix.data, snap,
+                                 (const char *) ctx->user_id.data,
+                                 ctx->user_id.len);
+
+        for (i = 0; i < SK_USER_NFIELDS; i++) {
+            argv[n][2 + i] = sk_user_fields[i];
+            lens[n][2 + i] = ngx_strlen(sk_user_fields[i]);
+        }
+
+        cmds[n].argc = 2 + SK_USER_NFIELDS;
+        cmds[n].argv = argv[n];
+        cmds[n].lens = lens[n];
+        n++;
+    }
+
+    if (ctx->want_track) {
+        argv[n][0] = "HMGET";
+        lens[n][0] = 5;
+        argv[n][1] = (const char *) tkey;
+        lens[n][1] = sk_key_track((char *) tkey, sizeof(tkey),
+                                  (const char *) smcf->redis_prefix.data, snap,
+                                  (const char *) ctx->track_id.data,
+                                  ctx->track_id.len);
+
+        for (i = 0; i < SK_TRACK_NFIELDS; i++) {
+            argv[n][2 + i] = sk_track_fields[i];
+            lens[n][2 + i] = ngx_strlen(sk_track_fields[i]);
+        }
+
+        cmds[n].argc = 2 + SK_TRACK_NFIELDS;
+        cmds[n].argv = argv[n];
+        cmds[n].lens = lens[n];
+        n++;
+    }
+
+    ctx->cmd = ngx_skip_redis_send(smcf->redis, cmds, n, ngx_http_skip_reply,
+                                   ctx);
+    if (ctx->cmd == NULL) {
+        /* not connected after all, or too many lookups in flight */
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
+        return;
+    }
+
+    ctx->state = NGX_HTTP_SKIP_WAITING;
+    ctx->sent_usec = ngx_http_skip_usec();
+
+    ctx->deadline.handler = ngx_http_skip_deadline;
+    ctx->deadline.data = r->connection;
+    ctx->deadline.log = r->connection->log;
+
+    ngx_add_timer(&ctx->deadline, slcf->timeout);
+}
+
+
+static ngx_http_skip_model_t *
+ngx_http_skip_choose_model(ngx_http_request_t *r,
+    ngx_http_skip_loc_conf_t *slcf)
+{
+    ngx_str_t                   name;
+    ngx_uint_t                  i;
+    ngx_http_skip_model_t      *m;
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+    m = smcf->models.elts;
+
+    if (slcf->use_model == NULL) {
+        /* the first skip_model of the configuration, else "naive" */
+        return &m[0];
+    }
+
+    if (ngx_http_complex_value(r, slcf->use_model, &name) == NGX_OK) {
+        for (i = 0; i < smcf->models.nelts; i++) {
+            if (m[i].name.len == name.len
+                && ngx_strncmp(m[i].name.data, name.data, name.len) == 0)
+            {
+                return &m[i];
+            }
+        }
+
+        ngx_skip_warn(r->connection->log, 0, "skip_use_model: no model "
+                      "named \"%V\", using \"%V\"", &name, &m[0].name);
+    }
+
+    return &m[0];
+}
+
+
+/* The request's local hour 0..23, or what skip_hour says (-1 unknown). */
+static ngx_int_t
+ngx_http_skip_hour(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
+{
+    time_t      t;
+    ngx_str_t   v;
+    ngx_int_t   h;
+    ngx_time_t *tp;
+
+    if (slcf->hour) {
+        if (ngx_http_complex_value(r, slcf->hour, &v) != NGX_OK
+            || v.len == 0)
+        {
+            return -1;
+        }
+
+        h = ngx_atoi(v.data, v.len);
+
+        return (h >= 0 && h <= 23) ? h : -1;
+    }
+
+    /*
+     * nginx's cached time carries the local UTC offset (minutes), so no
+     * localtime() call, which may stat /etc/localtime, per request.
+     */
+    tp = ngx_timeofday();
+    t = tp->sec + tp->gmtoff * 60;
+
+    return (ngx_int_t) ((t / 3600) % 24);
+}
+
+
+/* ---- reply, deadline, result ------------------------------------------- */
+
+
+static void
+ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
+{
+    ngx_http_skip_ctx_t *ctx = data;
+
+    ngx_uint_t                  i;
+    ngx_http_request_t         *r;
+    ngx_http_skip_main_conf_t  *smcf;
+
+    r = ctx->request;
+    ctx->cmd = NULL;
+
+    if (ctx->deadline.timer_set) {
+        ngx_del_timer(&ctx->deadline);
+    }
+
+    if (replies == NULL) {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_ERROR);
+        ngx_http_skip_wake(ctx);
+        return;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+    i = 0;
+
+    if (ctx->want_user) {
+        ctx->user_status = ngx_http_skip_decode(r, replies[i++],
+                                                NGX_SKIP_CACHE_USER,
+                                                &ctx->user);
+        if (ctx->user_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
+            ngx_skip_cache_put(smcf->cache, NGX_SKIP_CACHE_USER,
+                               ctx->user_id.data, ctx->user_id.len, ctx->gen,
+                               ctx->user_status, &ctx->user);
+        }
+    }
+
+    if (ctx->want_track) {
+        ctx->track_status = ngx_http_skip_decode(r, replies[i],
+                                                 NGX_SKIP_CACHE_TRACK,
+                                                 &ctx->track);
+        if (ctx->track_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
+            ngx_skip_cache_put(smcf->cache, NGX_SKIP_CACHE_TRACK,
+                               ctx->track_id.data, ctx->track_id.len,
+                               ctx->gen, ctx->track_status, &ctx->track);
+        }
+    }
+
+    if (ctx->user_status == NGX_HTTP_SKIP_REC_ERROR
+        || ctx->track_status == NGX_HTTP_SKIP_REC_ERROR)
+    {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_ERROR);
+
+    } else {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_REDIS);
+    }
+
+    ngx_http_skip_wake(ctx);
+}
+
+
+/*
+ * One HMGET reply -> SK_REC_OK / SK_REC_MISSING / SK_REC_MALFORMED, or
+ * NGX_HTTP_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
+ */
+static ngx_int_t
+ngx_http_skip_decode(ngx_http_request_t *r, redisReply *reply,
+    ngx_uint_t kind, void *rec)
+{
+    char         err[256];
+    size_t       lens[SK_TRACK_NFIELDS];
+    ngx_int_t    rc;
+    ngx_uint_t   i, nfields;
+    const char  *vals[SK_TRACK_NFIELDS];
+    redisReply  *f;
+
+    nfields = (kind == NGX_SKIP_CACHE_USER) ? SK_USER_NFIELDS
+                                            : SK_TRACK_NFIELDS;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != nfields) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            ngx_skip_warn(r->connection->log, 0, "skip: Redis error: %*s",
+                          (size_t) reply->len, reply->str);
+
+        } else {
+            ngx_skip_warn(r->connection->log, 0, "skip: unexpected Redis "
+                          "reply of type %d to HMGET", reply->type);
+        }
+
+        return NGX_HTTP_SKIP_REC_ERROR;
+    }
+
+    for (i = 0; i < nfields; i++) {
+        f = reply->element[i];
+
+        if (f->type == REDIS_REPLY_STRING) {
+            vals[i] = f->str;
+            lens[i] = f->len;
+
+        } else if (f->type == REDIS_REPLY_NIL) {
+            vals[i] = NULL;
+            lens[i] = 0;
+
+        } else {
+            return NGX_HTTP_SKIP_REC_ERROR;
+        }
+    }
+
+    err[0] = '\0';
+
+    if (kind == NGX_SKIP_CACHE_USER) {
+        rc = sk_user_rec_decode(rec, vals, lens, err, sizeof(err));
+
+    } else {
+        rc = sk_track_rec_decode(rec, vals, lens, err, sizeof(err));
+    }
+
+    if (rc == SK_REC_MALFORMED) {
+        ngx_skip_warn(r->connection->log, 0, "skip: malformed %s record: %s",
+                      kind == NGX_SKIP_CACHE_USER ? "user" : "track", err);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_skip_deadline(ngx_event_t *ev)
+{
+    ngx_http_skip_ctx_t        *ctx;
+    ngx_http_request_t         *r;
+    ngx_http_skip_main_conf_t  *smcf;
+
+    ctx = (ngx_http_skip_ctx_t *)
+              ((u_char *) ev - offsetof(ngx_http_skip_ctx_t, deadline));
+    r = ctx->request;
+
+    if (ctx->cmd) {
+        ngx_skip_redis_detach(ctx->cmd);
+        ctx->cmd = NULL;
+    }
+
+    ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_TIMEOUT);
+
+    /* a Redis that stopped answering altogether is dropped from here */
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+    if (smcf->redis) {
+        ngx_skip_redis_check(smcf->redis);
+    }
+
+    ngx_http_skip_wake(ctx);
+}
+
+
+/* Score when both records are there, else the fallback; count it. */
+static void
+ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx, ngx_uint_t source)
+{
+    if (source == NGX_HTTP_SKIP_SRC_REDIS
+        || source == NGX_HTTP_SKIP_SRC_CACHE)
+    {
+        if (ctx->user_status == SK_REC_MISSING
+            || ctx->track_status == SK_REC_MISSING)
+        {
+            source = NGX_HTTP_SKIP_SRC_MISSING;
+
+        } else if (ctx->user_status == SK_REC_MALFORMED
+                   || ctx->track_status == SK_REC_MALFORMED)
+        {
+            source = NGX_HTTP_SKIP_SRC_MALFORMED;
+        }
+    }
+
+    ctx->source = source;
+    ctx->state = NGX_HTTP_SKIP_DONE;
+
+    if (source == NGX_HTTP_SKIP_SRC_REDIS
+        || source == NGX_HTTP_SKIP_SRC_CACHE)
+    {
+        ctx->score = sk_model_score(&ctx->model->model, &ctx->user,
+                                    &ctx->track, &ctx->skctx);
+        ctx->scored = 1;
+        ctx->decision = ctx->score >= ctx->threshold ? NGX_HTTP_SKIP_PLAY
+                                                     : NGX_HTTP_SKIP_SKIP;
+
+        /*
+         * Live evaluation: the listener's play/skip event for this pair
+         * (skip_events, maybe in another worker) is counted against this
+         * prediction.  A no-op without skip_events_recent.
+         */
+        ngx_skip_recent_remember(&ctx->user_id, &ctx->track_id,
+                                 ctx->model->metrics,
+                                 ctx->decision == NGX_HTTP_SKIP_SKIP);
+
+    } else {
+        ctx->decision = ctx->fallback;
+    }
+
+    ngx_http_skip_count(ctx);
+}
+
+
+/* The metrics of one prediction (src/ngx_skip_prom.h). */
+static void
+ngx_http_skip_count(ngx_http_skip_ctx_t *ctx)
+{
+    ngx_uint_t  result;
+
+    static ngx_uint_t  results[] = {
+        NGX_HTTP_SKIP_METRICS_OK,              /* redis */
+        NGX_HTTP_SKIP_METRICS_OK,              /* cache */
+        NGX_HTTP_SKIP_METRICS_TIMEOUT,
+        NGX_HTTP_SKIP_METRICS_ERROR,
+        NGX_HTTP_SKIP_METRICS_DISCONNECTED,
+        NGX_HTTP_SKIP_METRICS_MISSING,
+        NGX_HTTP_SKIP_METRICS_MALFORMED,
+        NGX_HTTP_SKIP_METRICS_BADID
+    };
+
+    result = results[ctx->source];
+
+    /*
+     * Every prediction that wanted records is a lookup, answered by Redis
+     * or by the record cache; only round trips have a latency.
+     */
+    if (result != NGX_HTTP_SKIP_METRICS_BADID) {
+        ngx_http_skip_metrics_lookup(result, ctx->sent_usec < 0 ? -1
+                                     : ngx_http_skip_usec() - ctx->sent_usec);
+    }
+
+    if (!ctx->scored) {
+        ngx_http_skip_metrics_fallback(result);
+    }
+
+    ngx_http_skip_metrics_decision(ctx->model->metrics,
+                                   ctx->decision == NGX_HTTP_SKIP_PLAY
+                                   ? NGX_HTTP_SKIP_METRICS_PLAY
+                                   : NGX_HTTP_SKIP_METRICS_SKIP);
+}
+
+
+/* A monotonic clock in microseconds, for lookup latencies only. */
+static ngx_msec_int_t
+ngx_http_skip_usec(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (ngx_msec_int_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+
+/* Resume a request that returned NGX_AGAIN (the njs way). */
+static void
+ngx_http_skip_wake(ngx_http_skip_ctx_t *ctx)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_core_run_phases;
+
+    if (ngx_http_post_request(r, NULL) != NGX_OK) {
+        ngx_http_core_run_phases(r);
+        return;
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_skip_cleanup(void *data)
+{
+    ngx_http_skip_ctx_t *ctx = data;
+
+    if (ctx->cmd) {
+        ngx_skip_redis_detach(ctx->cmd);
+        ctx->cmd = NULL;
+    }
+
+    if (ctx->deadline.timer_set) {
+        ngx_del_timer(&ctx->deadline);
+    }
+}
+
+
+/*
+ * The context of the main request.  An internal redirect (error_page,
+ * try_files, named locations) zeroes r->ctx; the cleanup registered with
+ * the context survives it, so look there (as realip does) rather than ask
+ * Redis a second time.
+ */
+static ngx_http_skip_ctx_t *
+ngx_http_skip_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_cleanup_t   *cln;
+    ngx_http_skip_ctx_t  *ctx;
+
+    r = r->main;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_skip_module);
+
+    if (ctx == NULL && (r->internal || r->filter_finalize)) {
+        for (cln = r->cleanup; cln; cln = cln->next) {
+            if (cln->handler == ngx_http_skip_cleanup) {
+                ctx = cln->data;
+                ngx_http_set_ctx(r, ctx, ngx_http_skip_module);
+                break;
+            }
+        }
+    }
+
+    return ctx;
+}
+
+
+/* ---- variables ---------------------------------------------------------- */
+
+
+static ngx_int_t
+ngx_http_skip_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+    uintptr_t data)
+{
+    u_char               *p;
+    ngx_str_t            *s;
+    ngx_http_skip_ctx_t  *ctx;
+
+    ctx = ngx_http_skip_get_ctx(r);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_SKIP_DONE) {
+        if (data == NGX_HTTP_SKIP_VAR_SOURCE && ctx == NULL) {
+            v->len = sizeof("off") - 1;
+            v->data = (u_char *) "off";
+            v->valid = 1;
+            v->no_cacheable = 0;
+            v->not_found = 0;
+            return NGX_OK;
+        }
+
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    switch (data) {
+
+    case NGX_HTTP_SKIP_VAR_DECISION:
+        if (ctx->decision == NGX_HTTP_SKIP_PLAY) {
+            v->len = sizeof("play") - 1;
+            v->data = (u_char *) "play";
+
+        } else {
+            v->len = sizeof("skip") - 1;
+            v->data = (u_char *) "skip";
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_SKIP_VAR_BYPASS:
+        /* proxy_cache_bypass / proxy_no_cache: non-empty and not "0" */
+        if (ctx->decision == NGX_HTTP_SKIP_SKIP) {
+            v->len = 1;
+            v->data = (u_char *) "1";
+
+        } else {
+            v->len = 0;
+            v->data = (u_char *) "";
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_SKIP_VAR_SCORE:
+    case NGX_HTTP_SKIP_VAR_EXACT:
+        if (!ctx->scored) {
+            v->not_found = 1;
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(r->pool, 32);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* nginx's %f does not round; snprintf does, and knows %.17g */
+        v->len = snprintf((char *) p, 32,
+                          data == NGX_HTTP_SKIP_VAR_SCORE ? "%.4f" : "%.17g",
+                          ctx->score);
+        v->data = p;
+
+        return NGX_OK;
+
+    case NGX_HTTP_SKIP_VAR_MODEL:
+        v->len = ctx->model->label.len;
+        v->data = ctx->model->label.data;
+
+        return NGX_OK;
+
+    default: /* NGX_HTTP_SKIP_VAR_SOURCE */
+        s = &ngx_http_skip_sources[ctx->source];
+        v->len = s->len;
+        v->data = s->data;
+
+        return NGX_OK;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_skip_add_variables(ngx_conf_t *cf)
+{
+    ngx_http_variable_t  *var, *v;
+
+    for (v = ngx_http_skip_vars; v->name.len; v++) {
+        var = ngx_http_add_variable(cf, &v->name, v->flags);
+        if (var == NULL) {
+            return NGX_ERROR;
+        }
+
+        var->get_handler = v->get_handler;
+        var->data = v->data;
+    }
+
+    return NGX_OK;
+}
+
+
+/* ---- configuration ------------------------------------------------------ */
+
+
+static ngx_int_t
+ngx_http_skip_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_skip_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_skip_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_skip_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     smcf->naive = NULL;
+     *     smcf->redis_url = NULL;
+     *     smcf->redis_password = { 0, NULL };
+     *     smcf->redis_prefix = { 0, NULL };
+     *     smcf->redis_conf = { 0 };
+     *     smcf->redis = NULL;
+     *     smcf->cache = NULL;
+     */
+
+    if (ngx_array_init(&smcf->models, cf->pool, 4,
+                       sizeof(ngx_http_skip_model_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_skip_model_cleanup;
+    cln->data = smcf;
+
+    smcf->redis_db = NGX_CONF_UNSET;
+    smcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    smcf->cache_size = NGX_CONF_UNSET;
+    smcf->cache_ttl = NGX_CONF_UNSET_MSEC;
+
+    return smcf;
+}
+
+
+static char *
+ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    u_char                 *p;
+    ngx_http_skip_model_t  *m;
+
+    ngx_conf_init_value(smcf->redis_db, 0);
+    ngx_conf_init_msec_value(smcf->redis_connect_timeout, 1000);
+    ngx_conf_init_value(smcf->cache_size, 4096);
+    ngx_conf_init_msec_value(smcf->cache_ttl, 2000);
+
+    if (smcf->redis_db < 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_redis_db must not be negative");
+        return NGX_CONF_ERROR;
+    }
+
+    if (smcf->redis_prefix.data == NULL) {
+        ngx_str_set(&smcf->redis_prefix, SK_DEFAULT_PREFIX);
+    }
+
+    if (!sk_prefix_valid((const char *) smcf->redis_prefix.data,
+                         smcf->redis_prefix.len))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_redis_prefix \"%V\": 1..%d characters of "
+                           "[A-Za-z0-9_.-]", &smcf->redis_prefix,
+                           SK_PREFIX_MAX);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the key builders want a C string */
+    p = ngx_pnalloc(cf->pool, smcf->redis_prefix.len + 1);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memcpy(p, smcf->redis_prefix.data, smcf->redis_prefix.len);
+    p[smcf->redis_prefix.len] = '\0';
+    smcf->redis_prefix.data = p;
+
+    /* the built-in model comes last: the first skip_model is the default */
+    m = ngx_array_push(&smcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_skip_model_t));
+    sk_model_naive(&m->model);
+    ngx_str_set(&m->name, "naive");
+    m->metrics = 0;         /* ngx_skip_prom's built-in index */
+    m->label.data = ngx_pnalloc(cf->pool, 128);
+    if (m->label.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->label.len = ngx_sprintf(m->label.data, "%s@%s", m->model.name,
+                               m->model.version)
+                   - m->label.data;
+
+    if (smcf->redis_url) {
+        smcf->redis_conf.addr = smcf->redis_url->addrs[0];
+        smcf->redis_conf.password = smcf->redis_password;
+        smcf->redis_conf.db = smcf->redis_db;
+        smcf->redis_conf.prefix = smcf->redis_prefix.data;
+        smcf->redis_conf.connect_timeout = smcf->redis_connect_timeout;
+        smcf->redis_conf.refresh = 1000;
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 static void *
@@ -76,6 +1258,13 @@ ngx_http_skip_create_loc_conf(ngx_conf_t *cf)
     }
 
     conf->predict = NGX_CONF_UNSET;
+    conf->user = NGX_CONF_UNSET_PTR;
+    conf->track = NGX_CONF_UNSET_PTR;
+    conf->use_model = NGX_CONF_UNSET_PTR;
+    conf->hour = NGX_CONF_UNSET_PTR;
+    conf->timeout = NGX_CONF_UNSET_MSEC;
+    conf->threshold = NGX_CONF_UNSET;
+    conf->fallback = NGX_CONF_UNSET_UINT;
 
     return conf;
 }
@@ -87,7 +1276,329 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_skip_loc_conf_t *prev = parent;
     ngx_http_skip_loc_conf_t *conf = child;
 
+    ngx_http_skip_main_conf_t  *smcf;
+
     ngx_conf_merge_value(conf->predict, prev->predict, 0);
+    ngx_conf_merge_ptr_value(conf->user, prev->user, NULL);
+    ngx_conf_merge_ptr_value(conf->track, prev->track, NULL);
+    ngx_conf_merge_ptr_value(conf->use_model, prev->use_model, NULL);
+    ngx_conf_merge_ptr_value(conf->hour, prev->hour, NULL);
+    ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 20);
+    ngx_conf_merge_value(conf->threshold, prev->threshold, -1);
+    ngx_conf_merge_uint_value(conf->fallback, prev->fallback,
+                              NGX_HTTP_SKIP_PLAY);
+
+    if (conf->predict) {
+        smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
+
+        if (smcf->redis_url == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"skip_predict\" is on, but there is no "
+                               "\"skip_redis\" in the http block");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->user == NULL || conf->track == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"skip_predict\" is on, but \"skip_user\" or "
+                               "\"skip_track\" is not set");
+            return NGX_CONF_ERROR;
+        }
+    }
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_skip_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_str_t  *value;
+    ngx_url_t  *u;
+
+    if (smcf->redis_url) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    u = ngx_pcalloc(cf->pool, sizeof(ngx_url_t));
+    if (u == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * Resolved here, in the master, once: a worker must never block in
+     * getaddrinfo() (hiredis' own connect would).
+     */
+    u->url = value[1];
+    u->default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in skip_redis \"%V\"",
+                               u->err, &u->url);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_redis \"%V\" has no address", &u->url);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->redis_url = u;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    char                    err[1024];
+    u_char                 *p;
+    ngx_int_t               index;
+    ngx_str_t              *value, path, version;
+    ngx_uint_t              i;
+    ngx_http_skip_model_t  *m;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 63
+        || ngx_strcmp(value[1].data, "naive") == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_model: invalid name \"%V\" (1..63 "
+                           "characters; \"naive\" is built in)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    m = smcf->models.elts;
+    for (i = 0; i < smcf->models.nelts; i++) {
+        if (m[i].name.len == value[1].len
+            && ngx_strncmp(m[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_model \"%V\" is duplicate", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    path = value[2];
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    m = ngx_array_push(&smcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_skip_model_t));
+    m->name = value[1];
+
+    /* the model and its manifest are checked now: nginx -t says why */
+    if (sk_model_load(&m->model, (const char *) path.data, err, sizeof(err))
+        != 0)
+    {
+        smcf->models.nelts--;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "skip_model \"%V\": %s",
+                           &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, value[1].len + 1 + sizeof(m->model.version));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->label.data = p;
+    m->label.len = ngx_sprintf(p, "%V@%s", &value[1], m->model.version) - p;
+
+    version.data = (u_char *) m->model.version;
+    version.len = ngx_strlen(m->model.version);
+
+    index = ngx_http_skip_metrics_model(cf, &value[1], &version);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->metrics = index;
+
+    return NGX_CONF_OK;
+}
+
+
+/* liblinear's models live in malloc()ed memory: free them with the cycle. */
+static void
+ngx_http_skip_model_cleanup(void *data)
+{
+    ngx_http_skip_main_conf_t *smcf = data;
+
+    ngx_uint_t              i;
+    ngx_http_skip_model_t  *m;
+
+    m = smcf->models.elts;
+
+    for (i = 0; i < smcf->models.nelts; i++) {
+        sk_model_free(&m[i].model);
+    }
+}
+
+
+static char *
+ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_loc_conf_t *slcf = conf;
+
+    ngx_int_t   t;
+    ngx_str_t  *value;
+
+    if (slcf->threshold != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    t = ngx_atofp(value[1].data, value[1].len, 6);
+
+    if (t == NGX_ERROR || t > 1000000) {
+        return "must be a number between 0 and 1";
+    }
+
+    slcf->threshold = t;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_msec_t   ttl;
+
+    if (smcf->cache_size != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes no time with \"off\"";
+        }
+
+        smcf->cache_size = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n <= 0 || n > 16 * 1024 * 1024) {
+        return "wants \"off\" or a number of entries (1..16777216)";
+    }
+
+    smcf->cache_size = n;
+
+    if (cf->args->nelts > 2) {
+        ttl = ngx_parse_time(&value[2], 0);
+        if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
+            return "has an invalid time";
+        }
+
+        smcf->cache_ttl = ttl;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* ---- worker life --------------------------------------------------------- */
+
+
+/*
+ * For the skip_events handler (src/ngx_skip_events.c, declared there):
+ * the calling worker's Redis connection, NULL without skip_redis or before
+ * init_process, and the key prefix (NUL-terminated).
+ */
+ngx_skip_redis_t *ngx_http_skip_worker_redis(ngx_http_request_t *r,
+    ngx_str_t *prefix);
+
+
+ngx_skip_redis_t *
+ngx_http_skip_worker_redis(ngx_http_request_t *r, ngx_str_t *prefix)
+{
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+
+    if (prefix) {
+        *prefix = smcf->redis_prefix;
+    }
+
+    return smcf->redis;
+}
+
+
+
+static ngx_int_t
+ngx_http_skip_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_skip_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_skip_module);
+
+    if (smcf == NULL || smcf->redis_url == NULL) {
+        return NGX_OK;
+    }
+
+    if (smcf->cache_size > 0) {
+        smcf->cache = ngx_skip_cache_create(smcf->cache_size, smcf->cache_ttl,
+                                            cycle->log);
+        /* no cache is slower, not wrong */
+    }
+
+    /* NULL (no memory) means every lookup falls back: still not fatal */
+    smcf->redis = ngx_skip_redis_create(cycle, &smcf->redis_conf);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_skip_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_skip_module);
+
+    if (smcf == NULL) {
+        return;
+    }
+
+    if (smcf->redis) {
+        ngx_skip_redis_destroy(smcf->redis);
+        smcf->redis = NULL;
+    }
+
+    if (smcf->cache) {
+        ngx_skip_cache_destroy(smcf->cache);
+        smcf->cache = NULL;
+    }
 }

@@ -1,0 +1,146 @@
+/*
+ * ngx_skip: the per-worker record cache (see ngx_skip_cache.h).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_skip_cache.h"
+
+
+#define NGX_SKIP_CACHE_WAYS  4
+
+
+ngx_skip_cache_t *
+ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl, ngx_log_t *log)
+{
+    ngx_uint_t         sets;
+    ngx_skip_cache_t  *cache;
+
+    sets = 1;
+    while (sets * NGX_SKIP_CACHE_WAYS < size) {
+        sets *= 2;
+    }
+
+    cache = ngx_calloc(sizeof(ngx_skip_cache_t), log);
+    if (cache == NULL) {
+        return NULL;
+    }
+
+    cache->entries = ngx_calloc(sets * NGX_SKIP_CACHE_WAYS
+                                * sizeof(ngx_skip_cache_entry_t), log);
+    if (cache->entries == NULL) {
+        ngx_free(cache);
+        return NULL;
+    }
+
+    cache->mask = sets - 1;
+    cache->ttl = ttl;
+
+    return cache;
+}
+
+
+void
+ngx_skip_cache_destroy(ngx_skip_cache_t *cache)
+{
+    ngx_free(cache->entries);
+    ngx_free(cache);
+}
+
+
+static ngx_skip_cache_entry_t *
+ngx_skip_cache_set(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
+    size_t len)
+{
+    ngx_uint_t  hash;
+
+    hash = ngx_hash_key(id, len) * 2 + kind;
+
+    return &cache->entries[(hash & cache->mask) * NGX_SKIP_CACHE_WAYS];
+}
+
+
+static ngx_int_t
+ngx_skip_cache_fresh(ngx_skip_cache_entry_t *e, ngx_uint_t gen)
+{
+    return e->len != 0 && e->gen == gen
+           && (ngx_msec_int_t) (e->expires - ngx_current_msec) > 0;
+}
+
+
+ngx_skip_cache_entry_t *
+ngx_skip_cache_get(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
+    size_t len, ngx_uint_t gen)
+{
+    ngx_uint_t               i;
+    ngx_skip_cache_entry_t  *e;
+
+    if (len == 0 || len > SK_ID_MAX) {
+        return NULL;
+    }
+
+    e = ngx_skip_cache_set(cache, kind, id, len);
+
+    for (i = 0; i < NGX_SKIP_CACHE_WAYS; i++, e++) {
+        if (e->len == len && e->kind == kind
+            && ngx_memcmp(e->id, id, len) == 0)
+        {
+            return ngx_skip_cache_fresh(e, gen) ? e : NULL;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
+    size_t len, ngx_uint_t gen, ngx_int_t status, const void *rec)
+{
+    ngx_uint_t               i;
+    ngx_skip_cache_entry_t  *e, *victim;
+
+    if (len == 0 || len > SK_ID_MAX) {
+        return;
+    }
+
+    e = ngx_skip_cache_set(cache, kind, id, len);
+    victim = e;
+
+    for (i = 0; i < NGX_SKIP_CACHE_WAYS; i++, e++) {
+        if (e->len == len && e->kind == kind
+            && ngx_memcmp(e->id, id, len) == 0)
+        {
+            victim = e;
+            break;
+        }
+
+        if (!ngx_skip_cache_fresh(e, gen)) {
+            victim = e;
+            continue;
+        }
+
+        if (ngx_skip_cache_fresh(victim, gen)
+            && (ngx_msec_int_t) (e->expires - victim->expires) < 0)
+        {
+            victim = e;
+        }
+    }
+
+    victim->expires = ngx_current_msec + cache->ttl;
+    victim->gen = gen;
+    victim->status = status;
+    victim->kind = (u_char) kind;
+    victim->len = (u_char) len;
+    ngx_memcpy(victim->id, id, len);
+
+    if (status == SK_REC_OK) {
+        if (kind == NGX_SKIP_CACHE_USER) {
+            victim->rec.user = *(const sk_user_rec *) rec;
+
+        } else {
+            victim->rec.track = *(const sk_track_rec *) rec;
+        }
+    }
+}

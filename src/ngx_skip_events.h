@@ -1,0 +1,37 @@
+/*
+ * ngx_skip: the `skip_events` location handler (play/skip events from
+ * listeners into the feature store, and their outcomes into the live A/B
+ * counts).  It is a second nginx module, ngx_http_skip_events_module, in
+ * the same .so as ngx_http_skip_module: its directives need a location
+ * configuration of their own.  See ngx_skip_events.c and
+ * docs/directives.md.
+ */
+
+#ifndef _NGX_SKIP_EVENTS_H_INCLUDED_
+#define _NGX_SKIP_EVENTS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_skip_redis.h"
+
+
+/* `skip_events;`: makes the location the events handler */
+char *ngx_http_skip_events_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/*
+ * Provided by ngx_skip_module.c: the calling worker's Redis connection
+ * (NULL without skip_redis or before init_process) and the key prefix
+ * (skip_redis_prefix, NUL-terminated).
+ */
+ngx_skip_redis_t *ngx_http_skip_worker_redis(ngx_http_request_t *r,
+    ngx_str_t *prefix);
+
+
+extern ngx_module_t  ngx_http_skip_events_module;
+
+
+#endif /* _NGX_SKIP_EVENTS_H_INCLUDED_ */

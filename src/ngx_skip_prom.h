@@ -1,0 +1,137 @@
+/*
+ * Owned by the metrics work (issue 7); the module calls this API.
+ *
+ * ngx_skip Prometheus metrics: counters in a shared memory zone, served in
+ * the Prometheus text format by the `skip_metrics` location handler.
+ * (Named ngx_skip_prom, not ngx_skip_metrics: the module engineer's
+ * src/ngx_skip_metrics.[ch] is a different, smaller counter block.)
+ *
+ * Configuration (the module's command table points at the two handlers):
+ *
+ *     skip_zone NAME SIZE;    http{} only; optional.  Without it, the first
+ *                             `skip_metrics` declares the zone "skip" 1m.
+ *     skip_metrics;           location; GET/HEAD, text/plain; version=0.0.4
+ *
+ * Counting is a no-op while no zone exists (no `skip_metrics` and no
+ * `skip_zone` anywhere: nobody could read the numbers).  Every counting
+ * function is lock-free (one or two atomic adds into the calling worker's
+ * own cache-line aligned shard, summed at scrape time), callable from any
+ * worker at any time, and silently ignores out-of-range arguments.
+ *
+ * Counters survive `nginx -s reload` as long as the zone keeps its name and
+ * size; per-model counters follow the model *name*, so reordering, adding
+ * or removing skip_model lines on reload does not mix the arms up.
+ */
+
+#ifndef _NGX_SKIP_PROM_H_INCLUDED_
+#define _NGX_SKIP_PROM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+/* models registered per configuration, the built-in "naive" (index 0) too */
+#define NGX_HTTP_SKIP_METRICS_MAX_MODELS  16
+
+/* longest model name; a label value, so kept short */
+#define NGX_HTTP_SKIP_METRICS_NAME_LEN    63
+
+
+/* decision and actual outcome: the skip_decisions/outcomes label values */
+#define NGX_HTTP_SKIP_METRICS_PLAY        0
+#define NGX_HTTP_SKIP_METRICS_SKIP        1
+
+
+/*
+ * Where the features for a decision came from, or why there were none:
+ * the `result` label of skip_redis_lookups_total and the `reason` label of
+ * skip_fallbacks_total.  Keep ngx_http_skip_metrics_results[] in
+ * ngx_skip_prom.c in the same order when adding a value.
+ */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_OK = 0,          /* "ok": Redis answered, usable */
+    NGX_HTTP_SKIP_METRICS_MISSING,         /* "missing": no record */
+    NGX_HTTP_SKIP_METRICS_MALFORMED,       /* "malformed": unparsable record */
+    NGX_HTTP_SKIP_METRICS_TIMEOUT,         /* "timeout": deadline passed */
+    NGX_HTTP_SKIP_METRICS_ERROR,           /* "error": Redis error reply */
+    NGX_HTTP_SKIP_METRICS_DISCONNECTED,    /* "disconnected": no connection */
+    NGX_HTTP_SKIP_METRICS_BADID,           /* "badid": invalid user/track id */
+    NGX_HTTP_SKIP_METRICS_OFF,             /* "off": no skip_redis */
+    NGX_HTTP_SKIP_METRICS_NOMODEL,         /* "nomodel": arm names no model */
+    NGX_HTTP_SKIP_METRICS_NRESULTS
+} ngx_http_skip_metrics_result_e;
+
+
+/* skip_events_total{result} */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_ACCEPTED = 0,    /* stored, acknowledged 2xx */
+    NGX_HTTP_SKIP_METRICS_REJECTED,        /* bad event: 400 */
+    NGX_HTTP_SKIP_METRICS_UNAVAILABLE,     /* Redis down: 503, client keeps */
+    NGX_HTTP_SKIP_METRICS_NEVENTS
+} ngx_http_skip_metrics_event_e;
+
+
+/* skip_track_cache_total{result}: the per-worker track record cache */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_HIT = 0,
+    NGX_HTTP_SKIP_METRICS_MISS,
+    NGX_HTTP_SKIP_METRICS_EXPIRED,
+    NGX_HTTP_SKIP_METRICS_NCACHE
+} ngx_http_skip_metrics_cache_e;
+
+
+/* directive handlers: `skip_zone NAME SIZE;` and `skip_metrics;` */
+char *ngx_http_skip_zone_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_skip_metrics_conf(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* the metrics zone of the configuration being read, NULL if none (yet) */
+ngx_shm_zone_t *ngx_http_skip_metrics_zone(ngx_conf_t *cf);
+
+/*
+ * Configuration time: register a model (skip_model NAME ...) with its
+ * version for skip_model_info; returns the index to pass to decision() and
+ * outcome(), or NGX_ERROR (message logged) when there are too many models
+ * or the name is too long.  "naive" is index 0 without registration;
+ * registering it, or any name twice, returns the existing index and
+ * replaces the version.  `version` may be NULL (keeps the old one).
+ */
+ngx_int_t ngx_http_skip_metrics_model(ngx_conf_t *cf, ngx_str_t *name,
+    ngx_str_t *version);
+
+/* run time: the index of a model name in the current configuration, or
+ * NGX_ERROR (unknown name, e.g. a prediction made before a reload, or no
+ * metrics zone) */
+ngx_int_t ngx_http_skip_metrics_model_index(ngx_str_t *name);
+
+/* counting, from any worker */
+void ngx_http_skip_metrics_decision(ngx_uint_t model, ngx_uint_t decision);
+void ngx_http_skip_metrics_outcome(ngx_uint_t model, ngx_uint_t predicted,
+    ngx_uint_t actual);
+
+/*
+ * One Redis lookup: counted in skip_redis_lookups_total{result}; its
+ * latency goes into the skip_redis_lookup_seconds histogram when
+ * latency_usec >= 0 (pass -1 when no round trip happened, e.g.
+ * DISCONNECTED).
+ */
+void ngx_http_skip_metrics_lookup(ngx_uint_t result, ngx_int_t latency_usec);
+
+void ngx_http_skip_metrics_event(ngx_uint_t result, ngx_uint_t n);
+void ngx_http_skip_metrics_track_cache(ngx_uint_t result);
+void ngx_http_skip_metrics_fallback(ngx_uint_t reason);
+
+/*
+ * The calling worker's Redis connection went up (1) or down (0).
+ * skip_redis_connected is the number of worker slots whose connection is
+ * up: call with 1 on connect, 0 on disconnect and in exit_process.  A slot
+ * remembers the pid that set it, so an exiting old-generation worker does
+ * not clear the flag its replacement (same slot) has just set.
+ */
+void ngx_http_skip_metrics_redis_connected(ngx_uint_t up);
+
+
+#endif /* _NGX_SKIP_PROM_H_INCLUDED_ */

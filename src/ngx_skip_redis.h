@@ -1,0 +1,91 @@
+/*
+ * ngx_skip: the per-worker Redis connection (see ngx_skip_redis.c for the
+ * design and why nginx owns the socket).
+ *
+ * One connection per worker, opened in init_process and closed in
+ * exit_process.  Commands from all requests are pipelined on it; replies
+ * come back in order and are matched to a heap "command" object, never to a
+ * request: a request that goes away (client reset, deadline) only detaches
+ * its command, whose reply is then read and dropped.
+ */
+
+#ifndef _NGX_SKIP_REDIS_H_INCLUDED_
+#define _NGX_SKIP_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include <hiredis/hiredis.h>
+
+
+/* Most commands one ngx_skip_redis_send() pipelines (AUTH, SELECT, GET). */
+#define NGX_SKIP_REDIS_MAXCMDS   3
+
+/* Commands in flight per worker; beyond that lookups fail at once. */
+#define NGX_SKIP_REDIS_MAX_PENDING  4096
+
+
+typedef struct ngx_skip_redis_s      ngx_skip_redis_t;
+typedef struct ngx_skip_redis_cmd_s  ngx_skip_redis_cmd_t;
+
+/*
+ * Called once per ngx_skip_redis_send(), with one reply per command, or
+ * with replies == NULL when the connection was lost first.  Replies are
+ * freed when the handler returns.  Never called after detach.
+ */
+typedef void (*ngx_skip_redis_handler_pt)(void *data, redisReply **replies,
+    ngx_uint_t n);
+
+
+typedef struct {
+    int                    argc;
+    const char           **argv;
+    const size_t          *lens;
+} ngx_skip_redis_argv_t;
+
+
+typedef struct {
+    ngx_addr_t             addr;        /* resolved at configuration time */
+    ngx_str_t              password;    /* empty: no AUTH */
+    ngx_int_t              db;          /* 0: no SELECT */
+    u_char                *prefix;      /* key prefix, NUL-terminated */
+    ngx_msec_t             connect_timeout;
+    ngx_msec_t             refresh;     /* how often <prefix>:active is read */
+} ngx_skip_redis_conf_t;
+
+
+ngx_skip_redis_t *ngx_skip_redis_create(ngx_cycle_t *cycle,
+    ngx_skip_redis_conf_t *conf);
+void ngx_skip_redis_destroy(ngx_skip_redis_t *rd);
+
+/* NGX_OK when lookups can be sent now, NGX_DECLINED otherwise. */
+ngx_int_t ngx_skip_redis_ready(ngx_skip_redis_t *rd);
+
+/*
+ * The active snapshot id (NUL-terminated), or NULL when Redis has none.
+ * *gen changes whenever the snapshot does (record caches key on it).
+ */
+const char *ngx_skip_redis_snapshot(ngx_skip_redis_t *rd, ngx_uint_t *gen);
+
+/* Queue n pipelined commands; NULL when not ready or overloaded. */
+ngx_skip_redis_cmd_t *ngx_skip_redis_send(ngx_skip_redis_t *rd,
+    ngx_skip_redis_argv_t *cmds, ngx_uint_t n,
+    ngx_skip_redis_handler_pt handler, void *data);
+
+/* The caller is gone: drop the reply when it comes. */
+void ngx_skip_redis_detach(ngx_skip_redis_cmd_t *cmd);
+
+/*
+ * Liveness: when the oldest command has waited longer than the connect
+ * timeout, declare the connection dead and reconnect (cheap; called on
+ * every lookup deadline).
+ */
+void ngx_skip_redis_check(ngx_skip_redis_t *rd);
+
+/* WARN-level message, at most one per second per worker (plus a count). */
+void ngx_skip_warn(ngx_log_t *log, ngx_err_t err, const char *fmt, ...);
+
+
+#endif /* _NGX_SKIP_REDIS_H_INCLUDED_ */
