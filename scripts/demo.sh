@@ -267,6 +267,10 @@ AB_RC=0
 if [ "$AB_RC" -ne 0 ]; then
     say "abreport exit $AB_RC: $(tail -2 "$OUT/abreport.err")"
 fi
+# The offline side: both models against the baselines and the Bayes limit.
+"$SKIPCTL" report --out "$OUT/models.html" "$MODELS/full.model" \
+    "$MODELS/seed.model" 2>> "$OUT/abreport.err" \
+    || say "skipctl report failed: $(tail -1 "$OUT/abreport.err")"
 METRICS_OK=0
 if http_get "$PORT" /metrics > "$OUT/metrics.txt" 2>/dev/null \
    && grep -q '^skip_' "$OUT/metrics.txt"
@@ -304,13 +308,13 @@ stage "summary"
             /^skip_redis_lookup_seconds_sum/   { sum = $NF }
             /^skip_redis_lookup_seconds_count/ { cnt = $NF }
             /^skip_redis_lookups_total/        { res = res " " $1 "=" $NF }
-            function q(p,   i, target, lo, prev) {
+            function q(p,   i, target, lo, prev, f) {
                 target = p * cnt; prev = 0; lo = 0
                 for (i = 1; i <= n; i++) {
                     if (cum[i] >= target) {
                         if (les[i] == "+Inf") return "> " lo * 1e6
-                        return sprintf("%.0f", (lo + (les[i] - lo) *
-                            (cum[i] > prev ? (target - prev) / (cum[i] - prev) : 1)) * 1e6)
+                        f = cum[i] > prev ? (target - prev) / (cum[i] - prev) : 1
+                        return sprintf("%.0f", (lo + (les[i] - lo) * f) * 1e6)
                     }
                     prev = cum[i]; lo = les[i]
                 }
@@ -329,6 +333,7 @@ stage "summary"
     fi
     echo
     echo "  reports: $OUT/abreport.html  (A/B chart with CIs)"
+    echo "           $OUT/models.html  (offline evaluation of both models)"
     echo "           $OUT/abreport.txt, $OUT/replay.txt, $OUT/train-*.txt"
     echo "  logs:    $NGX/access.jsonl, $NGX/error.log, $OUT/events.jsonl"
     echo "  took $(($(date +%s) - T_START)) s"
