@@ -26,7 +26,6 @@ int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_abreport(int argc, char **argv);
-int cmd_simulate(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 
 /* Print "skipctl CMD: message" to stderr (printf format). */

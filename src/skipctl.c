@@ -17,7 +17,6 @@ static const sk_command commands[] = {
     { "report",   cmd_report,   "write an HTML report with SVG charts" },
     { "features", cmd_features, "load, inspect and gc the Redis feature store" },
     { "abreport", cmd_abreport, "per-arm live accuracy from access log + events" },
-    { "simulate", cmd_simulate, "replay sessions through cache policies" },
     { "replay",   cmd_replay,   "replay held-out sessions through nginx" },
     { NULL, NULL, NULL }
 };
