@@ -105,6 +105,7 @@ typedef struct {
     ngx_http_complex_value_t  *track;
     ngx_http_complex_value_t  *use_model;
     ngx_http_complex_value_t  *hour;
+    ngx_http_complex_value_t  *prefetch;   /* URI of the "play" prefetch */
     ngx_msec_t                 timeout;
     ngx_int_t                  threshold;   /* millionths; -1: the model's */
     ngx_uint_t                 fallback;
@@ -137,6 +138,7 @@ typedef struct {
     ngx_uint_t                 source;
     ngx_uint_t                 decision;
     ngx_uint_t                 scored;
+    ngx_uint_t                 prefetched;
     double                     score;
 } ngx_http_skip_ctx_t;
 
@@ -146,6 +148,8 @@ static void ngx_http_skip_start(ngx_http_request_t *r,
     ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
 static ngx_http_skip_model_t *ngx_http_skip_choose_model(
     ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
+static void ngx_http_skip_prefetch(ngx_http_request_t *r,
+    ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
 static ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf);
 static void ngx_http_skip_reply(void *data, redisReply **replies,
@@ -298,6 +302,13 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       offsetof(ngx_http_skip_loc_conf_t, hour),
       NULL },
 
+    { ngx_string("skip_prefetch"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, prefetch),
+      NULL },
+
     { ngx_string("skip_threshold"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_skip_threshold,
@@ -408,7 +419,12 @@ ngx_http_skip_handler(ngx_http_request_t *r)
 
     if (ctx) {
         /* woken up, or run again after an internal redirect */
-        return ctx->state == NGX_HTTP_SKIP_WAITING ? NGX_AGAIN : NGX_DECLINED;
+        if (ctx->state == NGX_HTTP_SKIP_WAITING) {
+            return NGX_AGAIN;
+        }
+
+        ngx_http_skip_prefetch(r, ctx, slcf);
+        return NGX_DECLINED;
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_skip_ctx_t));
@@ -436,6 +452,7 @@ ngx_http_skip_handler(ngx_http_request_t *r)
     ngx_http_skip_start(r, ctx, slcf);
 
     if (ctx->state == NGX_HTTP_SKIP_DONE) {
+        ngx_http_skip_prefetch(r, ctx, slcf);
         return NGX_DECLINED;
     }
 
@@ -630,6 +647,55 @@ ngx_http_skip_choose_model(ngx_http_request_t *r,
     }
 
     return &m[0];
+}
+
+
+/*
+ * "play": fetch the whole track in the background (skip_prefetch URI), so
+ * the cache holds the rest of it before the player asks.  A background,
+ * header-only subrequest as the mirror module makes: the client never sees
+ * its output, and proxy_cache still reads the full body into the cache.
+ * Once per client request; a failure only costs the prefetch.
+ */
+static void
+ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
+    ngx_http_skip_loc_conf_t *slcf)
+{
+    ngx_str_t            uri, args;
+    ngx_uint_t           flags;
+    ngx_http_request_t  *sr;
+
+    if (slcf->prefetch == NULL || ctx->prefetched
+        || ctx->decision != NGX_HTTP_SKIP_PLAY)
+    {
+        return;
+    }
+
+    ctx->prefetched = 1;
+
+    if (ngx_http_complex_value(r, slcf->prefetch, &uri) != NGX_OK) {
+        return;
+    }
+
+    ngx_str_null(&args);
+    flags = NGX_HTTP_LOG_UNSAFE;
+
+    if (ngx_http_parse_unsafe_uri(r, &uri, &args, &flags) != NGX_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "skip_prefetch: unsafe URI \"%V\"", &uri);
+        return;
+    }
+
+    if (ngx_http_subrequest(r, &uri, &args, &sr, NULL,
+                            NGX_HTTP_SUBREQUEST_BACKGROUND)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    sr->header_only = 1;
+    sr->method = NGX_HTTP_GET;
+    sr->method_name = ngx_http_core_get_method;
 }
 
 
@@ -1262,6 +1328,7 @@ ngx_http_skip_create_loc_conf(ngx_conf_t *cf)
     conf->track = NGX_CONF_UNSET_PTR;
     conf->use_model = NGX_CONF_UNSET_PTR;
     conf->hour = NGX_CONF_UNSET_PTR;
+    conf->prefetch = NGX_CONF_UNSET_PTR;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->threshold = NGX_CONF_UNSET;
     conf->fallback = NGX_CONF_UNSET_UINT;
@@ -1283,6 +1350,7 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->track, prev->track, NULL);
     ngx_conf_merge_ptr_value(conf->use_model, prev->use_model, NULL);
     ngx_conf_merge_ptr_value(conf->hour, prev->hour, NULL);
+    ngx_conf_merge_ptr_value(conf->prefetch, prev->prefetch, NULL);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 20);
     ngx_conf_merge_value(conf->threshold, prev->threshold, -1);
     ngx_conf_merge_uint_value(conf->fallback, prev->fallback,
