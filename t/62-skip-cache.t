@@ -22,16 +22,7 @@ my $rport = $t->start_redis;
 my ($data, $users, $tracks) = SkipModule::load_dataset($t);
 
 # one (user, track) pair of each decision at hour 12, asked offline
-my $sk = $t->skipctl;
-my %pair;
-srand(7);
-for (1 .. 400) {
-    my ($u, $tr) = ($users->[rand @$users], $tracks->[rand @$tracks]);
-    my $out = `$sk features get --redis 127.0.0.1:$rport --model $model --hour 12 $u $tr`;
-    my ($d) = $out =~ /^decision (play|skip)/m or next;
-    $pair{$d} //= [ $u, $tr ];
-    last if $pair{play} && $pair{skip};
-}
+my %pair = %{ SkipModule::decision_pairs($t, $users, $tracks, $model, 7) };
 ok($pair{play} && $pair{skip}, 'found a "play" and a "skip" pair')
     or BAIL_OUT('no pairs');
 

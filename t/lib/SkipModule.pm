@@ -45,6 +45,25 @@ sub load_dataset {
     return ($data, \@users, \@tracks);
 }
 
+# One (user, track) pair decided "play" and one decided "skip" at hour 12 by
+# MODEL, asked offline through `skipctl features get`: { play => [u, t],
+# skip => [u, t] } (a key is missing when 400 random tries found none).
+sub decision_pairs {
+    my ($t, $users, $tracks, $model, $seed) = @_;
+    my $sk = $t->skipctl;
+    my $rport = $t->{redis_port};
+    my %pair;
+    srand($seed);
+    for (1 .. 400) {
+        my ($u, $tr) = ($users->[rand @$users], $tracks->[rand @$tracks]);
+        my $out = `$sk features get --redis 127.0.0.1:$rport --model $model --hour 12 $u $tr`;
+        my ($d) = $out =~ /^decision (play|skip)/m or next;
+        $pair{$d} //= [ $u, $tr ];
+        last if $pair{play} && $pair{skip};
+    }
+    return \%pair;
+}
+
 # Workers of a root master run as nobody, who cannot enter the 0700 test
 # dir: templates that serve or cache files start with this.
 sub user {
