@@ -15,37 +15,40 @@ cmp_i64(int64_t a, int64_t b)
     return (a > b) - (a < b);
 }
 
+/* Order by (user, track) first: the join walks one pair's run at a time. */
+static int
+cmp_pair(int64_t ua, const char *ta, int64_t ub, const char *tb)
+{
+    int c = cmp_i64(ua, ub);
+
+    return c != 0 ? c : strcmp(ta, tb);
+}
+
+/* (user, track, session, time): one listen's events together. */
 static int
 cmp_listen(const void *pa, const void *pb)
 {
     const sk_ab_listen  *a = pa, *b = pb;
     int                  c;
 
-    if ((c = cmp_i64(a->user_id, b->user_id)) != 0) {
-        return c;
-    }
-    if ((c = strcmp(a->track, b->track)) != 0) {
-        return c;
-    }
-    if ((c = cmp_i64(a->session_id, b->session_id)) != 0) {
+    if ((c = cmp_pair(a->user_id, a->track, b->user_id, b->track)) != 0
+        || (c = cmp_i64(a->session_id, b->session_id)) != 0)
+    {
         return c;
     }
     return cmp_i64(a->time_ms, b->time_ms);
 }
 
+/* (user, track, time, session): a pair's listens in time order. */
 static int
 cmp_listen_time(const void *pa, const void *pb)
 {
     const sk_ab_listen  *a = pa, *b = pb;
     int                  c;
 
-    if ((c = cmp_i64(a->user_id, b->user_id)) != 0) {
-        return c;
-    }
-    if ((c = strcmp(a->track, b->track)) != 0) {
-        return c;
-    }
-    if ((c = cmp_i64(a->time_ms, b->time_ms)) != 0) {
+    if ((c = cmp_pair(a->user_id, a->track, b->user_id, b->track)) != 0
+        || (c = cmp_i64(a->time_ms, b->time_ms)) != 0)
+    {
         return c;
     }
     return cmp_i64(a->session_id, b->session_id);
@@ -57,13 +60,9 @@ cmp_pred(const void *pa, const void *pb)
     const sk_ab_pred  *a = pa, *b = pb;
     int                c;
 
-    if ((c = cmp_i64(a->user_id, b->user_id)) != 0) {
-        return c;
-    }
-    if ((c = strcmp(a->track, b->track)) != 0) {
-        return c;
-    }
-    if ((c = cmp_i64(a->time_ms, b->time_ms)) != 0) {
+    if ((c = cmp_pair(a->user_id, a->track, b->user_id, b->track)) != 0
+        || (c = cmp_i64(a->time_ms, b->time_ms)) != 0)
+    {
         return c;
     }
     return (a->order > b->order) - (a->order < b->order);

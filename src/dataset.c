@@ -167,6 +167,32 @@ reindex_ids(sk_index *ix, const void *base, size_t stride, size_t n)
     }
 }
 
+/* Record the entry just appended (number ++*n) in slot, then keep the
+ * index at most half full. */
+static int
+index_add_id(sk_index *ix, size_t slot, const void *base, size_t stride,
+    size_t *n)
+{
+    ix->slots[slot] = (uint32_t) ++*n;
+    if (*n * 2 > ix->mask + 1) {
+        if (index_fit(ix, *n) < 0) {
+            return -1;
+        }
+        reindex_ids(ix, base, stride, *n);
+    }
+    return 0;
+}
+
+/* Fail one file's load for lack of memory. */
+static int
+out_of_memory(sk_reader *r, sk_dataset *ds)
+{
+    snprintf(ds->error, sizeof(ds->error), "%s: out of memory",
+             sk_reader_path(r));
+    sk_reader_close(r);
+    return -1;
+}
+
 static sk_reader *
 open_file(const char *dir, sk_file_kind kind, sk_dataset *ds,
     const sk_read_opts *opts, int *absent)
@@ -232,22 +258,16 @@ load_artists(const char *dir, sk_dataset *ds, const sk_read_opts *opts)
         memcpy(e->id, a->id, sizeof(e->id));
         e->n_genres = (uint8_t) (a->n_genres > 255 ? 255 : a->n_genres);
         e->genre_mask = a->genre_mask;
-        ds->artist_ix.slots[slot] = (uint32_t) ++ds->n_artists;
-        if (ds->n_artists * 2 > ds->artist_ix.mask + 1) {
-            if (index_fit(&ds->artist_ix, ds->n_artists) < 0) {
-                goto nomem;
-            }
-            reindex_ids(&ds->artist_ix, ds->artists, sizeof(sk_artist),
-                        ds->n_artists);
+        if (index_add_id(&ds->artist_ix, slot, ds->artists,
+                         sizeof(sk_artist), &ds->n_artists) < 0)
+        {
+            goto nomem;
         }
     }
     return finish(r, SK_FILE_ARTISTS, rc, ds);
 
 nomem:
-    snprintf(ds->error, sizeof(ds->error), "%s: out of memory",
-             sk_reader_path(r));
-    sk_reader_close(r);
-    return -1;
+    return out_of_memory(r, ds);
 }
 
 static int16_t
@@ -318,22 +338,16 @@ load_tracks(const char *dir, sk_dataset *ds, const sk_read_opts *opts)
         e->tempo = (float) t->tempo;
         e->storage_class = SK_MISSING;
         e->daily_cost = NAN;
-        ds->track_ix.slots[slot] = (uint32_t) ++ds->n_tracks;
-        if (ds->n_tracks * 2 > ds->track_ix.mask + 1) {
-            if (index_fit(&ds->track_ix, ds->n_tracks) < 0) {
-                goto nomem;
-            }
-            reindex_ids(&ds->track_ix, ds->tracks, sizeof(sk_track),
-                        ds->n_tracks);
+        if (index_add_id(&ds->track_ix, slot, ds->tracks, sizeof(sk_track),
+                         &ds->n_tracks) < 0)
+        {
+            goto nomem;
         }
     }
     return finish(r, SK_FILE_TRACKS, rc, ds);
 
 nomem:
-    snprintf(ds->error, sizeof(ds->error), "%s: out of memory",
-             sk_reader_path(r));
-    sk_reader_close(r);
-    return -1;
+    return out_of_memory(r, ds);
 }
 
 static int
@@ -384,10 +398,7 @@ load_users(const char *dir, sk_dataset *ds, const sk_read_opts *opts)
     return finish(r, SK_FILE_USERS, rc, ds);
 
 nomem:
-    snprintf(ds->error, sizeof(ds->error), "%s: out of memory",
-             sk_reader_path(r));
-    sk_reader_close(r);
-    return -1;
+    return out_of_memory(r, ds);
 }
 
 static int

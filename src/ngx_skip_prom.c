@@ -709,6 +709,32 @@ ngx_http_skip_metrics_model_index(ngx_str_t *name)
 }
 
 
+/*
+ * Add n to element i of one of this worker's counter arrays (the array at
+ * offset in a shard, nelts long); out-of-range i and "no zone" are no-ops.
+ */
+static void
+ngx_http_skip_metrics_add(size_t offset, ngx_uint_t i, ngx_uint_t nelts,
+    ngx_atomic_int_t n)
+{
+    ngx_atomic_t                   *a;
+    ngx_http_skip_metrics_shard_t  *sd;
+
+    if (i >= nelts) {
+        return;
+    }
+
+    sd = ngx_http_skip_metrics_shard();
+    if (sd == NULL) {
+        return;
+    }
+
+    a = (ngx_atomic_t *) ((u_char *) sd + offset);
+
+    (void) ngx_atomic_fetch_add(&a[i], n);
+}
+
+
 void
 ngx_http_skip_metrics_decision(ngx_uint_t model, ngx_uint_t decision)
 {
@@ -787,54 +813,25 @@ ngx_http_skip_metrics_lookup(ngx_uint_t result, ngx_int_t latency_usec)
 void
 ngx_http_skip_metrics_event(ngx_uint_t result, ngx_uint_t n)
 {
-    ngx_http_skip_metrics_shard_t  *sd;
-
-    if (result >= NGX_HTTP_SKIP_METRICS_NEVENTS) {
-        return;
-    }
-
-    sd = ngx_http_skip_metrics_shard();
-    if (sd == NULL) {
-        return;
-    }
-
-    (void) ngx_atomic_fetch_add(&sd->events[result], n);
+    ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t, events),
+                              result, NGX_HTTP_SKIP_METRICS_NEVENTS, n);
 }
 
 
 void
 ngx_http_skip_metrics_track_cache(ngx_uint_t result)
 {
-    ngx_http_skip_metrics_shard_t  *sd;
-
-    if (result >= NGX_HTTP_SKIP_METRICS_NCACHE) {
-        return;
-    }
-
-    sd = ngx_http_skip_metrics_shard();
-    if (sd == NULL) {
-        return;
-    }
-
-    (void) ngx_atomic_fetch_add(&sd->cache[result], 1);
+    ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t, cache),
+                              result, NGX_HTTP_SKIP_METRICS_NCACHE, 1);
 }
 
 
 void
 ngx_http_skip_metrics_fallback(ngx_uint_t reason)
 {
-    ngx_http_skip_metrics_shard_t  *sd;
-
-    if (reason >= NGX_HTTP_SKIP_METRICS_NRESULTS) {
-        return;
-    }
-
-    sd = ngx_http_skip_metrics_shard();
-    if (sd == NULL) {
-        return;
-    }
-
-    (void) ngx_atomic_fetch_add(&sd->fallbacks[reason], 1);
+    ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t,
+                                       fallbacks),
+                              reason, NGX_HTTP_SKIP_METRICS_NRESULTS, 1);
 }
 
 

@@ -216,6 +216,24 @@ sk_row_inputs(const sk_prepared *p, const sk_labelled *r, sk_user_rec *u,
 
 /* ---- fitting ----------------------------------------------------------- */
 
+/* Raw features of a training row (0 for any other row): what the scaler,
+ * the node count and the node fill all walk over. */
+static int
+train_row_raw(const sk_prepared *p, const sk_labelled *r,
+    const sk_feature_plan *plan, double *raw)
+{
+    sk_user_rec   u;
+    sk_track_rec  t;
+    sk_context    c;
+
+    if (r->split != SK_ROW_TRAIN) {
+        return 0;
+    }
+    sk_row_inputs(p, r, &u, &t, &c);
+    sk_features_raw(plan, &u, &t, &c, raw);
+    return 1;
+}
+
 typedef struct {
     struct feature_node  *pool;
     struct feature_node **x;      /* one per training row */
@@ -259,15 +277,9 @@ build_nodes(const sk_prepared *p, sk_feature_plan *plan, const int *sparse,
     }
     /* Count the nodes exactly: one pass over the sparse features. */
     for (i = 0; i < p->labels.n; i++) {
-        sk_user_rec  u;
-        sk_track_rec t;
-        sk_context   c;
-
-        if (rows[i].split != SK_ROW_TRAIN) {
+        if (!train_row_raw(p, &rows[i], plan, raw)) {
             continue;
         }
-        sk_row_inputs(p, &rows[i], &u, &t, &c);
-        sk_features_raw(plan, &u, &t, &c, raw);
         for (f = 0; f < n; f++) {
             nnz[f] += sparse[f] && raw[f] != 0;
         }
@@ -288,15 +300,9 @@ build_nodes(const sk_prepared *p, sk_feature_plan *plan, const int *sparse,
     }
     nd->l = l;
     for (i = 0, k = 0, l = 0; i < p->labels.n; i++) {
-        sk_user_rec  u;
-        sk_track_rec t;
-        sk_context   c;
-
-        if (rows[i].split != SK_ROW_TRAIN) {
+        if (!train_row_raw(p, &rows[i], plan, raw)) {
             continue;
         }
-        sk_row_inputs(p, &rows[i], &u, &t, &c);
-        sk_features_raw(plan, &u, &t, &c, raw);
         nd->x[l] = nd->pool + k;
         nd->y[l] = rows[i].label;
         nd->row[l] = i;
@@ -336,15 +342,9 @@ fit_scaler(const sk_prepared *p, sk_feature_plan *plan, int *sparse)
     memset(s2, 0, sizeof(s2));
     memset(nz, 0, sizeof(nz));
     for (i = 0; i < p->labels.n; i++) {
-        sk_user_rec  u;
-        sk_track_rec t;
-        sk_context   c;
-
-        if (rows[i].split != SK_ROW_TRAIN) {
+        if (!train_row_raw(p, &rows[i], plan, raw)) {
             continue;
         }
-        sk_row_inputs(p, &rows[i], &u, &t, &c);
-        sk_features_raw(plan, &u, &t, &c, raw);
         if (l == 0) {
             memcpy(shift, raw, sizeof(double) * n);
         }
