@@ -105,6 +105,7 @@ typedef struct {
     ngx_http_complex_value_t  *track;
     ngx_http_complex_value_t  *use_model;
     ngx_http_complex_value_t  *hour;
+    ngx_http_complex_value_t  *position;   /* plays before, in the session */
     ngx_http_complex_value_t  *prefetch;   /* URI of the "play" prefetch */
     ngx_msec_t                 timeout;
     ngx_int_t                  threshold;   /* millionths; -1: the model's */
@@ -150,6 +151,8 @@ static ngx_http_skip_model_t *ngx_http_skip_choose_model(
     ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
 static void ngx_http_skip_prefetch(ngx_http_request_t *r,
     ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
+static ngx_int_t ngx_http_skip_position(ngx_http_request_t *r,
+    ngx_http_skip_loc_conf_t *slcf);
 static ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf);
 static void ngx_http_skip_reply(void *data, redisReply **replies,
@@ -300,6 +303,13 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_skip_loc_conf_t, hour),
+      NULL },
+
+    { ngx_string("skip_position"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, position),
       NULL },
 
     { ngx_string("skip_prefetch"),
@@ -485,6 +495,7 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
                                            : ctx->model->model.threshold;
     ctx->fallback = slcf->fallback;
     ctx->skctx.hour = ngx_http_skip_hour(r, slcf);
+    ctx->skctx.position = ngx_http_skip_position(r, slcf);
 
     if (slcf->user == NULL
         || ngx_http_complex_value(r, slcf->user, &ctx->user_id) != NGX_OK)
@@ -696,6 +707,36 @@ ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     sr->header_only = 1;
     sr->method = NGX_HTTP_GET;
     sr->method_name = ngx_http_core_get_method;
+}
+
+
+/*
+ * The play's position in its listening session, as the player sends it
+ * (skip_position), or -1: unknown, and the model then scores the average
+ * position.  A value that is not a whole number is unknown, not an error:
+ * prediction never fails a request.
+ */
+static ngx_int_t
+ngx_http_skip_position(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
+{
+    ngx_str_t  v;
+    ngx_int_t  n;
+
+    if (slcf->position == NULL
+        || ngx_http_complex_value(r, slcf->position, &v) != NGX_OK
+        || v.len == 0)
+    {
+        return -1;
+    }
+
+    n = ngx_atoi(v.data, v.len);
+
+    if (n == NGX_ERROR) {
+        return -1;
+    }
+
+    /* featurize.c caps it too; this keeps it inside an int */
+    return n > SK_POSITION_MAX ? SK_POSITION_MAX : n;
 }
 
 
@@ -1328,6 +1369,7 @@ ngx_http_skip_create_loc_conf(ngx_conf_t *cf)
     conf->track = NGX_CONF_UNSET_PTR;
     conf->use_model = NGX_CONF_UNSET_PTR;
     conf->hour = NGX_CONF_UNSET_PTR;
+    conf->position = NGX_CONF_UNSET_PTR;
     conf->prefetch = NGX_CONF_UNSET_PTR;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->threshold = NGX_CONF_UNSET;
@@ -1350,6 +1392,7 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->track, prev->track, NULL);
     ngx_conf_merge_ptr_value(conf->use_model, prev->use_model, NULL);
     ngx_conf_merge_ptr_value(conf->hour, prev->hour, NULL);
+    ngx_conf_merge_ptr_value(conf->position, prev->position, NULL);
     ngx_conf_merge_ptr_value(conf->prefetch, prev->prefetch, NULL);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 20);
     ngx_conf_merge_value(conf->threshold, prev->threshold, -1);

@@ -222,8 +222,8 @@ static void
 help_get(FILE *out)
 {
     fprintf(out,
-"usage: skipctl features get [--model M] [--hour H] [--snapshot S]\n"
-"                            [REDIS OPTIONS] USER [TRACK]\n"
+"usage: skipctl features get [--model M] [--hour H] [--position N]\n"
+"                            [--snapshot S] [REDIS OPTIONS] USER [TRACK]\n"
 "\n"
 "Print the user's record and, given TRACK, the track's record, as the nginx\n"
 "module reads them (HMGET of the fields of src/records.c) from the active\n"
@@ -242,6 +242,9 @@ help_get(FILE *out)
 "  --hour H        local hour of the request 0..23 for time-of-day\n"
 "                  features (default: unknown, as the module without a\n"
 "                  clock would see it)\n"
+"  --position N    plays before this one in the listening session, as the\n"
+"                  player sends it (skip_position); default unknown: the\n"
+"                  model scores its training data's average position\n"
 "  --snapshot S    read snapshot S instead of the active one\n"
 "\n%s\n"
 "Exit status: 0 every record asked for is usable; 1 a record is missing or\n"
@@ -321,6 +324,7 @@ feat_get(int argc, char **argv)
     sk_store_opts  so;
     sk_store       s;
     const char    *pos[2], *model = NULL, *hour = NULL, *want = NULL;
+    const char    *position = NULL;
     int            npos, rc, urc, trc = SK_REC_OK, status = SK_EXIT_OK;
     char           snap[SK_SNAP_MAX + 8], key[SK_KEY_MAX], derr[256];
     char           uvals[SK_USER_NFIELDS][SK_REC_VALMAX];
@@ -329,10 +333,11 @@ feat_get(int argc, char **argv)
     sk_user_rec    u;
     sk_track_rec   t;
     sk_model       m;
-    sk_context     ctx = { -1 };
+    sk_context     ctx = { -1, -1 };
     const feat_opt opts[] = {
         { "--model", &model, NULL }, { "--hour", &hour, NULL },
-        { "--snapshot", &want, NULL }, { NULL, NULL, NULL }
+        { "--position", &position, NULL }, { "--snapshot", &want, NULL },
+        { NULL, NULL, NULL }
     };
 
     sk_store_opts_init(&so);
@@ -358,6 +363,14 @@ feat_get(int argc, char **argv)
             return SK_EXIT_USAGE;
         }
         ctx.hour = (int) h;
+    }
+    if (position) {
+        long n = feat_count("get", "--position", position);
+
+        if (n < 0) {
+            return SK_EXIT_USAGE;
+        }
+        ctx.position = n > SK_POSITION_MAX ? SK_POSITION_MAX : (int) n;
     }
     memset(&m, 0, sizeof(m));
     if (model && feat_load_model(&m, model) != 0) {

@@ -136,7 +136,11 @@ compute_records(load_data *d, const char *dir, int quiet)
         sk_reader_summary(rd, stderr);
     }
     sk_reader_close(rd);
-    sk_labels_finish(&l);
+    if (sk_labels_finish(&l) != 0) {
+        sk_errorf(FEAT_CMD, "load: out of memory numbering session plays");
+        sk_labels_free(&l);
+        return -1;
+    }
 
     if (sk_history_init(&d->h, &d->ds) != 0) {
         sk_errorf(FEAT_CMD, "load: out of memory for %zu users, %zu tracks",

@@ -38,6 +38,10 @@ usage(FILE *out)
 "  --data DIR     dataset directory (required)\n"
 "  --hour H       local hour of the request 0..23 (default: now, local\n"
 "                 time, as the module would use); -1 = unknown\n"
+"  --position N   plays before this one in the listening session (0 =\n"
+"                 the first), as the player sends it to the module\n"
+"                 (skip_position); default unknown: the model scores the\n"
+"                 average position of its training data\n"
 "  --explain      also print every feature: raw value, standardised value,\n"
 "                 weight and contribution to the margin\n"
 "  --json         print JSON (score with all digits, features)\n"
@@ -63,6 +67,7 @@ cmd_predict(int argc, char **argv)
         { "model", required_argument, NULL, 'm' },
         { "data", required_argument, NULL, 'd' },
         { "hour", required_argument, NULL, 'H' },
+        { "position", required_argument, NULL, 'p' },
         { "explain", no_argument, NULL, 'e' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -71,7 +76,7 @@ cmd_predict(int argc, char **argv)
     const char   *model = NULL, *dir = NULL, *user_s, *track_s;
     char          err[1024], *end;
     int           ch, explain = 0, json = 0, rc = SK_EXIT_FAIL, j;
-    long          hour = -2, ui, ti;
+    long          hour = -2, position = -1, ui, ti;
     long long     user_id;
     sk_model      m;
     sk_dataset    ds;
@@ -90,6 +95,17 @@ cmd_predict(int argc, char **argv)
             hour = strtol(optarg, &end, 10);
             if (*end || errno || hour < -1 || hour > 23) {
                 sk_errorf("predict", "--hour %s: 0..23, or -1", optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
+        case 'p':
+            errno = 0;
+            position = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end || errno || position < 0
+                || position > 1000000)
+            {
+                sk_errorf("predict", "--position %s: a count of plays, "
+                          "0 or more", optarg);
                 return SK_EXIT_USAGE;
             }
             break;
@@ -120,6 +136,7 @@ cmd_predict(int argc, char **argv)
         hour = tm.tm_hour;
     }
     ctx.hour = (int) hour;
+    ctx.position = (int) position;
 
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
@@ -160,6 +177,11 @@ cmd_predict(int argc, char **argv)
         cJSON_AddNumberToObject(r, "user", (double) user_id);
         cJSON_AddStringToObject(r, "track", track_s);
         cJSON_AddNumberToObject(r, "hour", ctx.hour);
+        if (ctx.position >= 0) {
+            cJSON_AddNumberToObject(r, "position", ctx.position);
+        } else {
+            cJSON_AddNullToObject(r, "position");
+        }
         {
             char buf[32];
 
@@ -194,8 +216,8 @@ cmd_predict(int argc, char **argv)
         if (explain && m.kind == SK_MODEL_LINEAR) {
             double margin = 0;
 
-            printf("\nmodel %s@%s, hour %d; margin towards play:\n", m.name,
-                   m.version, ctx.hour);
+            printf("\nmodel %s@%s, hour %d, position %d; margin towards "
+                   "play:\n", m.name, m.version, ctx.hour, ctx.position);
             printf("%-26s %14s %10s %10s %10s\n", "feature", "raw",
                    "scaled", "weight", "contrib");
             for (j = 0; j < m.plan.n; j++) {

@@ -60,8 +60,10 @@ static const char usage_text[] =
 "                         replayed session (make demo does this).\n"
 "\n"
 "HOW\n"
-"  For each play: GET <base><tracks-path><track_id> with the header\n"
-"  X-User-Id: <user_id> on a keep-alive connection; then the listen's\n"
+"  For each play: GET <base><tracks-path><track_id> with the headers\n"
+"  X-User-Id: <user_id> and X-Session-Position: <plays before this one in\n"
+"  its session> (what a player knows; nginx passes it to the model with\n"
+"  skip_position) on a keep-alive connection; then the listen's\n"
 "  outcome is queued as one JSON event in the Pozytywka format,\n"
 "    {\"timestamp\":\"...\",\"user_id\":U,\"track_id\":\"T\",\n"
 "     \"event_type\":\"Play\"|\"Skip\",\"session_id\":S}\n"
@@ -77,6 +79,8 @@ static const char usage_text[] =
 "  --tracks-path P        default /tracks/\n"
 "  --events-url PATH      default /skip/events; \"none\" posts nothing\n"
 "  --user-header NAME     default X-User-Id\n"
+"  --position-header NAME default X-Session-Position; \"none\" sends no\n"
+"                         position (the model then scores the average)\n"
 "  --concurrency N        connections and threads (default 4)\n"
 "  --batch N              events per POST (default 50; a batch is also sent\n"
 "                         at the end of each session)\n"
@@ -115,6 +119,7 @@ typedef struct {
                                        start + duration for the last) */
     char     track[SK_ID_LEN + 1];
     int      label;                 /* 1 play, 0 skip */
+    int      position;              /* plays before it in its session */
 } play;
 
 typedef struct {
@@ -153,7 +158,8 @@ typedef struct {
 struct replay_s {
     /* options */
     const char       *data_dir, *url, *tracks_path, *events_path,
-                     *user_header, *events_log, *from_time, *write_train;
+                     *user_header, *position_header, *events_log,
+                     *from_time, *write_train;
     double            test_fraction, speedup, timeout_s;
     long              limit;
     int               concurrency, batch, json, quiet, original_ts;
@@ -459,6 +465,7 @@ load_plays(replay_t *rp)
                                 ? ds.tracks[r->track].duration_ms : 0);
         memcpy(p->track, ds.tracks[r->track].id, sizeof(p->track));
         p->label = r->label;
+        p->position = r->position;
     }
     qsort(all, k, sizeof(*all), cmp_play);
 
@@ -699,14 +706,16 @@ replay_play(worker *w, const play *p)
 {
     replay_t     *rp = w->rp;
     sk_http_res   res;
-    char          path[512], user[32], err[256];
-    const char   *hdr_names[2] = { rp->user_header, NULL };
-    const char   *hdr_values[2] = { user, NULL };
+    char          path[512], user[32], pos[16], err[256];
+    const char   *hdr_names[3] = { rp->user_header, rp->position_header,
+                                   NULL };
+    const char   *hdr_values[3] = { user, pos, NULL };
     double        t0;
 
     snprintf(path, sizeof(path), "%s%s%s", rp->base.path, rp->tracks_path,
              p->track);
     snprintf(user, sizeof(user), "%lld", (long long) p->user_id);
+    snprintf(pos, sizeof(pos), "%d", p->position);
 
     wait_until(rp, p->ts_ms);
     t0 = mono_s();
@@ -987,7 +996,8 @@ parse_num(const char *opt, const char *s, double lo, double hi, double *out)
 int
 cmd_replay(int argc, char **argv)
 {
-    enum { O_DATA = 256, O_URL, O_TRACKS, O_EVENTS, O_USERH, O_FROM, O_SPLIT,
+    enum { O_DATA = 256, O_URL, O_TRACKS, O_EVENTS, O_USERH, O_POSH, O_FROM,
+           O_SPLIT,
            O_CONC, O_LIMIT, O_SPEED, O_BATCH, O_ORIG, O_LOG, O_TIMEOUT,
            O_JSON, O_QUIET, O_TRAIN, O_HELP };
     static const struct option  longopts[] = {
@@ -996,6 +1006,7 @@ cmd_replay(int argc, char **argv)
         { "tracks-path",         required_argument, NULL, O_TRACKS },
         { "events-url",          required_argument, NULL, O_EVENTS },
         { "user-header",         required_argument, NULL, O_USERH },
+        { "position-header",     required_argument, NULL, O_POSH },
         { "from-session-time",   required_argument, NULL, O_FROM },
         { "test-split",          required_argument, NULL, O_SPLIT },
         { "concurrency",         required_argument, NULL, O_CONC },
@@ -1026,6 +1037,7 @@ cmd_replay(int argc, char **argv)
     rp->tracks_path = "/tracks/";
     rp->events_path = "/skip/events";
     rp->user_header = "X-User-Id";
+    rp->position_header = "X-Session-Position";
     rp->test_fraction = 0.2;
     rp->timeout_s = 10.0;
     rp->concurrency = 4;
@@ -1041,6 +1053,7 @@ cmd_replay(int argc, char **argv)
         case O_TRACKS: rp->tracks_path = optarg; break;
         case O_EVENTS: rp->events_path = optarg; break;
         case O_USERH:  rp->user_header = optarg; break;
+        case O_POSH:   rp->position_header = optarg; break;
         case O_FROM:   rp->from_time = optarg; break;
         case O_ORIG:   rp->original_ts = 1; break;
         case O_LOG:    rp->events_log = optarg; break;
@@ -1123,9 +1136,21 @@ cmd_replay(int argc, char **argv)
                   "(or \"none\"), got \"%s\"", rp->events_path);
         goto done;
     }
-    if (strchr(rp->user_header, ':') || strpbrk(rp->user_header, "\r\n ")) {
+    if (strchr(rp->user_header, ':') || strpbrk(rp->user_header, "\r\n ")
+        || rp->user_header[0] == '\0')
+    {
         sk_errorf(CMD, "--user-header: not a header name: \"%s\"",
                   rp->user_header);
+        goto done;
+    }
+    if (strcmp(rp->position_header, "none") == 0) {
+        rp->position_header = NULL;     /* ends the header list early */
+    } else if (strchr(rp->position_header, ':')
+               || strpbrk(rp->position_header, "\r\n ")
+               || rp->position_header[0] == '\0')
+    {
+        sk_errorf(CMD, "--position-header: not a header name: \"%s\" "
+                  "(or \"none\")", rp->position_header);
         goto done;
     }
     rc = SK_EXIT_FAIL;

@@ -88,6 +88,14 @@ enum {
     F_TRACK_OTHER_SKIP_RATE_S,
     F_TRACK_GENRE_SKIP_LOGIT,
 
+    /*
+     * Where the play sits in its listening session (listeners tire), from
+     * the request: the player knows it.  Unknown -> the training mean, so
+     * the feature adds nothing rather than a wrong guess.
+     */
+    F_SESSION_POSITION,     /* min(position, SK_POSITION_MAX) */
+    F_SESSION_LOG_POSITION, /* log(1 + that): tiring slows down */
+
     F_FAV0,
     F_N = F_FAV0 + SK_N_GENRES
 };
@@ -105,7 +113,8 @@ static const char *const base_names[F_FAV0] = {
     "year", "night", "hour_sin", "hour_cos", "mode", "storage_slow",
     "track_thin", "popularity_thin", "long_track_thin", "explicit_free_thin",
     "track_fan_skip_rate_s", "track_other_skip_rate_s",
-    "track_genre_skip_logit"
+    "track_genre_skip_logit",
+    "session_position", "session_log_position"
 };
 
 /* "fav:<genre>" for the 50 genres, built once (static storage). */
@@ -153,7 +162,8 @@ static const char *const full_names[] = {
     "mode", "storage_slow",
     "track_thin", "popularity_thin", "long_track_thin", "explicit_free_thin",
     "track_fan_skip_rate_s", "track_other_skip_rate_s",
-    "track_genre_skip_logit"
+    "track_genre_skip_logit",
+    "session_log_position"
 };
 
 int
@@ -327,6 +337,9 @@ feature_value(int id, const sk_common *c, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx)
 {
     int    hour = ctx ? ctx->hour : -1;
+    int    pos = ctx ? ctx->position : -1;
+
+    pos = pos > SK_POSITION_MAX ? SK_POSITION_MAX : pos;
 
     switch (id) {
     case F_USER_SKIP_RATE:    return c->u_rate;
@@ -382,6 +395,8 @@ feature_value(int id, const sk_common *c, const sk_user_rec *u,
     case F_LONG_TRACK_THIN:   return c->t_thin * (t->duration_ms > 360000.0);
     case F_EXPLICIT_FREE_THIN:
         return c->t_thin * (t->explicit_ != 0 && u->premium == 0);
+    case F_SESSION_POSITION:     return pos >= 0 ? pos : NAN;
+    case F_SESSION_LOG_POSITION: return pos >= 0 ? log1p(pos) : NAN;
     default:
         break;
     }
@@ -402,8 +417,12 @@ sk_features_raw(const sk_feature_plan *plan, const sk_user_rec *u,
     common_init(&c, &plan->priors, u, t);
     for (i = 0; i < plan->n; i++) {
         v = feature_value(plan->id[i], &c, u, t, ctx);
-        /* A NaN from a half-filled record must not poison the score. */
-        out[i] = isfinite(v) ? v : 0.0;
+        /*
+         * NaN: unknown (an unsent session position) or from a half-filled
+         * record.  Either way it must not poison the score: the training
+         * mean standardises to 0, the feature then adds nothing.
+         */
+        out[i] = isfinite(v) ? v : plan->mean[i];
     }
 }
 

@@ -78,13 +78,65 @@ cmp_event(const void *a, const void *b)
     return (x->ts_ms > y->ts_ms) - (x->ts_ms < y->ts_ms);
 }
 
-void
+/* Request order inside one session: time, then track for equal times. */
+static int
+cmp_request(const void *a, const void *b)
+{
+    const sk_labelled *x = *(const sk_labelled *const *) a;
+    const sk_labelled *y = *(const sk_labelled *const *) b;
+
+    if (x->ts_ms != y->ts_ms) {
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    }
+    return (x->track > y->track) - (x->track < y->track);
+}
+
+/*
+ * Number every labelled play of a session by request order.  The rows stay
+ * sorted by (session, track); a scratch array of pointers is sorted per
+ * session.  Returns -1 when the scratch array cannot grow.
+ */
+static int
+number_positions(sk_labels *l)
+{
+    sk_labelled **order = NULL, **p;
+    size_t        cap = 0, i, j, k;
+
+    for (i = 0; i < l->n; i = j) {
+        for (j = i + 1; j < l->n
+                        && l->rows[j].session_id == l->rows[i].session_id;
+             j++)
+        {
+            /* the session's rows */
+        }
+        if (j - i > cap) {
+            cap = (j - i) * 2;
+            p = realloc(order, cap * sizeof(*order));
+            if (p == NULL) {
+                free(order);
+                return -1;
+            }
+            order = p;
+        }
+        for (k = i; k < j; k++) {
+            order[k - i] = &l->rows[k];
+        }
+        qsort(order, j - i, sizeof(*order), cmp_request);
+        for (k = 0; k < j - i; k++) {
+            order[k]->position = (uint16_t) (k < UINT16_MAX ? k : UINT16_MAX);
+        }
+    }
+    free(order);
+    return 0;
+}
+
+int
 sk_labels_finish(sk_labels *l)
 {
     size_t i, j, out = 0;
 
     if (l->finished) {
-        return;
+        return 0;
     }
     qsort(l->rows, l->n, sizeof(*l->rows), cmp_event);
     for (i = 0; i < l->n; i = j) {
@@ -110,6 +162,7 @@ sk_labels_finish(sk_labels *l)
     }
     l->n = out;
     l->finished = 1;
+    return number_positions(l);
 }
 
 int
@@ -141,7 +194,11 @@ sk_labels_read(sk_labels *l, const sk_dataset *ds, const char *dir,
         *stats = *sk_reader_stats(rd);
     }
     sk_reader_close(rd);
-    sk_labels_finish(l);
+    if (sk_labels_finish(l) != 0) {
+        snprintf(err, errlen, "%s/sessions.jsonl: out of memory numbering "
+                 "the plays of a session", dir);
+        return -1;
+    }
     return 0;
 }
 

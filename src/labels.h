@@ -11,7 +11,10 @@
  * the player asks for the track), or the Skip's when no Play was written.
  * Its hour is the local hour as written in the file (the data carry
  * +02:00): sk_time_local_hour(ts_ms, tz_min); the module uses its own local
- * time, so a model sees the same clock offline and online.
+ * time, so a model sees the same clock offline and online.  Its position is
+ * the number of labelled plays of the same session requested before it (0
+ * for the first; ties by track), what a player knows when it asks for the
+ * track and sends along (skip_position).
  *
  * Memory: one 40-byte row per Play/Skip event while reading, then one per
  * labelled play (~2.6 M at --scale 1: ~100 MB).
@@ -32,6 +35,8 @@ typedef struct {
     uint32_t  user;         /* index in ds->users */
     uint32_t  track;        /* index in ds->tracks */
     uint32_t  srank;        /* session's rank by start time (sk_split) */
+    uint16_t  position;     /* labelled plays before this one in its
+                               session, by request time (saturates) */
     int16_t   tz_min;       /* offset written with the timestamp */
     int8_t    label;        /* 1 play, 0 skip */
     int8_t    split;        /* SK_ROW_TRAIN / SK_ROW_TEST */
@@ -55,8 +60,9 @@ void sk_labels_free(sk_labels *l);
 /* One event row (any type; non Play/Skip are ignored).  -1: out of memory. */
 int sk_labels_add(sk_labels *l, const sk_dataset *ds, const sk_event_row *ev);
 
-/* Collapse events into labelled plays, sorted by (session_id, track). */
-void sk_labels_finish(sk_labels *l);
+/* Collapse events into labelled plays, sorted by (session_id, track), and
+ * number each session's plays.  -1: out of memory. */
+int sk_labels_finish(sk_labels *l);
 
 /*
  * Stream DIR/sessions.jsonl through the two calls above.  Returns 0, or -1

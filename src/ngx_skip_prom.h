@@ -1,10 +1,7 @@
 /*
- * Owned by the metrics work (issue 7); the module calls this API.
- *
  * ngx_skip Prometheus metrics: counters in a shared memory zone, served in
- * the Prometheus text format by the `skip_metrics` location handler.
- * (Named ngx_skip_prom, not ngx_skip_metrics: the module engineer's
- * src/ngx_skip_metrics.[ch] is a different, smaller counter block.)
+ * the Prometheus text format by the `skip_metrics` location handler.  The
+ * module (ngx_skip_module.c) and the events module call this API.
  *
  * Configuration (the module's command table points at the two handlers):
  *

@@ -60,7 +60,14 @@ typedef struct {
 /* Request-time context: what the module knows besides the two records. */
 typedef struct {
     int      hour;         /* local hour of the request 0..23, -1 unknown */
+    int      position;     /* plays before this one in the listening
+                              session (0 = first), -1 unknown: the player
+                              knows it and may send it with the request */
 } sk_context;
+
+/* Longest session position a feature distinguishes; larger values count as
+ * this (a guard against absurd client input, far above real sessions). */
+#define SK_POSITION_MAX  100
 
 #define SK_USER_NFIELDS   6
 #define SK_TRACK_NFIELDS  24

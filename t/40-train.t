@@ -100,8 +100,10 @@ is(scalar @w, @f + 1, 'model file: one weight per feature, plus bias');
 my $checked = 0;
 for my $user (101, 102, 103) {
     for my $track (@tracks[0 .. 2]) {
+        my $pos = ($user - 101) * 9;    # 0, 9, 18 plays into the session
         ($rc, $out, $err) = run("$bin predict --model $dir/models/small.model "
-                                . "--data $dir/data --hour 3 --json $user $track");
+                                . "--data $dir/data --hour 3 --position $pos "
+                                . "--json $user $track");
         next unless $rc == 0;
         my $p = decode_json($out);
         my $margin = $w[-1] * $bias;
@@ -123,6 +125,21 @@ ok($checked >= 3, "predict checked on $checked pairs");
 ($rc, $out) = run("$bin predict --model $dir/models/small.model "
                   . "--data $dir/data --hour 3 101 $tracks[0]");
 like($out, qr/^score \d\.\d{6}\ndecision (play|skip)\n/, 'predict text');
+{
+    my ($sp) = grep { $f[$_]{name} eq 'session_log_position' } 0 .. $#f;
+    ok(defined $sp && $f[$sp]{mean} > 0.5,
+       'full features: the session position, with its training mean');
+    ($rc, $out) = run("$bin predict --model $dir/models/small.model "
+                      . "--data $dir/data --hour 3 --json 101 $tracks[0]");
+    my $p = decode_json($out);
+    ok(defined $sp && abs($p->{features}[$sp]{raw} - $f[$sp]{mean}) < 1e-12,
+       'no --position: the feature is its training mean');
+    ok(!defined $p->{position}, '... and "position" is null');
+    ($rc, $out, $err) = run("$bin predict --model $dir/models/small.model "
+                            . "--data $dir/data --position -2 101 $tracks[0]");
+    is($rc, 2, '--position -2: usage error');
+    like($err, qr/--position -2/, '... naming the value');
+}
 ($rc, $out, $err) = run("$bin predict --model $dir/models/small.model "
                         . "--data $dir/data 99999 $tracks[0]");
 is($rc, 1, 'unknown user fails');

@@ -142,6 +142,15 @@ if ($rc == 0 && -e "$dir/m/t50.model") {
     like($out, qr/^\s+1\s+\S+\s+-?[\d.e+-]+\s+-?[\d.e+-]+$/m, 'feature rows: name raw standardised');
     like($out, qr/^score 0\.\d{4}$/m, 'score');
     like($out, qr/^decision (play|skip)/m, 'decision');
+    ($rc, $out, $err) = sk('features', 'get', @R, '--model', $model, '--hour', '9',
+                           '--position', '12', $users[0], $tr0);
+    is($rc, 0, 'get --position') or diag($err);
+    like($out, qr/^\s+\d+\s+session_log_position\s+2\.56495\s/m,
+         'the position enters the vector: log(1 + 12)');
+    ($rc, $out, $err) = sk('features', 'get', @R, '--model', $model,
+                           '--position', 'x', $users[0], $tr0);
+    is($rc, 2, 'get --position x: usage error');
+    like($err, qr/--position x/, '... naming the value');
 } else {
     diag("skipctl train unavailable ($err): vector checks skipped");
 }

@@ -43,6 +43,7 @@ http {
 
         skip_user $http_x_user_id;
         skip_hour $arg_hour;
+        skip_position $arg_pos;
 
         add_header X-Skip-Decision $skip_decision always;
         add_header X-Skip-Score $skip_score always;
@@ -117,6 +118,35 @@ my $pred = `$sk predict --model $model --data $data --hour 5 --json $u $tr`;
 my ($pscore) = $pred =~ /"score":\s*([-0-9.e]+)/;
 ok(defined $pscore && abs($s{exact} - $pscore) < 1e-9,
    'score equals skipctl predict to 1e-9');
+
+# ---- the session position (skip_position) -----------------------------------
+
+my %p0 = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=5&pos=0",
+                                           'X-User-Id' => $u));
+my %p40 = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=5&pos=40",
+                                            'X-User-Id' => $u));
+ok(defined $p0{exact} && defined $p40{exact} && $p40{exact} < $p0{exact},
+   'a later place in the session lowers P(play) (listeners tire): '
+   . ($p0{exact} // '-') . ' -> ' . ($p40{exact} // '-'));
+for my $p (0, 40) {
+    my $o = `$sk predict --model $model --data $data --hour 5 --position $p --json $u $tr`;
+    my ($ps) = $o =~ /"score":\s*([-0-9.e]+)/;
+    my $got = $p ? $p40{exact} : $p0{exact};
+    ok(defined $ps && defined $got && abs($got - $ps) < 1e-9,
+       "position $p: score equals skipctl predict --position $p");
+}
+for my $junk ('abc', '-3', '4x', '') {
+    my %j = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=5&pos=$junk",
+                                              'X-User-Id' => $u));
+    is($j{exact}, $s{exact},
+       "position '$junk' is unknown: the same score as none sent");
+}
+my %big = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=5&pos=99999999999",
+                                            'X-User-Id' => $u));
+my %cap = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=5&pos=100",
+                                            'X-User-Id' => $u));
+is($big{exact}, $cap{exact}, 'an absurd position counts as the cap (100)');
+is($big{source}, 'redis', '... and is scored, not failed');
 
 # ---- fallbacks --------------------------------------------------------------
 

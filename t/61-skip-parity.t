@@ -1,6 +1,6 @@
 #!/usr/bin/perl
-# Online equals offline: for 500 random (user, track, hour) triples of a
-# generated dataset, the decision and P(play) the module computes from the
+# Online equals offline: for 500 random (user, track, hour, session
+# position) cases of a generated dataset (a fifth without a position), the decision and P(play) the module computes from the
 # records `skipctl features load` put in Redis equal what `skipctl predict`
 # computes from the dataset itself (same code, so to 1e-9).  Pairs include
 # tracks the user never played and a few unknown ids.
@@ -38,6 +38,7 @@ http {
             skip_user $http_x_user_id;
             skip_track $1;
             skip_hour $arg_hour;
+            skip_position $arg_pos;
             skip_redis_timeout 1s;    # parity, not speed: never time out
 
             add_header X-Skip-Decision $skip_decision always;
@@ -54,8 +55,11 @@ $t->start_nginx;
 
 srand(42);
 my @pairs = map {
-    [ $users->[rand @$users], $tracks->[rand @$tracks], int(rand 24) ]
+    [ $users->[rand @$users], $tracks->[rand @$tracks], int(rand 24),
+      rand() < 0.2 ? -1 : int(rand 60) ]
 } 1 .. $N;
+sub position_opt { $_[0] < 0 ? '' : "--position $_[0]" }
+sub position_arg { $_[0] < 0 ? '' : "&pos=$_[0]" }
 
 # skipctl predict, 8 at a time (each one reads the whole dataset)
 my $sk = $t->skipctl;
@@ -66,11 +70,11 @@ my %running;
 while (@queue || %running) {
     while (@queue && keys %running < 8) {
         my $i = shift @queue;
-        my ($u, $tr, $h) = @{ $pairs[$i] };
+        my ($u, $tr, $h, $p) = @{ $pairs[$i] };
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
-            exec "$sk predict --model $model --data $data --hour $h --json "
-               . "$u $tr > $dir/p$i.json 2>&1";
+            exec "$sk predict --model $model --data $data --hour $h "
+               . position_opt($p) . " --json $u $tr > $dir/p$i.json 2>&1";
         }
         $running{$pid} = $i;
     }
@@ -87,9 +91,10 @@ for my $i (0 .. $#pairs) {
 my ($same, $bad) = (0, 0);
 my %sources;
 for my $i (0 .. $#pairs) {
-    my ($u, $tr, $h) = @{ $pairs[$i] };
-    my %s = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=$h",
-                                          'X-User-Id' => $u));
+    my ($u, $tr, $h, $p) = @{ $pairs[$i] };
+    my %s = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=$h"
+                                              . position_arg($p),
+                                              'X-User-Id' => $u));
     $sources{ $s{source} // '-' }++;
     my ($ws, $wd) = @{ $want{$i} };
     if (defined $ws && defined $s{exact} && abs($s{exact} - $ws) < 1e-9
@@ -97,7 +102,7 @@ for my $i (0 .. $#pairs) {
     {
         $same++;
     } elsif ($bad++ < 5) {
-        diag("user $u track $tr hour $h: module "
+        diag("user $u track $tr hour $h position $p: module "
              . ($s{exact} // '-') . ' ' . ($s{decision} // '-') . ' ('
              . ($s{source} // '-') . '), skipctl ' . ($ws // '-') . ' '
              . ($wd // '-'));

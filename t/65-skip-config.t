@@ -165,4 +165,19 @@ $t->stop;
 unlike($t->read_file('error.log'), qr/\[(error|crit|alert|emerg)\]/,
        'nothing above warn');
 
+# Every directive of both modules is documented with its own section.
+{
+    my $root = $t->root;
+    my $doc = $t->read_file("$root/docs/directives.md");
+    my %seen;
+    for my $src (glob("$root/ngx_skip_module.c $root/src/ngx_skip_*.c")) {
+        my $c = $t->read_file($src);
+        # directive tables: { ngx_string("name"), NGX_..._CONF ...
+        $seen{$1} = 1 while $c =~ /\{\s*ngx_string\("(skip_\w+)"\),\s*NGX_/g;
+    }
+    ok(keys %seen >= 20, scalar(keys %seen) . ' directives in the command tables');
+    my @missing = grep { $doc !~ /^### \Q$_\E$/m } sort keys %seen;
+    is("@missing", '', 'each has a section in docs/directives.md');
+}
+
 done_testing();

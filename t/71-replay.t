@@ -53,6 +53,7 @@ $t->write_conf(<<'CONF');
 events { worker_connections 256; }
 http {
     log_format tracks escape=json '{"uri":"$uri","user":"$http_x_user_id",'
+        '"pos":"$http_x_session_position",'
         '"conn":"$connection","n":"$connection_requests"}';
     log_format events escape=json '{"ctype":"$content_type","body":"$request_body"}';
     map $http_x_user_id $fake_cache { 101 HIT; default MISS; }
@@ -102,6 +103,9 @@ is($rc, 2, 'missing --url is a usage error');
 is($rc, 2, 'non-http URL is a usage error');
 ($rc, $out, $err) = run("--data $dir/data --url $url --concurrency 0");
 is($rc, 2, 'concurrency 0 is a usage error');
+($rc, $out, $err) = run("--data $dir/data --url $url --position-header 'X: y'");
+is($rc, 2, 'a bad --position-header is a usage error');
+like($err, qr/--position-header: not a header name/, 'and says which option');
 ($rc, $out, $err) = run("--data $dir/nope --url $url");
 is($rc, 1, 'missing data dir: exit 1');
 like($err, qr{nope}, 'names the directory');
@@ -136,6 +140,9 @@ is_deeply([sort keys %users], [101, 102],
 is(scalar(grep { m{"uri":"/tracks/(A{22}|B{22}|C{22})"} } @tr), 6,
    'GET /tracks/<id>');
 ok((grep { /"n":"[2-9]"/ } @tr), 'keep-alive: several requests on one connection');
+my %pos = map { m{"uri":"/tracks/(\w)\w*","user":"\d+","pos":"(\d*)"} ? ("$1$2" => 1) : () } @tr;
+is_deeply([sort keys %pos], ['A0', 'B1', 'C2'],
+          'X-Session-Position: plays before this one in its session');
 
 my @posted = lines('posted.jsonl');
 is(scalar @posted, 6, 'events log holds 6 outcome events');
@@ -155,11 +162,15 @@ my $n = () = $bodies =~ /session_id/g;
 is($n, 6, 'the batches carry the 6 events');
 
 # --- options ------------------------------------------------------------------
-($rc, $out, $err) = run("--data $dir/data --url $url --limit 4 --events-url none --quiet");
+($rc, $out, $err) = run("--data $dir/data --url $url --limit 4 --events-url none "
+                      . "--position-header none --quiet");
 is($rc, 0, '--limit run exits 0');
 like($out, qr/^requests\s+4 in /m, '--limit 4: 4 requests');
 like($out, qr/^events\s+not posted/m, '--events-url none posts nothing');
 is(scalar(lines('events.log')), 4, 'no new batches at nginx');
+@tr = lines('tracks.log');
+is(scalar(grep { /"pos":""/ } @tr[6 .. $#tr]), 4,
+   '--position-header none: no position sent');
 
 ($rc, $out, $err) = run("--data $dir/data --url $url --test-split 0.5 --quiet --json");
 is($rc, 0, '--test-split 0.5 exits 0');

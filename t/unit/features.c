@@ -79,7 +79,7 @@ main(void)
     const char        *bad[2] = { "user_skip_rate", "no_such_feature" };
     sk_user_rec        u;
     sk_track_rec       t;
-    sk_context         ctx = { 3 }, noctx = { -1 };
+    sk_context         ctx = { 3, 7 }, noctx = { -1, -1 };
     double             raw[SK_MAX_FEATURES];
     struct feature_node x[SK_MAX_FEATURES + 2];
 
@@ -172,6 +172,32 @@ main(void)
             log(0.4 / 0.6), 1e-12, "no history -> logit of global rate");
     t.danceability = NAN;
     ok(isfinite(value_of("danceability", &u, &t, &ctx)), "NaN -> finite");
+
+    /* Session position: sent by the player, capped, unknown -> the mean. */
+    is_near(value_of("session_position", &u, &t, &ctx), 7, 0,
+            "session_position as sent");
+    is_near(value_of("session_log_position", &u, &t, &ctx), log(8), 1e-12,
+            "session_log_position = log(1 + position)");
+    ctx.position = 100000;
+    is_near(value_of("session_position", &u, &t, &ctx), SK_POSITION_MAX, 0,
+            "an absurd position is capped at SK_POSITION_MAX");
+    ctx.position = 7;
+    {
+        const char *pn[2] = { "session_log_position", "premium" };
+        double      pr[2];
+
+        sk_feature_plan_init(&plan, pn, 2, err, sizeof(err));
+        plan.mean[0] = 2.25;
+        sk_features_raw(&plan, &u, &t, &noctx, pr);
+        is_near(pr[0], 2.25, 0, "unknown position -> the training mean");
+        sk_features_nodes(&plan, pr, -1, x);
+        is_near(x[0].value, 0, 0, "... which standardises to 0");
+    }
+    names = sk_feature_set("full", &n);
+    for (i = 0, ok_order = 0; i < n; i++) {
+        ok_order |= strcmp(names[i], "session_log_position") == 0;
+    }
+    ok(ok_order, "the full set uses the session position");
 
     /* Standardised nodes. */
     names = sk_feature_set("seed", &n);

@@ -217,7 +217,7 @@ main(void)
     e = ev(3, 101, 0, SK_EV_PLAY, 19000);
     memcpy(e.track_id, "NOSUCHTRACK00000000000", 22);
     sk_labels_add(&l, &ds, &e);
-    sk_labels_finish(&l);
+    ok(sk_labels_finish(&l) == 0, "labels finish");
 
     is_int(l.n, 5, "5 labelled plays from 12 events");
     is_int(l.unknown_user, 1, "unknown user dropped and counted");
@@ -238,6 +238,20 @@ main(void)
     is_int(l.skipped_with_play, 2, "pairs with Play and Skip");
     is_int(l.skip_only, 1, "pairs with a Skip only");
     ok(sk_labels_find(&l, 1, 2) < 0, "no row for an unseen pair");
+    /* Positions: request order within the session, Skip-only rows too. */
+    r = sk_labels_find(&l, 1, 0);
+    is_int(r >= 0 ? l.rows[r].position : -1, 0, "first play: position 0");
+    r = sk_labels_find(&l, 1, 1);
+    is_int(r >= 0 ? l.rows[r].position : -1, 1, "second play: position 1");
+    r = sk_labels_find(&l, 2, 0);
+    is_int(r >= 0 ? l.rows[r].position : -1, 0,
+           "a repeated track keeps its first request's place");
+    r = sk_labels_find(&l, 2, 2);
+    is_int(r >= 0 ? l.rows[r].position : -1, 1,
+           "a Skip-only pair counts at the Skip's time");
+    r = sk_labels_find(&l, 3, 0);
+    is_int(r >= 0 ? l.rows[r].position : -1, 0,
+           "positions restart in every session");
     is_int(sk_labelled_hour(&l.rows[0]), 2, "hour as written (+02:00)");
     sk_labels_free(&l);
     sk_dataset_free(&ds);

@@ -82,6 +82,7 @@ train_small(int solver, sk_feature_plan *plan)
     for (i = 0; i < l; i++) {
         random_recs(&seed, &u, &t);
         ctx.hour = rand_r(&seed) % 24;
+        ctx.position = rand_r(&seed) % 40;
         sk_features_raw(plan, &u, &t, &ctx, raw);
         prob.x[i] = pool + (size_t) i * (n + 2);
         sk_features_nodes(plan, raw, 1, prob.x[i]);
@@ -222,6 +223,7 @@ main(void)
         for (i = 0, same = 1; i < 500; i++) {
             random_recs(&seed, &u, &t);
             ctx.hour = rand_r(&seed) % 25 - 1;
+            ctx.position = rand_r(&seed) % 42 - 1;   /* -1: not sent */
             got = sk_model_score(&m, &u, &t, &ctx);
             sk_features_raw(&m.plan, &u, &t, &ctx, raw);
             sk_features_nodes(&m.plan, raw, m.bias, x);
@@ -369,6 +371,7 @@ main(void)
     u.fav = 1ULL << 3;
     t.genres = 1ULL << 3;
     ctx.hour = 1;
+    ctx.position = -1;
     is_near(sk_model_score(&nv, &u, &t, &ctx), 1, 0, "naive: match -> 1");
     is_int(sk_model_decide(&nv, 1), 1, "naive: match -> play");
     t.genres = 1ULL << 4;
