@@ -78,6 +78,10 @@ static const char usage_text[] =
 "  --url URL              http://HOST[:PORT][/base] of nginx (required)\n"
 "  --tracks-path P        default /tracks/\n"
 "  --events-url PATH      default /skip/events; \"none\" posts nothing\n"
+"  --events-token-file F  send \"Authorization: Bearer <first line of F>\"\n"
+"                         with every batch (nginx's skip_events_token).\n"
+"                         Or set $SKIP_EVENTS_TOKEN; a file or the\n"
+"                         environment keeps the secret out of ps\n"
 "  --user-header NAME     default X-User-Id\n"
 "  --position-header NAME default X-Session-Position; \"none\" sends no\n"
 "                         position (the model then scores the average)\n"
@@ -159,7 +163,8 @@ struct replay_s {
     /* options */
     const char       *data_dir, *url, *tracks_path, *events_path,
                      *user_header, *position_header, *events_log,
-                     *from_time, *write_train;
+                     *from_time, *write_train, *token_file;
+    char             *auth;         /* "Bearer <token>", or NULL */
     double            test_fraction, speedup, timeout_s;
     long              limit;
     int               concurrency, batch, json, quiet, original_ts;
@@ -636,7 +641,11 @@ flush_events(worker *w)
     }
     w->t.batches++;
     for (attempt = 1; ; attempt++) {
-        if (sk_http_request(w->conn, "POST", rp->events_path, NULL, NULL,
+        const char *an[2] = { "Authorization", NULL };
+        const char *av[2] = { rp->auth, NULL };
+
+        if (sk_http_request(w->conn, "POST", rp->events_path,
+                            rp->auth ? an : NULL, rp->auth ? av : NULL,
                             "application/x-ndjson", w->batch, w->batch_len,
                             NULL, &res, err, sizeof(err)) != 0)
         {
@@ -993,10 +1002,61 @@ parse_num(const char *opt, const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/*
+ * The events token: the first line of --events-token-file, else
+ * $SKIP_EVENTS_TOKEN.  It becomes a header value, so it must be one line of
+ * visible characters.  Returns -1 (usage) after saying why.
+ */
+static int
+load_token(replay_t *rp)
+{
+    char        line[1024];
+    const char *tok = getenv("SKIP_EVENTS_TOKEN");
+    size_t      n;
+
+    if (rp->token_file) {
+        FILE *f = fopen(rp->token_file, "r");
+
+        if (f == NULL) {
+            sk_errorf(CMD, "--events-token-file %s: %s", rp->token_file,
+                      strerror(errno));
+            return -1;
+        }
+        if (fgets(line, sizeof(line), f) == NULL) {
+            line[0] = '\0';
+        }
+        fclose(f);
+        line[strcspn(line, "\r\n")] = '\0';
+        tok = line;
+    }
+    if (tok == NULL) {
+        return 0;
+    }
+    for (n = 0; tok[n]; n++) {
+        if ((unsigned char) tok[n] <= ' ' || tok[n] == 0x7f) {
+            break;
+        }
+    }
+    if (n == 0 || tok[n] != '\0') {
+        sk_errorf(CMD, "%s: the events token must be one word of visible "
+                  "characters", rp->token_file ? rp->token_file
+                                               : "$SKIP_EVENTS_TOKEN");
+        return -1;
+    }
+    rp->auth = malloc(n + 8);
+    if (rp->auth == NULL) {
+        sk_errorf(CMD, "out of memory");
+        return -1;
+    }
+    snprintf(rp->auth, n + 8, "Bearer %s", tok);
+    return 0;
+}
+
 int
 cmd_replay(int argc, char **argv)
 {
-    enum { O_DATA = 256, O_URL, O_TRACKS, O_EVENTS, O_USERH, O_POSH, O_FROM,
+    enum { O_DATA = 256, O_URL, O_TRACKS, O_EVENTS, O_TOKEN, O_USERH, O_POSH,
+           O_FROM,
            O_SPLIT,
            O_CONC, O_LIMIT, O_SPEED, O_BATCH, O_ORIG, O_LOG, O_TIMEOUT,
            O_JSON, O_QUIET, O_TRAIN, O_HELP };
@@ -1005,6 +1065,7 @@ cmd_replay(int argc, char **argv)
         { "url",                 required_argument, NULL, O_URL },
         { "tracks-path",         required_argument, NULL, O_TRACKS },
         { "events-url",          required_argument, NULL, O_EVENTS },
+        { "events-token-file",   required_argument, NULL, O_TOKEN },
         { "user-header",         required_argument, NULL, O_USERH },
         { "position-header",     required_argument, NULL, O_POSH },
         { "from-session-time",   required_argument, NULL, O_FROM },
@@ -1052,6 +1113,7 @@ cmd_replay(int argc, char **argv)
         case O_URL:    rp->url = optarg; break;
         case O_TRACKS: rp->tracks_path = optarg; break;
         case O_EVENTS: rp->events_path = optarg; break;
+        case O_TOKEN:  rp->token_file = optarg; break;
         case O_USERH:  rp->user_header = optarg; break;
         case O_POSH:   rp->position_header = optarg; break;
         case O_FROM:   rp->from_time = optarg; break;
@@ -1141,6 +1203,9 @@ cmd_replay(int argc, char **argv)
     {
         sk_errorf(CMD, "--user-header: not a header name: \"%s\"",
                   rp->user_header);
+        goto done;
+    }
+    if (load_token(rp) != 0) {
         goto done;
     }
     if (strcmp(rp->position_header, "none") == 0) {
@@ -1262,6 +1327,7 @@ done:
     pthread_mutex_destroy(&rp->log_lock);
     free(rp->plays);
     free(rp->sessions);
+    free(rp->auth);
     free(rp);
     return rc;
 }

@@ -72,6 +72,10 @@ http {
             client_max_body_size 1m;
             proxy_pass http://127.0.0.1:%%PORT_8081%%/sink;
         }
+        location = /skip/authed {
+            if ($http_authorization != "Bearer s3cret") { return 401; }
+            return 204;
+        }
         location = /skip/broken {
             return 400 '{"error":"bad"}';
         }
@@ -187,6 +191,25 @@ like($out, qr/^requests\s+3 in /m, 'only session 10 starts at or after 10:00');
 ok($took >= 0.4, sprintf('paced: 430 s of listening at 1000x took %.2f s', $took));
 like($t->read_file('paced.jsonl'), qr/"timestamp":"2024-02-08 08:03:20(\.0)? \+00:00:00","user_id":102,"track_id":"$B","event_type":"Skip","session_id":10/,
      '--original-timestamps: the play time of the dataset (UTC)');
+
+# --- the events token (skip_events_token) ------------------------------------
+$t->write_file('token', "s3cret\n");
+($rc, $out, $err) = run("--data $dir/data --url $url --events-url /skip/authed "
+                      . "--events-token-file $dir/token --quiet");
+like($out, qr/^events\s+posted=6 accepted=6 /m, '--events-token-file: Bearer token accepted');
+($rc, $out, $err) = run("--data $dir/data --url $url --events-url /skip/authed --quiet");
+like($out, qr/accepted=0 rejected=6 /m, 'without it: rejected (401)');
+{
+    local $ENV{SKIP_EVENTS_TOKEN} = 's3cret';
+    ($rc, $out, $err) = run("--data $dir/data --url $url --events-url /skip/authed --quiet");
+    like($out, qr/accepted=6 /m, '$SKIP_EVENTS_TOKEN works too');
+}
+($rc, $out, $err) = run("--data $dir/data --url $url --events-token-file $dir/nope");
+is($rc, 2, 'unreadable token file: usage error');
+like($err, qr{--events-token-file \S*nope: No such file}, '... naming the file');
+$t->write_file('badtoken', "two words\n");
+($rc, $out, $err) = run("--data $dir/data --url $url --events-token-file $dir/badtoken");
+is($rc, 2, 'a token with a space is refused');
 
 ($rc, $out, $err) = run("--data $dir/data --write-train $dir/train.jsonl --quiet");
 is($rc, 0, '--write-train exits 0 without --url') or diag($err);
