@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="gcc make libc6-dev dpkg-dev nginx nginx-dev liblinear-dev \
 libhiredis-dev libcjson-dev redis-server redis-tools perl clang \
-libclang-rt-14-dev wrk prometheus"
+libclang-rt-14-dev wrk prometheus curl"
 
 missing=""
 for p in $PACKAGES; do
