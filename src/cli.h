@@ -27,6 +27,7 @@ int cmd_report(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_abreport(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
 
 /* Print "skipctl CMD: message" to stderr (printf format). */
 void sk_errorf(const char *cmd, const char *fmt, ...)

@@ -18,6 +18,7 @@ static const sk_command commands[] = {
     { "features", cmd_features, "load, inspect and gc the Redis feature store" },
     { "abreport", cmd_abreport, "per-arm live accuracy from access log + events" },
     { "replay",   cmd_replay,   "replay held-out sessions through nginx" },
+    { "simulate", cmd_simulate, "replay held-out sessions through cache policies" },
     { NULL, NULL, NULL }
 };
 

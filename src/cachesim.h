@@ -1,0 +1,188 @@
+/*
+ * Cache simulation (skipctl simulate, docs/simulate.md): replay a request
+ * trace through ONE shared cache of a fixed byte capacity under an
+ * admission and eviction policy, and count what an operator pays for:
+ * hits, bytes served from the cache, bytes fetched from the origin and
+ * bytes written into the cache (disk writes).
+ *
+ * A trace is a list of requests in time order, each for one whole object
+ * (a track) of a known size, carrying the skip model's decision and the
+ * true outcome.  Objects are dense ids 0..n_objects-1, so every per-object
+ * table is a plain array: O(1) without hashing.
+ *
+ * Policies (all with the same capacity; every LRU one is a doubly linked
+ * list threaded through per-object arrays):
+ *
+ *   lru           admit every miss, evict the least recently used: nginx
+ *                 proxy_cache's default.
+ *   min-uses-2    admit on the 2nd request of an object within `inactive`
+ *                 of the previous one (proxy_cache_min_uses 2; an evicted
+ *                 object starts counting again, as nginx drops its node).
+ *   tinylfu       TinyLFU admission: a count-min sketch of recent request
+ *                 frequencies, halved every 10 x (cache entries) requests;
+ *                 a miss that needs room is admitted only when its
+ *                 estimated frequency beats that of every LRU victim it
+ *                 would evict.
+ *   skip          proxy_cache_bypass + proxy_no_cache $skip_bypass (the
+ *                 project's first example configuration).  A
+ *                 "skip" request neither reads nor writes the cache (it is
+ *                 a miss even when the track is cached); a "play" request
+ *                 behaves as in lru.
+ *   skip-nocache  proxy_no_cache $skip_bypass alone (conf/nginx-skip.conf
+ *                 since this simulation showed the above): a "skip" request is
+ *                 served from the cache when the track is there, and not
+ *                 stored when it is not.
+ *   skip+tinylfu  skip-nocache, then TinyLFU admission for "play" misses.
+ *   oracle-skip   skip with the true outcome in place of the model's
+ *                 decision: what a perfect skip predictor would give.
+ *   oracle-nocache  skip-nocache with the true outcome.
+ *   belady        offline ceiling: on a miss, bypass an object never
+ *                 requested again; otherwise make room by evicting the
+ *                 objects requested farthest in the future, but only those
+ *                 requested after the newcomer, else bypass it.  Exact for
+ *                 equal sizes (Belady's MIN with bypass); with variable
+ *                 sizes the optimum is NP-hard and this is the standard
+ *                 farthest-next-use heuristic.
+ */
+#ifndef SKIP_CACHESIM_H
+#define SKIP_CACHESIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SK_SIM_NEVER  UINT32_MAX    /* "no next request", "no object" */
+
+/* Request flags. */
+#define SK_SIM_PREDICT_PLAY  0x01   /* the model says play */
+#define SK_SIM_PLAYED        0x02   /* the listener did play it in full */
+
+typedef struct {
+    size_t     n;            /* requests, in time order (< SK_SIM_NEVER) */
+    uint32_t   n_objects;
+    uint32_t  *obj;          /* [n] object of each request */
+    int64_t   *ts_ms;        /* [n] request time, non-decreasing */
+    uint8_t   *flags;        /* [n] SK_SIM_PREDICT_PLAY | SK_SIM_PLAYED */
+    float     *listened;     /* [n] share of the object listened, 0..1
+                                (1 for plays; prefetch economics) */
+    uint64_t  *size;         /* [n_objects] bytes, > 0 */
+    uint32_t  *next;         /* [n] index of the next request for the
+                                same object, or SK_SIM_NEVER: set by
+                                sk_trace_finish */
+} sk_trace;
+
+/* Allocate a trace for n requests and n_objects objects (arrays zeroed,
+ * listened set to 1).  0, or -1 when out of memory or n is too large. */
+int sk_trace_init(sk_trace *t, size_t n, uint32_t n_objects);
+
+/* Compute next[] (Belady's future knowledge) once the requests are
+ * filled.  0, or -1 when out of memory. */
+int sk_trace_finish(sk_trace *t);
+
+/* Bytes of the distinct objects requested, and of all requests. */
+uint64_t sk_trace_unique_bytes(const sk_trace *t);
+uint64_t sk_trace_requested_bytes(const sk_trace *t);
+
+void sk_trace_free(sk_trace *t);
+
+
+typedef enum {
+    SK_POL_LRU = 0,
+    SK_POL_MIN_USES,
+    SK_POL_TINYLFU,
+    SK_POL_SKIP,
+    SK_POL_SKIP_NOCACHE,
+    SK_POL_SKIP_TINYLFU,
+    SK_POL_ORACLE_SKIP,
+    SK_POL_ORACLE_NOCACHE,
+    SK_POL_BELADY,
+    SK_N_POLICIES
+} sk_policy;
+
+/* "lru", "min-uses-2", ...; sk_policy_parse: the policy, or -1. */
+const char *sk_policy_name(sk_policy p);
+int sk_policy_parse(const char *s, size_t len);
+/* One line saying what the policy does (for --help and reports). */
+const char *sk_policy_summary(sk_policy p);
+
+typedef struct {
+    uint64_t  capacity;      /* bytes, > 0 */
+    int64_t   inactive_ms;   /* min-uses: longest gap between two uses */
+    unsigned  min_uses;      /* min-uses: requests before storing (2) */
+    uint64_t  mean_size;     /* tinylfu: mean object size, to size the
+                                sketch (0: the trace's mean) */
+} sk_sim_config;
+
+/* Defaults: inactive 1 h, min_uses 2, mean_size 0 (capacity unset). */
+void sk_sim_config_default(sk_sim_config *c);
+
+typedef struct {
+    uint64_t  requests, hits;
+    uint64_t  bytes;          /* requested */
+    uint64_t  hit_bytes;      /* served from the cache */
+    uint64_t  origin_bytes;   /* fetched from the origin: bytes - hit_bytes */
+    uint64_t  written_bytes;  /* stored into the cache */
+    uint64_t  admissions, evictions;
+    uint64_t  not_stored;     /* misses served from the origin and not
+                                 stored (refused, skip, too large) */
+    uint64_t  skip_decisions; /* requests decided "skip" (skip policies) */
+    uint64_t  too_large;      /* misses for objects above the capacity */
+} sk_sim_result;
+
+/* What one request did. */
+typedef enum {
+    SK_SIM_HIT = 0,
+    SK_SIM_STORED,            /* miss, fetched and stored */
+    SK_SIM_NOT_STORED         /* miss, fetched and not stored */
+} sk_sim_outcome;
+
+typedef struct sk_cachesim sk_cachesim;
+
+/* A cache for trace t (which must outlive it), empty.  NULL: no memory. */
+sk_cachesim *sk_cachesim_new(const sk_trace *t, sk_policy p,
+    const sk_sim_config *cfg);
+
+/* Replay the next request of the trace: its sk_sim_outcome, or -1 when
+ * the trace is done. */
+int sk_cachesim_step(sk_cachesim *c);
+
+/* Replay the rest of the trace. */
+void sk_cachesim_run(sk_cachesim *c);
+
+int sk_cachesim_cached(const sk_cachesim *c, uint32_t obj);
+uint64_t sk_cachesim_used(const sk_cachesim *c);
+const sk_sim_result *sk_cachesim_result(const sk_cachesim *c);
+void sk_cachesim_free(sk_cachesim *c);
+
+/* The whole trace through a fresh cache.  0, or -1 when out of memory. */
+int sk_simulate(const sk_trace *t, sk_policy p, const sk_sim_config *cfg,
+    sk_sim_result *r);
+
+
+/*
+ * Prefetch economics, independent of caching: on each request a player
+ * either fetches the whole track ahead ("prefetch") or streams only what
+ * is listened.  A prefetched track that is then skipped wastes the bytes
+ * after the skip point; a played track that was not prefetched was
+ * streamed without a buffer ahead (the latency risk prefetch removes).
+ */
+typedef enum {
+    SK_PF_NEVER = 0,          /* stream everything */
+    SK_PF_ALWAYS,             /* prefetch every track */
+    SK_PF_MODEL,              /* prefetch when the model says play */
+    SK_PF_ORACLE,             /* prefetch exactly the tracks played */
+    SK_N_PREFETCH
+} sk_prefetch_policy;
+
+typedef struct {
+    uint64_t  requests, plays, skips;
+    double    fetched_bytes;      /* what the player fetched */
+    double    listened_bytes;     /* what was listened (the same for all) */
+    double    wasted_bytes;       /* fetched and never listened */
+    uint64_t  plays_prefetched, skips_prefetched;
+} sk_prefetch_result;
+
+const char *sk_prefetch_name(sk_prefetch_policy p);
+void sk_prefetch_eval(const sk_trace *t, sk_prefetch_policy p,
+    sk_prefetch_result *r);
+
+#endif
