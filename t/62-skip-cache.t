@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # The decision drives nginx's own cache: behind proxy_cache + slice, a
 # track predicted "play" is stored (HIT on the second request, its slices
-# on disk) and a track predicted "skip" is not (BYPASS twice, nothing on
-# disk).  The origin is a second server block of the same nginx.  Also
+# on disk) and a track predicted "skip" is not (MISS twice, nothing on
+# disk: proxy_no_cache), while a "skip" request for a track already cached
+# is still served from the cache (no proxy_cache_bypass, as the examples).  The origin is a second server block of the same nginx.  Also
 # the per-worker record cache: the second lookup of a pair needs no Redis
 # command.
 use strict;
@@ -53,15 +54,33 @@ http {
 
             slice 64k;
             proxy_cache tracks;
-            proxy_cache_key $uri$slice_range;
+            proxy_cache_key /tracks/$1$slice_range;
             proxy_set_header Range $slice_range;
             proxy_cache_valid 200 206 1h;
-            proxy_cache_bypass $skip_bypass;
             proxy_no_cache $skip_bypass;
             proxy_pass http://127.0.0.1:%%PORT_8081%%;
 
             add_header X-Skip-Decision $skip_decision always;
             add_header X-Skip-Source $skip_source always;
+            add_header X-Cache $upstream_cache_status always;
+        }
+
+        # the same cache, every decision "skip"
+        location ~ ^/skipped/([^/]+)$ {
+            skip_predict on;
+            skip_user $http_x_user_id;
+            skip_track $1;
+            skip_threshold 1.0;
+
+            slice 64k;
+            proxy_cache tracks;
+            proxy_cache_key /tracks/$1$slice_range;
+            proxy_set_header Range $slice_range;
+            proxy_cache_valid 200 206 1h;
+            proxy_no_cache $skip_bypass;
+            proxy_pass http://127.0.0.1:%%PORT_8081%%/tracks/$1;
+
+            add_header X-Skip-Decision $skip_decision always;
             add_header X-Cache $upstream_cache_status always;
         }
     }
@@ -98,9 +117,9 @@ my $cmds = SkipModule::calls($t, 'hmget');
 $r1 = $t->http_get("/tracks/$tr", 'X-User-Id' => $u);
 $r2 = $t->http_get("/tracks/$tr", 'X-User-Id' => $u);
 is("$r1->{status} $r1->{headers}{'x-skip-decision'} $r1->{headers}{'x-cache'}",
-   '200 skip BYPASS', 'skip track, first request: BYPASS');
+   '200 skip MISS', 'skip track, first request: MISS');
 is("$r2->{status} $r2->{headers}{'x-skip-decision'} $r2->{headers}{'x-cache'}",
-   '200 skip BYPASS', 'skip track, second request: BYPASS again');
+   '200 skip MISS', 'skip track, second request: MISS again (not stored)');
 is(length $r2->{body}, 200 * 1024, 'whole track served');
 is(cached_files(), 4, 'nothing of it was stored');
 is(SkipModule::calls($t, 'hmget') - $cmds, 2,
@@ -116,6 +135,13 @@ is($ok, 4, 'metrics: 4 lookups answered') or diag($m);
 is($hit, 2, 'metrics: 2 of them from the track record cache');
 is($rt, 2, 'metrics: 2 Redis round trips in the latency histogram');
 is($up, 1, 'metrics: the worker is connected');
+
+# a "skip" listener of a track that is already cached gets the cached copy
+($u, $tr) = @{ $pair{play} };
+$r1 = $t->http_get("/skipped/$tr", 'X-User-Id' => $u);
+is("$r1->{status} $r1->{headers}{'x-skip-decision'} $r1->{headers}{'x-cache'}",
+   '200 skip HIT', 'skip decision, track already cached: HIT, no origin fetch');
+is(length $r1->{body}, 200 * 1024, 'whole track served from the cache');
 
 $t->stop;
 done_testing();

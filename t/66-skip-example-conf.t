@@ -55,8 +55,8 @@ like($s{decision}, qr/^(play|skip)$/, "X-Skip-Decision $s{decision}");
 like($s{model}, qr/^(default|naive)@/, "X-Skip-Model $s{model}");
 like($s{source}, qr/^(redis|cache)$/, "X-Skip-Source $s{source}");
 is($r2->{headers}{'x-cache-status'},
-   $s{decision} eq 'play' ? 'HIT' : 'BYPASS',
-   'the cache follows the decision');
+   $s{decision} eq 'play' ? 'HIT' : 'MISS',
+   'the cache follows the decision (a "skip" track is not stored)');
 
 my $r3 = $t->http_get("/tracks/bad%20id", 'X-User-Id' => $u);
 is($r3->{status}, 404, 'a bad id is still proxied (the origin has no such file)');
@@ -65,7 +65,7 @@ is($r3->{headers}{'x-skip-source'}, 'badid', 'and not looked up');
 sleep 0.2;
 my @lines = split /\n/, $t->read_file("$dir/run/access.json");
 is(scalar @lines, 3, 'one access log line per request');
-like($lines[1], qr/^\{"time":"[^"]+","user":"$u",.*"decision":"(play|skip)","score":"[01]\.\d{4}","model":"[^"]+","source":"(redis|cache)","cache":"(HIT|BYPASS)"\}$/,
+like($lines[1], qr/^\{"time":"[^"]+","user":"$u",.*"decision":"(play|skip)","score":"[01]\.\d{4}","model":"[^"]+","source":"(redis|cache)","cache":"(HIT|MISS)"\}$/,
      'JSON with the decision, score, model, source and cache status')
     or diag($lines[1]);
 
