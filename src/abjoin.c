@@ -118,7 +118,9 @@ sk_ab_join(sk_ab_pred *pred, size_t np, sk_ab_listen *lis, size_t nl,
 {
     size_t  i, j = 0, joined = 0;
 
-    qsort(pred, np, sizeof(*pred), cmp_pred);
+    if (np > 1) {      /* qsort(NULL, 0) is undefined */
+        qsort(pred, np, sizeof(*pred), cmp_pred);
+    }
     for (i = 0; i < np; i++) {
         pred[i].actual = -1;
     }

@@ -332,7 +332,9 @@ write_train(replay_t *rp, const sk_labels *lab, int64_t cut_ms,
             }
         }
     }
-    qsort(ids, n, sizeof(*ids), cmp_i64);
+    if (n > 1) {      /* qsort(NULL, 0) is undefined */
+        qsort(ids, n, sizeof(*ids), cmp_i64);
+    }
     if (rp->from_time != NULL) {
         cut_ms = from_ms;
     }
@@ -472,7 +474,9 @@ load_plays(replay_t *rp)
         p->label = r->label;
         p->position = r->position;
     }
-    qsort(all, k, sizeof(*all), cmp_play);
+    if (k > 1) {      /* qsort(NULL, 0) is undefined */
+        qsort(all, k, sizeof(*all), cmp_play);
+    }
 
     /* Sessions: runs of one session id; a listen ends when the next play of
      * its session starts (the generator's and the real data's rule). */
@@ -503,7 +507,9 @@ load_plays(replay_t *rp)
         }
         ns = kept;
     }
-    qsort(sp, ns, sizeof(*sp), cmp_span);
+    if (ns > 1) {      /* qsort(NULL, 0) is undefined */
+        qsort(sp, ns, sizeof(*sp), cmp_span);
+    }
 
     /* Copy in replay order, honouring --limit. */
     rp->plays = malloc((k ? k : 1) * sizeof(*rp->plays));
@@ -877,7 +883,9 @@ print_summary(const replay_t *rp, tally *t, double secs)
     for (int i = 0; i < 600; i++) {
         n += t->status[i];
     }
-    qsort(t->lat_ms, t->n_lat, sizeof(double), cmp_double);
+    if (t->n_lat > 1) {      /* qsort(NULL, 0) is undefined */
+        qsort(t->lat_ms, t->n_lat, sizeof(double), cmp_double);
+    }
     p50 = percentile(t->lat_ms, t->n_lat, 0.50);
     p90 = percentile(t->lat_ms, t->n_lat, 0.90);
     p99 = percentile(t->lat_ms, t->n_lat, 0.99);

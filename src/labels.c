@@ -138,7 +138,9 @@ sk_labels_finish(sk_labels *l)
     if (l->finished) {
         return 0;
     }
-    qsort(l->rows, l->n, sizeof(*l->rows), cmp_event);
+    if (l->n > 1) {     /* qsort(NULL, 0) is undefined */
+        qsort(l->rows, l->n, sizeof(*l->rows), cmp_event);
+    }
     for (i = 0; i < l->n; i = j) {
         sk_labelled row = l->rows[i];     /* earliest Play, if any */
         int         any_play = row.label == 1, any_skip = row.label == 0;

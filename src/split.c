@@ -47,7 +47,9 @@ rank_sessions(sk_labelled *rows, size_t n, size_t *ns)
             sp[k - 1].start = rows[i].ts_ms;
         }
     }
-    qsort(sp, k, sizeof(*sp), cmp_span);
+    if (k > 1) {      /* qsort(NULL, 0) is undefined */
+        qsort(sp, k, sizeof(*sp), cmp_span);
+    }
     for (i = 0; i < k; i++) {
         size_t r;
 

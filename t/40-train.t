@@ -34,6 +34,16 @@ like($err, qr/bogus/, '... naming it');
 ($rc, $out, $err) = run("$bin train --data $dir/nonexistent --quiet");
 is($rc, 1, 'missing dataset fails');
 like($err, qr{nonexistent/\S+\.jsonl}, '... naming the file');
+# empty sessions: a clear error, and no undefined behaviour on the way
+# (under make SANITIZE=1 test, UBSan would report it on stderr)
+mkdir "$dir/empty";
+system("cp $dir/data/*.jsonl $dir/empty/ && : > $dir/empty/sessions.jsonl");
+for my $c ('train --no-save', 'eval --model ' . $t->root . '/models/default.model') {
+    ($rc, $out, $err) = run("$bin $c --data $dir/empty --quiet");
+    is($rc, 1, "$c: empty sessions.jsonl fails");
+    like($err, qr{empty/sessions\.jsonl: no labelled plays}, '... saying why');
+    unlike($err, qr/runtime error|Sanitizer/, '... cleanly');
+}
 
 # --- train ---------------------------------------------------------------------
 ($rc, $out, $err) = run("$bin train --data $dir/data --name small "
