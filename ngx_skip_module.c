@@ -932,6 +932,8 @@ ngx_http_skip_deadline(ngx_event_t *ev)
 static void
 ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx, ngx_uint_t source)
 {
+    ngx_int_t  slot;
+
     if (source == NGX_HTTP_SKIP_SRC_REDIS
         || source == NGX_HTTP_SKIP_SRC_CACHE)
     {
@@ -964,9 +966,13 @@ ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx, ngx_uint_t source)
          * (skip_events, maybe in another worker) is counted against this
          * prediction.  A no-op without skip_events_recent.
          */
-        ngx_skip_recent_remember(&ctx->user_id, &ctx->track_id,
-                                 ctx->model->metrics,
-                                 ctx->decision == NGX_HTTP_SKIP_SKIP);
+        slot = ngx_http_skip_metrics_slot(ctx->model->metrics);
+
+        if (slot != NGX_ERROR) {
+            ngx_skip_recent_remember(&ctx->user_id, &ctx->track_id,
+                                     (ngx_uint_t) slot,
+                                     ctx->decision == NGX_HTTP_SKIP_SKIP);
+        }
 
     } else {
         ctx->decision = ctx->fallback;

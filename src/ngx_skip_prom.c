@@ -755,8 +755,25 @@ ngx_http_skip_metrics_decision(ngx_uint_t model, ngx_uint_t decision)
 }
 
 
+ngx_int_t
+ngx_http_skip_metrics_slot(ngx_uint_t model)
+{
+    ngx_http_skip_metrics_ctx_t  *ctx;
+
+    ctx = ngx_http_skip_metrics_current();
+
+    if (ctx == NULL || model >= ctx->nmodels
+        || ctx->models[model].slot >= NGX_HTTP_SKIP_METRICS_SLOTS)
+    {
+        return NGX_ERROR;
+    }
+
+    return ctx->models[model].slot;
+}
+
+
 void
-ngx_http_skip_metrics_outcome(ngx_uint_t model, ngx_uint_t predicted,
+ngx_http_skip_metrics_outcome(ngx_uint_t slot, ngx_uint_t predicted,
     ngx_uint_t actual)
 {
     ngx_http_skip_metrics_arm_t    *arm;
@@ -765,12 +782,14 @@ ngx_http_skip_metrics_outcome(ngx_uint_t model, ngx_uint_t predicted,
 
     ctx = ngx_http_skip_metrics_current();
 
-    if (ctx == NULL || model >= ctx->nmodels || predicted > 1 || actual > 1) {
+    if (ctx == NULL || slot >= NGX_HTTP_SKIP_METRICS_SLOTS || predicted > 1
+        || actual > 1)
+    {
         return;
     }
 
     sd = &ctx->sh->shards[ngx_worker % NGX_HTTP_SKIP_METRICS_SHARDS].s;
-    arm = &sd->arms[ctx->models[model].slot];
+    arm = &sd->arms[slot];
 
     (void) ngx_atomic_fetch_add(&arm->outcomes[predicted][actual], 1);
 }

@@ -104,9 +104,17 @@ ngx_int_t ngx_http_skip_metrics_model(ngx_conf_t *cf, ngx_str_t *name,
  * metrics zone) */
 ngx_int_t ngx_http_skip_metrics_model_index(ngx_str_t *name);
 
-/* counting, from any worker */
+/*
+ * run time: the zone slot of a model index of the current configuration,
+ * or NGX_ERROR.  A slot belongs to a model *name* for as long as the zone
+ * lives, across reloads that reorder, add or drop skip_model lines: what a
+ * prediction remembered for a later outcome must carry (ngx_skip_recent).
+ */
+ngx_int_t ngx_http_skip_metrics_slot(ngx_uint_t model);
+
+/* counting, from any worker; outcome takes the slot of the prediction */
 void ngx_http_skip_metrics_decision(ngx_uint_t model, ngx_uint_t decision);
-void ngx_http_skip_metrics_outcome(ngx_uint_t model, ngx_uint_t predicted,
+void ngx_http_skip_metrics_outcome(ngx_uint_t slot, ngx_uint_t predicted,
     ngx_uint_t actual);
 
 /*

@@ -31,8 +31,9 @@ ngx_int_t ngx_skip_recent_add_zone(ngx_conf_t *cf, void *tag, size_t size,
 void ngx_skip_recent_init_process(ngx_cycle_t *cycle, void *tag);
 
 /*
- * Run time, any worker.  model is the metrics index of the arm
- * (ngx_http_skip_metrics_model_index()); predicted_skip is 1 when the
+ * Run time, any worker.  model is the metrics slot of the arm
+ * (ngx_http_skip_metrics_slot(): stable across reloads, unlike the index
+ * in a configuration's skip_model list); predicted_skip is 1 when the
  * served decision was "skip", 0 for "play".  A no-op without a zone.  A
  * newer prediction for the same pair replaces the older one.
  */

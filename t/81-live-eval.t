@@ -26,12 +26,14 @@ my ($data, $users, $tracks) = SkipModule::load_dataset($t, scale => 0.002);
 my $model = $t->root . '/models/default.model';
 
 $t->write_file('x', "x\n");
-$t->write_conf(SkipModule::user() . <<"EOF");
+sub conf {
+    my ($first, $second) = @_;
+    $t->write_conf(SkipModule::user() . <<"EOF");
 events { worker_connections 1024; }
 http {
     skip_redis 127.0.0.1:%%REDIS_PORT%%;
-    skip_model armA $model;
-    skip_model armB $model;
+    skip_model $first $model;
+    skip_model $second $model;
     skip_events_recent 1m 15m;
 
     server {
@@ -53,6 +55,8 @@ http {
     }
 }
 EOF
+}
+conf('armA', 'armB');
 $t->start_nginx;
 
 sub ev {
@@ -115,6 +119,31 @@ is_deeply(\%got, \%want, 'outcomes per arm/predicted/actual: each listen once')
 my $n = 0;
 $n += $_ for values %got;
 is($n, 40, '40 outcomes counted (unpredicted pair, Like, resend: none)');
+
+# ---- predictions made before a reload that reorders the skip_model lines:
+# their outcomes, arriving at the new workers, still count for their arm
+$before = outcomes();
+my %want2;
+for my $i (200 .. 209) {
+    my ($u, $tr) = ($users->[$i % @$users], $tracks->[$i]);
+    my $r = $t->http_get("/tracks/$tr", 'X-User-Id' => $u, 'X-Arm' => 'armA');
+    my $pred = $r->{headers}{'x-skip-decision'} // '';
+    next unless $pred =~ /^(play|skip)$/;
+    $want2{"armA $pred play"}++;
+    push @listens, [$u, $tr, 'Play', ++$session];
+}
+conf('armB', 'armA');
+$t->reload_nginx;
+is($t->http_post('/skip/events', join '', map { ev(@$_) } @listens[40 .. $#listens])
+   ->{status}, 200, 'outcomes after the reload accepted');
+$after = outcomes();
+%got = ();
+for my $k (keys %$after) {
+    my $d = $after->{$k} - ($before->{$k} // 0);
+    $got{$k} = $d if $d;
+}
+is_deeply(\%got, \%want2, 'reordered skip_model lines: outcomes stay with armA')
+    or diag(explain({ got => \%got, want => \%want2 }));
 
 $t->stop_nginx;
 is(join("\n", $t->log_problems), '', 'no crash, alert or sanitizer report');
