@@ -141,7 +141,9 @@ say "build $BUILD, output $OUT, scale $SCALE, seed $SEED"
 # --- 2. dataset -------------------------------------------------------------------
 stage "generating the dataset (skipctl gen --scale $SCALE)"
 DATA=$OUT/data
-PARAMS="scale=$SCALE seed=$SEED"
+# what the data and models were made with: a rebuilt skipctl (new features,
+# new generator) makes them again rather than reusing stale ones
+PARAMS="scale=$SCALE seed=$SEED skipctl=$(cksum < "$SKIPCTL" | cut -d' ' -f1)"
 if [ -z "${DEMO_FRESH:-}" ] && [ -f "$DATA/sessions.jsonl" ] \
    && [ "$(cat "$DATA/.demo-params" 2>/dev/null)" = "$PARAMS" ]
 then

@@ -61,9 +61,11 @@ static const char usage_text[] =
 "\n"
 "HOW\n"
 "  For each play: GET <base><tracks-path><track_id> with the headers\n"
-"  X-User-Id: <user_id> and X-Session-Position: <plays before this one in\n"
+"  X-User-Id: <user_id>, X-Session-Position: <plays before this one in\n"
 "  its session> (what a player knows; nginx passes it to the model with\n"
-"  skip_position) on a keep-alive connection; then the listen's\n"
+"  skip_position) and X-Local-Hour: <the play's local hour as written in\n"
+"  the dataset> (the replayed listener's clock, not the replay's; for\n"
+"  skip_hour) on a keep-alive connection; then the listen's\n"
 "  outcome is queued as one JSON event in the Pozytywka format,\n"
 "    {\"timestamp\":\"...\",\"user_id\":U,\"track_id\":\"T\",\n"
 "     \"event_type\":\"Play\"|\"Skip\",\"session_id\":S}\n"
@@ -85,6 +87,7 @@ static const char usage_text[] =
 "  --user-header NAME     default X-User-Id\n"
 "  --position-header NAME default X-Session-Position; \"none\" sends no\n"
 "                         position (the model then scores the average)\n"
+"  --hour-header NAME     default X-Local-Hour; \"none\" sends no hour\n"
 "  --concurrency N        connections and threads (default 4)\n"
 "  --batch N              events per POST (default 50; a batch is also sent\n"
 "                         at the end of each session)\n"
@@ -124,6 +127,7 @@ typedef struct {
     char     track[SK_ID_LEN + 1];
     int      label;                 /* 1 play, 0 skip */
     int      position;              /* plays before it in its session */
+    int      hour;                  /* local hour as written, 0..23 */
 } play;
 
 typedef struct {
@@ -162,7 +166,8 @@ typedef struct {
 struct replay_s {
     /* options */
     const char       *data_dir, *url, *tracks_path, *events_path,
-                     *user_header, *position_header, *events_log,
+                     *user_header, *position_header, *hour_header,
+                     *events_log,
                      *from_time, *write_train, *token_file;
     char             *auth;         /* "Bearer <token>", or NULL */
     double            test_fraction, speedup, timeout_s;
@@ -473,6 +478,7 @@ load_plays(replay_t *rp)
         memcpy(p->track, ds.tracks[r->track].id, sizeof(p->track));
         p->label = r->label;
         p->position = r->position;
+        p->hour = sk_labelled_hour(r);
     }
     if (k > 1) {      /* qsort(NULL, 0) is undefined */
         qsort(all, k, sizeof(*all), cmp_play);
@@ -721,16 +727,28 @@ replay_play(worker *w, const play *p)
 {
     replay_t     *rp = w->rp;
     sk_http_res   res;
-    char          path[512], user[32], pos[16], err[256];
-    const char   *hdr_names[3] = { rp->user_header, rp->position_header,
-                                   NULL };
-    const char   *hdr_values[3] = { user, pos, NULL };
+    char          path[512], user[32], pos[16], hour[16], err[256];
+    const char   *hdr_names[4], *hdr_values[4];
+    int           nh = 0;
     double        t0;
 
     snprintf(path, sizeof(path), "%s%s%s", rp->base.path, rp->tracks_path,
              p->track);
     snprintf(user, sizeof(user), "%lld", (long long) p->user_id);
     snprintf(pos, sizeof(pos), "%d", p->position);
+    snprintf(hour, sizeof(hour), "%d", p->hour);
+    hdr_names[nh] = rp->user_header;
+    hdr_values[nh++] = user;
+    if (rp->position_header) {
+        hdr_names[nh] = rp->position_header;
+        hdr_values[nh++] = pos;
+    }
+    if (rp->hour_header) {
+        hdr_names[nh] = rp->hour_header;
+        hdr_values[nh++] = hour;
+    }
+    hdr_names[nh] = NULL;
+    hdr_values[nh] = NULL;
 
     wait_until(rp, p->ts_ms);
     t0 = mono_s();
@@ -1010,6 +1028,22 @@ parse_num(const char *opt, const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* A header option that "none" turns off (NULL).  -1 after saying why. */
+static int
+optional_header(const char *opt, const char **name)
+{
+    if (strcmp(*name, "none") == 0) {
+        *name = NULL;
+        return 0;
+    }
+    if (**name == '\0' || strchr(*name, ':') || strpbrk(*name, "\r\n ")) {
+        sk_errorf(CMD, "%s: not a header name: \"%s\" (or \"none\")", opt,
+                  *name);
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * The events token: the first line of --events-token-file, else
  * $SKIP_EVENTS_TOKEN.  It becomes a header value, so it must be one line of
@@ -1064,6 +1098,7 @@ int
 cmd_replay(int argc, char **argv)
 {
     enum { O_DATA = 256, O_URL, O_TRACKS, O_EVENTS, O_TOKEN, O_USERH, O_POSH,
+           O_HOURH,
            O_FROM,
            O_SPLIT,
            O_CONC, O_LIMIT, O_SPEED, O_BATCH, O_ORIG, O_LOG, O_TIMEOUT,
@@ -1076,6 +1111,7 @@ cmd_replay(int argc, char **argv)
         { "events-token-file",   required_argument, NULL, O_TOKEN },
         { "user-header",         required_argument, NULL, O_USERH },
         { "position-header",     required_argument, NULL, O_POSH },
+        { "hour-header",         required_argument, NULL, O_HOURH },
         { "from-session-time",   required_argument, NULL, O_FROM },
         { "test-split",          required_argument, NULL, O_SPLIT },
         { "concurrency",         required_argument, NULL, O_CONC },
@@ -1107,6 +1143,7 @@ cmd_replay(int argc, char **argv)
     rp->events_path = "/skip/events";
     rp->user_header = "X-User-Id";
     rp->position_header = "X-Session-Position";
+    rp->hour_header = "X-Local-Hour";
     rp->test_fraction = 0.2;
     rp->timeout_s = 10.0;
     rp->concurrency = 4;
@@ -1124,6 +1161,7 @@ cmd_replay(int argc, char **argv)
         case O_TOKEN:  rp->token_file = optarg; break;
         case O_USERH:  rp->user_header = optarg; break;
         case O_POSH:   rp->position_header = optarg; break;
+        case O_HOURH:  rp->hour_header = optarg; break;
         case O_FROM:   rp->from_time = optarg; break;
         case O_ORIG:   rp->original_ts = 1; break;
         case O_LOG:    rp->events_log = optarg; break;
@@ -1216,14 +1254,9 @@ cmd_replay(int argc, char **argv)
     if (load_token(rp) != 0) {
         goto done;
     }
-    if (strcmp(rp->position_header, "none") == 0) {
-        rp->position_header = NULL;     /* ends the header list early */
-    } else if (strchr(rp->position_header, ':')
-               || strpbrk(rp->position_header, "\r\n ")
-               || rp->position_header[0] == '\0')
+    if (optional_header("--position-header", &rp->position_header) != 0
+        || optional_header("--hour-header", &rp->hour_header) != 0)
     {
-        sk_errorf(CMD, "--position-header: not a header name: \"%s\" "
-                  "(or \"none\")", rp->position_header);
         goto done;
     }
     rc = SK_EXIT_FAIL;

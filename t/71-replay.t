@@ -53,7 +53,7 @@ $t->write_conf(<<'CONF');
 events { worker_connections 256; }
 http {
     log_format tracks escape=json '{"uri":"$uri","user":"$http_x_user_id",'
-        '"pos":"$http_x_session_position",'
+        '"pos":"$http_x_session_position","hour":"$http_x_local_hour",'
         '"conn":"$connection","n":"$connection_requests"}';
     log_format events escape=json '{"ctype":"$content_type","body":"$request_body"}';
     map $http_x_user_id $fake_cache { 101 HIT; default MISS; }
@@ -145,6 +145,9 @@ is(scalar(grep { m{"uri":"/tracks/(A{22}|B{22}|C{22})"} } @tr), 6,
    'GET /tracks/<id>');
 ok((grep { /"n":"[2-9]"/ } @tr), 'keep-alive: several requests on one connection');
 my %pos = map { m{"uri":"/tracks/(\w)\w*","user":"\d+","pos":"(\d*)"} ? ("$1$2" => 1) : () } @tr;
+my %hour = map { m{"user":"(\d+)".*"hour":"(\d*)"} ? ("$1 $2" => 1) : () } @tr;
+is_deeply([sort keys %hour], ['101 9', '102 10'],
+          'X-Local-Hour: the hour of the play as written in the dataset');
 is_deeply([sort keys %pos], ['A0', 'B1', 'C2'],
           'X-Session-Position: plays before this one in its session');
 
@@ -167,14 +170,14 @@ is($n, 6, 'the batches carry the 6 events');
 
 # --- options ------------------------------------------------------------------
 ($rc, $out, $err) = run("--data $dir/data --url $url --limit 4 --events-url none "
-                      . "--position-header none --quiet");
+                      . "--position-header none --hour-header none --quiet");
 is($rc, 0, '--limit run exits 0');
 like($out, qr/^requests\s+4 in /m, '--limit 4: 4 requests');
 like($out, qr/^events\s+not posted/m, '--events-url none posts nothing');
 is(scalar(lines('events.log')), 4, 'no new batches at nginx');
 @tr = lines('tracks.log');
-is(scalar(grep { /"pos":""/ } @tr[6 .. $#tr]), 4,
-   '--position-header none: no position sent');
+is(scalar(grep { /"pos":"","hour":""/ } @tr[6 .. $#tr]), 4,
+   '--position-header none --hour-header none: neither sent');
 
 ($rc, $out, $err) = run("--data $dir/data --url $url --test-split 0.5 --quiet --json");
 is($rc, 0, '--test-split 0.5 exits 0');
