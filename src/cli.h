@@ -33,4 +33,12 @@ int cmd_simulate(int argc, char **argv);
 void sk_errorf(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * The number option OPT of command CMD: all of s must be a number in
+ * [lo, hi].  0 with *out set, or -1 after an error naming the option, the
+ * range and the value.
+ */
+int sk_opt_number(const char *cmd, const char *opt, const char *s, double lo,
+    double hi, double *out);
+
 #endif

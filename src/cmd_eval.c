@@ -66,6 +66,7 @@ cmd_eval(int argc, char **argv)
     cJSON         *r;
 
     sk_train_opts_default(&o);
+    o.cmd = "eval";
     o.verbose = 1;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {

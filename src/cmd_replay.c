@@ -1011,22 +1011,6 @@ print_summary(const replay_t *rp, tally *t, double secs)
 
 /* ---- main ------------------------------------------------------------- */
 
-static int
-parse_num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char    *end;
-    double   v;
-
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
-        sk_errorf(CMD, "%s: expected a number in [%g, %g], got \"%s\"", opt,
-                  lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 /* A header option that "none" turns off (NULL).  -1 after saying why. */
 static int
@@ -1169,37 +1153,41 @@ cmd_replay(int argc, char **argv)
         case O_TRAIN:  rp->write_train = optarg; break;
         case O_QUIET:  rp->quiet = 1; break;
         case O_SPLIT:
-            if (parse_num("--test-split", optarg, 0.0, 1.0,
+            if (sk_opt_number(CMD, "--test-split", optarg, 0.0, 1.0,
                           &rp->test_fraction) != 0)
             {
                 goto done;
             }
             break;
         case O_CONC:
-            if (parse_num("--concurrency", optarg, 1, 1024, &v) != 0) {
+            if (sk_opt_number(CMD, "--concurrency", optarg,
+                              1, 1024, &v) != 0)
+            {
                 goto done;
             }
             rp->concurrency = (int) v;
             break;
         case O_LIMIT:
-            if (parse_num("--limit", optarg, 1, 1e12, &v) != 0) {
+            if (sk_opt_number(CMD, "--limit", optarg, 1, 1e12, &v) != 0) {
                 goto done;
             }
             rp->limit = (long) v;
             break;
         case O_SPEED:
-            if (parse_num("--speedup", optarg, 0, 1e9, &rp->speedup) != 0) {
+            if (sk_opt_number(CMD, "--speedup", optarg,
+                              0, 1e9, &rp->speedup) != 0)
+            {
                 goto done;
             }
             break;
         case O_BATCH:
-            if (parse_num("--batch", optarg, 1, 100000, &v) != 0) {
+            if (sk_opt_number(CMD, "--batch", optarg, 1, 100000, &v) != 0) {
                 goto done;
             }
             rp->batch = (int) v;
             break;
         case O_TIMEOUT:
-            if (parse_num("--timeout", optarg, 0.001, 3600,
+            if (sk_opt_number(CMD, "--timeout", optarg, 0.001, 3600,
                           &rp->timeout_s) != 0)
             {
                 goto done;

@@ -291,22 +291,6 @@ parse_time(const char *s, double *seconds)
     return 0;
 }
 
-static int
-parse_num(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char    *end;
-    double   v;
-
-    errno = 0;
-    v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
-        sk_errorf(CMD, "%s %s: expected a number in [%g, %g]", opt, s, lo,
-                  hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 /* ---- main --------------------------------------------------------------- */
 
@@ -436,7 +420,9 @@ cmd_simulate(int argc, char **argv)
             }
             break;
         case O_RATE:
-            if (parse_num("--bitrate", optarg, 1, 100000, &o.bitrate) != 0) {
+            if (sk_opt_number(CMD, "--bitrate", optarg,
+                              1, 100000, &o.bitrate) != 0)
+            {
                 return SK_EXIT_USAGE;
             }
             break;
@@ -448,12 +434,14 @@ cmd_simulate(int argc, char **argv)
             }
             break;
         case O_THRESHOLD:
-            if (parse_num("--threshold", optarg, 0, 1, &o.threshold) != 0) {
+            if (sk_opt_number(CMD, "--threshold", optarg,
+                              0, 1, &o.threshold) != 0)
+            {
                 return SK_EXIT_USAGE;
             }
             break;
         case O_LIMIT:
-            if (parse_num("--limit", optarg, 1, 4e9, &v) != 0) {
+            if (sk_opt_number(CMD, "--limit", optarg, 1, 4e9, &v) != 0) {
                 return SK_EXIT_USAGE;
             }
             if (v != floor(v)) {
@@ -495,6 +483,7 @@ cmd_simulate(int argc, char **argv)
 
     /* Exactly the rows `skipctl train` and `eval` evaluate. */
     sk_train_opts_default(&to);
+    to.cmd = "simulate";
     to.data_dir = o.data_dir;
     to.verbose = !o.quiet;
     prepared = 1;                       /* sk_prepared_free even on failure */

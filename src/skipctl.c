@@ -2,8 +2,10 @@
  * skipctl: the ngx_skip toolchain.  This file only dispatches to the
  * subcommands; each one lives in its own src/cmd_<name>.c.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -32,6 +34,24 @@ sk_errorf(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+int
+sk_opt_number(const char *cmd, const char *opt, const char *s, double lo,
+    double hi, double *out)
+{
+    char    *end;
+    double   v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
+        sk_errorf(cmd, "%s: expected a number in [%g, %g], got \"%s\"", opt,
+                  lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 static void

@@ -34,6 +34,7 @@ sk_train_opts_default(sk_train_opts *o)
     o->threshold = 0.5;
     o->user_weight = 20;
     o->track_weight = 10;
+    o->cmd = "train";
 }
 
 static void
@@ -44,7 +45,7 @@ progress(const sk_train_opts *o, const char *fmt, double t0, ...)
     if (!o->verbose) {
         return;
     }
-    fprintf(stderr, "skipctl train: [%6.2fs] ", sk_now() - t0);
+    fprintf(stderr, "skipctl %s: [%6.2fs] ", o->cmd, sk_now() - t0);
     va_start(ap, t0);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -129,7 +130,7 @@ sk_prepare(sk_prepared *p, const sk_train_opts *o, char *err, size_t errlen)
     }
     if (p->n_train == 0 || p->n_test == 0) {
         snprintf(err, errlen, "%s: %zu training and %zu test rows: need both "
-                 "(%zu sessions; see --test-fraction)", o->data_dir,
+                 "(%zu sessions: too few to hold some out)", o->data_dir,
                  p->n_train, p->n_test, p->n_sessions);
         return -1;
     }

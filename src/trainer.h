@@ -49,6 +49,8 @@ typedef struct {
     double       user_weight;     /* smoothing pseudo-counts */
     double       track_weight;
     int          verbose;         /* progress on stderr */
+    const char  *cmd;             /* the subcommand, for progress lines
+                                     ("train", "eval", "simulate") */
 } sk_train_opts;
 
 typedef struct {

@@ -46,10 +46,10 @@ for my $case (
     [ '--cache-size 101%',     qr/--cache-size 101%/ ],
     [ '--policies nope',       qr/--policies nope.*"nope"/ ],
     [ '--policies lru,nope',   qr/"nope".*belady/ ],
-    [ '--bitrate 0',           qr/--bitrate 0/ ],
+    [ '--bitrate 0',           qr/--bitrate: expected .*, got "0"/ ],
     [ '--inactive 5y',         qr/--inactive 5y/ ],
     [ '--limit 2.5',           qr/--limit 2\.5/ ],
-    [ '--threshold 1.5',       qr/--threshold 1\.5/ ],
+    [ '--threshold 1.5',       qr/--threshold: expected .*, got "1\.5"/ ],
     [ '--no-such-option',      qr/--no-such-option/ ],
 ) {
     my ($opt, $re) = @$case;
