@@ -44,5 +44,5 @@ echo
 wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' \
        "$WORK/time.txt")
 rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$WORK/time.txt")
-echo "end to end (read, label, score, 9 policies x 3 sizes, prefetch):" \
+echo "end to end (read, label, score, 10 policies x 3 sizes, prefetch):" \
      "wall $wall, peak RSS $((rss / 1024)) MB (target: well under a minute)"

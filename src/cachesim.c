@@ -124,6 +124,8 @@ static const struct {
         "model \"skip\": proxy_no_cache only, as conf/nginx-skip.conf" },
     [SK_POL_SKIP_TINYLFU] = { "skip+tinylfu",
         "skip-nocache, then TinyLFU admission for \"play\" misses" },
+    [SK_POL_SKIP_MIN_USES] = { "skip+min-uses-2",
+        "skip-nocache and proxy_cache_min_uses 2 (stock nginx)" },
     [SK_POL_ORACLE_SKIP] = { "oracle-skip",
         "skip with the true outcome instead of the model's decision" },
     [SK_POL_ORACLE_NOCACHE] = { "oracle-nocache",
@@ -194,6 +196,7 @@ sk_cachesim_new(const sk_trace *t, sk_policy p, const sk_sim_config *cfg)
         rc = sk_belady_init(c);
         break;
     case SK_POL_MIN_USES:
+    case SK_POL_SKIP_MIN_USES:
         rc = sk_lru_init(c) || sk_minuses_init(c);
         break;
     case SK_POL_TINYLFU:
@@ -245,6 +248,7 @@ skip_decided(const sk_cachesim *c, size_t i)
     case SK_POL_SKIP:
     case SK_POL_SKIP_NOCACHE:
     case SK_POL_SKIP_TINYLFU:
+    case SK_POL_SKIP_MIN_USES:
         return !(f & SK_SIM_PREDICT_PLAY);
     case SK_POL_ORACLE_SKIP:
     case SK_POL_ORACLE_NOCACHE:

@@ -33,6 +33,9 @@
  *                 served from the cache when the track is there, and not
  *                 stored when it is not.
  *   skip+tinylfu  skip-nocache, then TinyLFU admission for "play" misses.
+ *   skip+min-uses-2  skip-nocache and proxy_cache_min_uses 2: what stock
+ *                 nginx can combine (every request counts a use; a "play"
+ *                 miss is stored from the 2nd use on).
  *   oracle-skip   skip with the true outcome in place of the model's
  *                 decision: what a perfect skip predictor would give.
  *   oracle-nocache  skip-nocache with the true outcome.
@@ -92,6 +95,7 @@ typedef enum {
     SK_POL_SKIP,
     SK_POL_SKIP_NOCACHE,
     SK_POL_SKIP_TINYLFU,
+    SK_POL_SKIP_MIN_USES,
     SK_POL_ORACLE_SKIP,
     SK_POL_ORACLE_NOCACHE,
     SK_POL_BELADY,

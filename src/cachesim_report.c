@@ -187,7 +187,7 @@ size_table(FILE *out, const sk_sim_report *s, int k)
     fprintf(out, "\ncache %s = %s (%.2f %% of the unique bytes)\n",
             s->sizes[k].text, sk_human_bytes(b[0], 32, s->sizes[k].bytes),
             100 * ratio(s->sizes[k].bytes, s->unique_bytes));
-    fprintf(out, "%-14s %7s %6s %10s %6s %11s %11s %6s %8s\n", "policy",
+    fprintf(out, "%-15s %7s %6s %10s %6s %11s %11s %6s %8s\n", "policy",
             "hit %", "x lru", "byte hit %", "x lru", "origin GiB",
             "written GiB", "x lru", "bypass %");
     for (q = 0; q < s->n_policies; q++) {
@@ -195,7 +195,7 @@ size_table(FILE *out, const sk_sim_report *s, int k)
         double               hr = ratio(r->hits, r->requests);
         double               bhr = ratio(r->hit_bytes, r->bytes);
 
-        fprintf(out, "%-14s %7s %6s %10s %6s %11.2f %11.2f %6s %8s\n",
+        fprintf(out, "%-15s %7s %6s %10s %6s %11.2f %11.2f %6s %8s\n",
                 sk_policy_name(s->policies[q]),
                 num(b[0], 32, "%.2f", 100 * hr),
                 num(b[1], 32, "%.3f", ratio(hr, lhr)),

@@ -97,7 +97,7 @@ ok($j->{unique_bytes} > 0 && $j->{unique_bytes} <= $j->{requested_bytes},
    'unique bytes <= requested bytes');
 
 my @all = qw(lru min-uses-2 tinylfu skip skip-nocache skip+tinylfu
-             oracle-skip oracle-nocache belady);
+             skip+min-uses-2 oracle-skip oracle-nocache belady);
 is(scalar @{ $j->{sizes} }, 3, 'three sizes by default');
 is(join(',', map { $_->{cache_size} } @{ $j->{sizes} }), '1%,5%,10%',
    '... 1%, 5%, 10%');

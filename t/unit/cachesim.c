@@ -312,6 +312,13 @@ test_skip(void)
     make_trace(&t, "CAAABBBAC", "spppppsps", NULL, NULL);
     expect("skip+tinylfu", &t, SK_POL_SKIP_TINYLFU, &cfg, "NSHHSHHHN", "AB");
     sk_trace_free(&t);
+
+    /* skip+min-uses-2: every request counts a use, "skip" stores nothing,
+     * a "play" miss is stored from its 2nd use on (C: skip, then play). */
+    make_trace(&t, "AAABBCC", "pppsssp", NULL, NULL);
+    expect("skip+min-uses-2", &t, SK_POL_SKIP_MIN_USES, &cfg, "NSHNNNS",
+           "AC");
+    sk_trace_free(&t);
 }
 
 static void
