@@ -28,13 +28,14 @@
  *       + 0.03 * min(position, 20)                     fatigue; position = number
  *                                                      of plays before this one in
  *                                                      the session (0 for the
- *                                                      first); not observable at
- *                                                      request time, kept small
+ *                                                      first); known to the player,
+ *                                                      which may send it with the
+ *                                                      request (skip_position)
  *
- * Everything but u_bias, t_bias, g_user and position is visible in the
- * dataset files (popularity, duration_ms, explicit in tracks.jsonl, genres in
+ * Everything but u_bias, t_bias and g_user is visible in the dataset files
+ * (popularity, duration_ms, explicit in tracks.jsonl, genres in
  * artists.jsonl, favourite_genres and premium_user in users.jsonl, the hour
- * in sessions.jsonl).  The hidden per-user and per-track values are drawn
+ * and the order of a session's plays in sessions.jsonl).  The hidden per-user and per-track values are drawn
  * once per dataset from the seed.
  *
  * How the plays themselves are drawn (gen_sessions.c): a user picks a track
