@@ -110,6 +110,13 @@ test: all
 unit: all
 	prove $(UNIT_BINS)
 
+# The libFuzzer targets (src/fuzz_*.c) alone: each test builds its target
+# with clang into $(BUILD)/fuzz and runs it on its seeds, then fuzzes for
+# SKIP_FUZZ_SECONDS (`make fuzz SKIP_FUZZ_SECONDS=600` for a longer run).
+fuzz: deps
+	SKIP_BUILD=$(CURDIR)/$(BUILD) prove -I t/lib $(PROVE_ARGS) \
+	  t/30-fuzz-reader.t t/32-fuzz-records.t
+
 demo: all
 	SKIP_BUILD=$(CURDIR)/$(BUILD) sh scripts/demo.sh
 

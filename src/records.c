@@ -3,6 +3,7 @@
  * module falls back rather than score a vector built from a half-read
  * record, and the error says which field was wrong.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,18 +39,31 @@ static int
 bad_field(char *err, size_t errlen, const char *field, const char *v,
     size_t len, const char *why)
 {
+    char    shown[41];
+    size_t  i, n = len > 40 ? 40 : len;
+
     if (err && errlen) {
         if (v == NULL) {
             snprintf(err, errlen, "field \"%s\": %s", field, why);
         } else {
-            snprintf(err, errlen, "field \"%s\": %s: \"%.*s\"", field, why,
-                     (int) (len > 40 ? 40 : len), v);
+            /*
+             * The value comes from Redis and the module logs this line:
+             * control bytes and quotes would let it forge log lines.
+             */
+            for (i = 0; i < n; i++) {
+                shown[i] = (v[i] >= 0x20 && v[i] < 0x7f && v[i] != '"')
+                           ? v[i] : '?';
+            }
+            shown[n] = '\0';
+            snprintf(err, errlen, "field \"%s\": %s: \"%s\"", field, why,
+                     shown);
         }
     }
     return SK_REC_MALFORMED;
 }
 
-/* Parse a finite double that fills the whole value. */
+/* Parse a finite double that fills the whole value (no blank before it,
+ * no NUL or anything else after it). */
 static int
 parse_double(const char *v, size_t len, double *out)
 {
@@ -63,7 +77,9 @@ parse_double(const char *v, size_t len, double *out)
     buf[len] = '\0';
     errno = 0;
     d = strtod(buf, &end);
-    if (*end != '\0' || errno == ERANGE || !isfinite(d)) {
+    if (end != buf + len || isspace((unsigned char) buf[0]) || errno == ERANGE
+        || !isfinite(d))
+    {
         return -1;
     }
     *out = d;
@@ -83,7 +99,9 @@ parse_int(const char *v, size_t len, long lo, long hi, int *out)
     buf[len] = '\0';
     errno = 0;
     n = strtol(buf, &end, 10);
-    if (*end != '\0' || errno == ERANGE || n < lo || n > hi) {
+    if (end != buf + len || isspace((unsigned char) buf[0]) || errno == ERANGE
+        || n < lo || n > hi)
+    {
         return -1;
     }
     *out = (int) n;
@@ -144,6 +162,15 @@ sk_user_rec_decode(sk_user_rec *u, const char *const *vals,
     DBL(U_SKIPS, f, u->skips, 0, 1e12);
     DBL(U_FAV_PLAYS, f, u->fav_plays, 0, 1e12);
     DBL(U_FAV_SKIPS, f, u->fav_skips, 0, 1e12);
+    /* subsets of the totals: else the rates built on them leave [0, 1] */
+    if (u->fav_plays > u->plays) {
+        return bad_field(err, errlen, f[U_FAV_PLAYS], vals[U_FAV_PLAYS],
+                         lens[U_FAV_PLAYS], "more than plays");
+    }
+    if (u->fav_skips > u->skips) {
+        return bad_field(err, errlen, f[U_FAV_SKIPS], vals[U_FAV_SKIPS],
+                         lens[U_FAV_SKIPS], "more than skips");
+    }
     return SK_REC_OK;
 }
 
@@ -192,6 +219,14 @@ sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
     DBL(T_COST, f, t->daily_cost, 0, 1e9);
     DBL(T_FAN_PLAYS, f, t->fan_plays, 0, 1e12);
     DBL(T_FAN_SKIPS, f, t->fan_skips, 0, 1e12);
+    if (t->fan_plays > t->plays) {
+        return bad_field(err, errlen, f[T_FAN_PLAYS], vals[T_FAN_PLAYS],
+                         lens[T_FAN_PLAYS], "more than plays");
+    }
+    if (t->fan_skips > t->skips) {
+        return bad_field(err, errlen, f[T_FAN_SKIPS], vals[T_FAN_SKIPS],
+                         lens[T_FAN_SKIPS], "more than skips");
+    }
     return SK_REC_OK;
 }
 

@@ -122,6 +122,25 @@ main(void)
     l[2] = 3;
     is_int(sk_user_rec_decode(&u2, v, l, err, sizeof(err)), SK_REC_MALFORMED,
            "NaN count is malformed");
+    v[2] = "17\0junk";
+    l[2] = 7;
+    is_int(sk_user_rec_decode(&u2, v, l, err, sizeof(err)), SK_REC_MALFORMED,
+           "a NUL inside a value is malformed (the value must fill it)");
+    v[2] = " 17";
+    l[2] = 3;
+    is_int(sk_user_rec_decode(&u2, v, l, err, sizeof(err)), SK_REC_MALFORMED,
+           "a leading blank is malformed");
+    v[2] = "1";
+    l[2] = 1;
+    is_int(sk_user_rec_decode(&u2, v, l, err, sizeof(err)), SK_REC_MALFORMED,
+           "favourite-genre plays above all plays are malformed");
+    ok(strstr(err, "fav_plays") && strstr(err, "more than plays"),
+       "... saying so: %s", err);
+    v[2] = "x\n[emerg] \"forged";
+    l[2] = 18;
+    sk_user_rec_decode(&u2, v, l, err, sizeof(err));
+    ok(strchr(err, '\n') == NULL && strstr(err, "x?[emerg] ?forged"),
+       "control bytes and quotes of a bad value are not logged: %s", err);
 
     return done_testing();
 }
