@@ -13,42 +13,13 @@ use warnings;
 use Test::More;
 use File::Path qw(make_path);
 use SkipTest;
+use SkipFuzz;
 
 my $t    = SkipTest->new;
 my $root = $t->root;
 my $out  = $t->build . '/fuzz';
-my $bin  = "$out/fuzz_records";
-my @src  = map { "$root/src/$_" }
-           qw(fuzz_records.c records.c featurize.c genres.c);
-my @hdr  = glob("$root/src/*.h");
-
-my $clang = `command -v clang 2>/dev/null`;
-chomp $clang;
-plan skip_all => 'clang not installed' unless $clang;
-
-make_path($out);
-my $newest = 0;
-for (@src, @hdr) {
-    my $m = (stat $_)[9] // 0;
-    $newest = $m if $m > $newest;
-}
-if (!-x $bin || (stat $bin)[9] < $newest) {
-    my $log = $t->dir . '/clang.log';
-    system("$clang -g -O1 -fsanitize=fuzzer,address,undefined "
-           . "-fno-sanitize-recover=undefined -D_GNU_SOURCE -I$root/src "
-           . join(' ', @src) . " -lm -o $bin >$log 2>&1");
-    if ($? != 0) {
-        my $msg = $t->read_file('clang.log');
-        plan skip_all => 'libFuzzer runtime not available'
-            if $msg =~ /fuzzer|cannot find|No such file/i
-               && $msg !~ /\.c:\d+:\d+: error/;
-        fail('fuzz target builds');
-        diag($msg);
-        done_testing();
-        exit;
-    }
-}
-ok(-x $bin, 'fuzz target built');
+my $bin  = SkipFuzz::build($t, 'fuzz_records',
+    [qw(fuzz_records.c records.c featurize.c genres.c)], '-lm');
 
 # A crashing input is written next to the binary (build/fuzz/crash-*), not
 # into the source tree and not into the temp dir that is removed at exit.
