@@ -474,13 +474,37 @@ ngx_http_skip_handler(ngx_http_request_t *r)
 }
 
 
+/* One "HMGET key field..." of a record into cmd (argv/lens its storage). */
+static void
+ngx_http_skip_hmget(ngx_skip_redis_argv_t *cmd, const char **argv,
+    size_t *lens, u_char *key, size_t key_len, const char *const *fields,
+    ngx_uint_t nfields)
+{
+    ngx_uint_t  i;
+
+    argv[0] = "HMGET";
+    lens[0] = 5;
+    argv[1] = (const char *) key;
+    lens[1] = key_len;
+
+    for (i = 0; i < nfields; i++) {
+        argv[2 + i] = fields[i];
+        lens[2 + i] = ngx_strlen(fields[i]);
+    }
+
+    cmd->argc = 2 + nfields;
+    cmd->argv = argv;
+    cmd->lens = lens;
+}
+
+
 static void
 ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     ngx_http_skip_loc_conf_t *slcf)
 {
     size_t                      lens[2][SK_TRACK_NFIELDS + 2];
     u_char                      ukey[SK_KEY_MAX], tkey[SK_KEY_MAX];
-    ngx_uint_t                  i, n;
+    ngx_uint_t                  n;
     const char                 *snap;
     const char                 *argv[2][SK_TRACK_NFIELDS + 2];
     ngx_skip_cache_entry_t     *e;
@@ -569,42 +593,22 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     n = 0;
 
     if (ctx->want_user) {
-        argv[n][0] = "HMGET";
-        lens[n][0] = 5;
-        argv[n][1] = (const char *) ukey;
-        lens[n][1] = sk_key_user((char *) ukey, sizeof(ukey),
-                                 (const char *) smcf->redis_prefix.data, snap,
-                                 (const char *) ctx->user_id.data,
-                                 ctx->user_id.len);
-
-        for (i = 0; i < SK_USER_NFIELDS; i++) {
-            argv[n][2 + i] = sk_user_fields[i];
-            lens[n][2 + i] = ngx_strlen(sk_user_fields[i]);
-        }
-
-        cmds[n].argc = 2 + SK_USER_NFIELDS;
-        cmds[n].argv = argv[n];
-        cmds[n].lens = lens[n];
+        ngx_http_skip_hmget(&cmds[n], argv[n], lens[n], ukey,
+                            sk_key_user((char *) ukey, sizeof(ukey),
+                                   (const char *) smcf->redis_prefix.data,
+                                   snap, (const char *) ctx->user_id.data,
+                                   ctx->user_id.len),
+                            sk_user_fields, SK_USER_NFIELDS);
         n++;
     }
 
     if (ctx->want_track) {
-        argv[n][0] = "HMGET";
-        lens[n][0] = 5;
-        argv[n][1] = (const char *) tkey;
-        lens[n][1] = sk_key_track((char *) tkey, sizeof(tkey),
-                                  (const char *) smcf->redis_prefix.data, snap,
-                                  (const char *) ctx->track_id.data,
-                                  ctx->track_id.len);
-
-        for (i = 0; i < SK_TRACK_NFIELDS; i++) {
-            argv[n][2 + i] = sk_track_fields[i];
-            lens[n][2 + i] = ngx_strlen(sk_track_fields[i]);
-        }
-
-        cmds[n].argc = 2 + SK_TRACK_NFIELDS;
-        cmds[n].argv = argv[n];
-        cmds[n].lens = lens[n];
+        ngx_http_skip_hmget(&cmds[n], argv[n], lens[n], tkey,
+                            sk_key_track((char *) tkey, sizeof(tkey),
+                                   (const char *) smcf->redis_prefix.data,
+                                   snap, (const char *) ctx->track_id.data,
+                                   ctx->track_id.len),
+                            sk_track_fields, SK_TRACK_NFIELDS);
         n++;
     }
 
