@@ -147,6 +147,8 @@ ngx_skip_prefetch_job(ngx_http_request_t *r, ngx_skip_prefetch_conf_t *conf,
     off_t total, ngx_uint_t arm, ngx_uint_t kind)
 {
     u_char                   *p;
+    ngx_str_t                 args;
+    ngx_uint_t                flags;
     ngx_pool_cleanup_t       *cln;
     ngx_skip_prefetch_job_t  *job;
 
@@ -164,6 +166,17 @@ ngx_skip_prefetch_job(ngx_http_request_t *r, ngx_skip_prefetch_conf_t *conf,
     job->uri.len = ngx_cpymem(ngx_cpymem(p, prefix->data, prefix->len),
                               path->data, path->len)
                    - p;
+
+    ngx_str_null(&args);
+    flags = NGX_HTTP_LOG_UNSAFE;
+
+    if (ngx_http_parse_unsafe_uri(r, &job->uri, &args, &flags) != NGX_OK
+        || args.len)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "skip_prefetch: unsafe URI \"%V\"", &job->uri);
+        return;
+    }
 
     /* the path is the tail of the URI: same bytes, no second copy */
     job->path.data = p + prefix->len;
