@@ -65,7 +65,7 @@ is($r3->{headers}{'x-skip-source'}, 'badid', 'and not looked up');
 sleep 0.2;
 my @lines = split /\n/, $t->read_file("$dir/run/access.json");
 is(scalar @lines, 3, 'one access log line per request');
-like($lines[1], qr/^\{"time":"[^"]+","user":"$u",.*"decision":"(play|skip)","score":"[01]\.\d{4}","model":"[^"]+","source":"(redis|cache)","cache":"(HIT|MISS)"\}$/,
+like($lines[1], qr/^\{"time":"[^"]+","user":"$u",.*"decision":"(play|skip)","score":"[01]\.\d{4}","model":"[^"]+","source":"(redis|cache)","cache":"(HIT|MISS)","range":""\}$/,
      'JSON with the decision, score, model, source and cache status')
     or diag($lines[1]);
 

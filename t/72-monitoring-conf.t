@@ -83,7 +83,10 @@ ok(@exprs >= 10, scalar(@exprs) . ' dashboard queries');
 s/\\"/"/g for @exprs;
 for my $want (qw(skip_decisions_total skip_outcomes_total skip_redis_lookups_total
                  skip_redis_lookup_seconds_bucket skip_events_total
-                 skip_model_info skip_track_cache_total)) {
+                 skip_model_info skip_track_cache_total
+                 skip_prefetches_total skip_prefetch_bytes_total
+                 skip_prefetch_served_bytes_total
+                 skip_prefetch_wasted_bytes_total skip_cmcd_total)) {
     ok((grep { /\b$want\b/ } @exprs), "a panel uses $want");
 }
 # Grafana's variables replaced by durations, every query must be PromQL.
