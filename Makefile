@@ -115,7 +115,7 @@ unit: all
 # SKIP_FUZZ_SECONDS (`make fuzz SKIP_FUZZ_SECONDS=600` for a longer run).
 fuzz: deps
 	SKIP_BUILD=$(CURDIR)/$(BUILD) prove -I t/lib $(PROVE_ARGS) \
-	  t/30-fuzz-reader.t t/32-fuzz-records.t
+	  t/30-fuzz-reader.t t/32-fuzz-records.t t/33-fuzz-cmcd.t
 
 demo: all
 	SKIP_BUILD=$(CURDIR)/$(BUILD) sh scripts/demo.sh

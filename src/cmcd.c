@@ -81,8 +81,8 @@ sk_cmcd_hex(int ch)
 
 /*
  * Percent-decode s[0..len) into out (size bytes with the NUL).  '+' stays
- * '+'.  Returns the length, or -1 on a bad escape, an encoded NUL or no
- * room.
+ * '+'.  Returns the length, or -1 on a bad escape, an encoded control byte
+ * or no room.
  */
 static int
 sk_cmcd_unescape(const char *s, size_t len, char *out, size_t size)
@@ -109,7 +109,8 @@ sk_cmcd_unescape(const char *s, size_t len, char *out, size_t size)
         hi = sk_cmcd_hex((unsigned char) s[i + 1]);
         lo = sk_cmcd_hex((unsigned char) s[i + 2]);
 
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+        /* no encoded control byte (NUL, CR, LF, ...): never in a path */
+        if (hi < 0 || lo < 0 || hi < 2 || (hi == 7 && lo == 15)) {
             return -1;
         }
 

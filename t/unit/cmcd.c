@@ -81,7 +81,7 @@ main(void)
     {
         static const char *bad[] = {
             "nor=B", "nor=42", "nor", "nor=\"\"", "nor=\"%zz\"",
-            "nor=\"a%00b\"", "nor=\"unterminated", "nor=\"a\\nb\"",
+            "nor=\"a%00b\"", "nor=\"a%0ab\"", "nor=\"a%1Fb\"", "nor=\"a%7fb\"", "nor=\"unterminated", "nor=\"a\\nb\"",
             "nor=\"tab\there\"", "sid=\"\"", "sid=token",
             ",nor=\"x\"", "nor=\"x\",", "nor=\"x\",,sid=\"y\"",
             "nor=\"x\" sid=\"y\"", "Nor=\"x\"", "9br=1", "br=", "br=-",
