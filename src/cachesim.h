@@ -237,7 +237,8 @@ typedef struct {
     sk_pf_point  *pt;             /* [n] in the order of the thresholds */
 } sk_pf_curve;
 
-/* The curve of t at n thresholds.  0, or -1 when out of memory. */
+/* The curve of t at n thresholds, ascending.  O(requests x log n + n).
+ * 0, or -1 when out of memory or the thresholds are not ascending. */
 int sk_pf_curve_build(sk_pf_curve *c, const sk_trace *t, uint64_t slice,
     const double *thresholds, size_t n);
 
@@ -248,6 +249,26 @@ int sk_pf_curve_build(sk_pf_curve *c, const sk_trace *t, uint64_t slice,
  * index, or -1 when no point meets the budget.
  */
 long sk_pf_curve_choose(const sk_pf_curve *c, double budget);
+
+/*
+ * Thresholds for a curve: 0, step, 2 step .. 1 (each rounded to 1e-9, so
+ * that 10 x 0.05 is 0.5; 1 always included) and the n_extra given, in
+ * [0, 1], sorted, without repeats.  Their number, at most max (the grid
+ * is cut short to leave room for the extra ones).
+ */
+size_t sk_pf_thresholds(double step, const double *extra, size_t n_extra,
+    double *out, size_t max);
+
+/*
+ * The skip_prefetch_threshold for a waste budget: sk_pf_curve_choose on
+ * the thresholds 0, 0.001 .. 1 and the n_extra given (the printed curve's,
+ * so that its choice is never worse than one of them).  0 with *best set,
+ * 1 when no threshold meets the budget, -1 when out of memory.
+ */
+#define SK_PF_FINE_STEP  0.001
+
+int sk_pf_threshold_for_budget(const sk_trace *t, uint64_t slice,
+    double budget, const double *extra, size_t n_extra, double *best);
 
 void sk_pf_curve_free(sk_pf_curve *c);
 

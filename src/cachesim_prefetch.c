@@ -31,7 +31,9 @@ sk_pf_request_bytes(const sk_trace *t, size_t i, uint64_t slice,
     double    k, first;
 
     b->size = (double) size;
-    b->heard = played ? b->size : b->size * (double) t->listened[i];
+    /* whole bytes: every sum is then exact, in any order */
+    b->heard = played ? b->size
+                      : floor(b->size * (double) t->listened[i] + 0.5);
     if (slice == 0) {
         b->requested = b->heard;
         b->prefetchable = b->size;

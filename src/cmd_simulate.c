@@ -89,8 +89,8 @@ static const char usage_text[] =
 "                       prefetch-always's waste, 0..1 (default 0.5): names\n"
 "                       the skip_prefetch_threshold to configure\n"
 "  --curve-step STEP    thresholds of the prefetch curve: 0, STEP, 2 STEP ..\n"
-"                       1, and the model's threshold (default 0.05;\n"
-"                       0.01..1)\n"
+"                       1, the model's threshold and the chosen one\n"
+"                       (default 0.05; 0.01..1)\n"
 "  --json               print one JSON object instead of tables\n"
 "  --quiet              no progress on stderr\n"
 "  --help               this text\n"
@@ -129,8 +129,9 @@ static const char usage_text[] =
 "  \"model\" marks the model's decision threshold (the row equals\n"
 "  prefetch-model).  Coverage and waste can only fall as T rises.  The\n"
 "  chosen threshold is the one with the greatest coverage whose waste is at\n"
-"  most --waste-budget of always's (ties: the least waste); \"none\" when\n"
-"  no threshold meets the budget.  Progress goes to stderr.\n"
+"  most --waste-budget of always's (ties: the least waste), searched in\n"
+"  steps of 0.001 (and among the rows) and printed as a row of its own;\n"
+"  \"none\" when no threshold meets the budget.  Progress goes to stderr.\n"
 "\n"
 "EXIT STATUS\n"
 "  0 success; 1 the data or the model could not be read, or nothing was\n"
@@ -360,36 +361,6 @@ parse_slice(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The curve's thresholds: 0, step .. 1 (rounded to 1e-9, so that 10 x 0.05
- * is 0.5), with the model's own inserted in order unless on the grid.
- * Their number, at most max. */
-static size_t
-curve_thresholds(double step, double model, double *t, size_t max)
-{
-    size_t  n = 0, k;
-    double  v;
-
-    for (k = 0; n + 2 < max; k++) {
-        v = round((double) k * step * 1e9) / 1e9;
-        if (v > 1) {
-            break;
-        }
-        t[n++] = v;
-    }
-    if (t[n - 1] < 1) {
-        t[n++] = 1;
-    }
-    for (k = 0; k < n && t[k] < model; k++) {
-        /* find the model's place */
-    }
-    if (k == n || t[k] != model) {
-        memmove(&t[k + 1], &t[k], (n - k) * sizeof(*t));
-        t[k] = model;
-        n++;
-    }
-    return n;
-}
-
 /* ---- main --------------------------------------------------------------- */
 
 /* Every policy at every size, the prefetch economics, the report. */
@@ -399,8 +370,9 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
     sk_sim_report  *s = calloc(1, sizeof(*s));
     sk_sim_config   cfg;
     sk_pf_curve     curve;
-    double          thresholds[110];
-    size_t          n_t;
+    double          thresholds[110], extra[2];
+    size_t          n_t, j;
+    int             found;
     int             k, q, i, wanted;
     double          t0;
     char            hb[32];
@@ -454,10 +426,20 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
         sk_prefetch_eval_sliced(&rp->trace, (sk_prefetch_policy) q, o->slice,
                                 &s->pf[q]);
     }
-    n_t = curve_thresholds(o->curve_step, m->threshold, thresholds,
+    /* the printed curve: the grid, the model's threshold, and the one
+     * for the budget, searched in finer steps among those and the grid */
+    extra[0] = m->threshold;
+    n_t = sk_pf_thresholds(o->curve_step, extra, 1, thresholds,
                            sizeof(thresholds) / sizeof(thresholds[0]));
-    if (sk_pf_curve_build(&curve, &rp->trace, o->slice, thresholds, n_t)
-        != 0)
+    found = sk_pf_threshold_for_budget(&rp->trace, o->slice, o->waste_budget,
+                                       thresholds, n_t, &extra[1]);
+    if (found >= 0) {
+        n_t = sk_pf_thresholds(o->curve_step, extra, found == 0 ? 2 : 1,
+                               thresholds,
+                               sizeof(thresholds) / sizeof(thresholds[0]));
+    }
+    if (found < 0 || sk_pf_curve_build(&curve, &rp->trace, o->slice,
+                                       thresholds, n_t) != 0)
     {
         sk_errorf(CMD, "out of memory for the prefetch curve");
         free(s);
@@ -466,7 +448,12 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
     s->slice = o->slice;
     s->curve = &curve;
     s->waste_budget = o->waste_budget;
-    s->chosen = sk_pf_curve_choose(&curve, o->waste_budget);
+    s->chosen = -1;
+    for (j = 0; found == 0 && j < n_t; j++) {
+        if (thresholds[j] == extra[1]) {
+            s->chosen = (long) j;
+        }
+    }
     if (o->json) {
         sk_sim_report_json(stdout, s);
     } else {

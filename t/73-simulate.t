@@ -194,11 +194,15 @@ sub check_curve {
     my @pt = @{ $c->{points} };
     my %pf = map { $_->{policy} => $_ } @{ $j->{prefetch}{policies} };
     my $model_t = $j->{model}{threshold};
+    my $chosen_t = $c->{chosen}{threshold};
     my @grid = map { $_ / 20 } 0 .. 20;
-    my %on_grid = map { $_ => 1 } @grid;
-    my @want = sort { $a <=> $b } @grid, ($on_grid{$model_t} ? () : $model_t);
-    is(join(',', map { $_->{threshold} } @pt), join(',', @want),
-       "$what: thresholds 0, 0.05 .. 1 and the model's ($model_t)");
+    my %want = map { $_ => 1 } @grid, $model_t, $chosen_t;
+    is(join(',', map { $_->{threshold} } @pt),
+       join(',', sort { $a <=> $b } keys %want),
+       "$what: thresholds 0, 0.05 .. 1, the model's ($model_t) and the "
+       . "chosen ($chosen_t)");
+    is($chosen_t, sprintf('%.3f', $chosen_t) + 0,
+       "$what: the chosen threshold has at most 3 decimals");
     my ($mono, $ranges) = (1, 1);
     for my $k (1 .. $#pt) {
         my ($a, $b) = @pt[$k - 1, $k];
@@ -240,9 +244,11 @@ sub check_curve {
     ok($best && $c->{chosen}
        && $c->{chosen}{threshold} == $best->{threshold},
        "$what: chosen T $c->{chosen}{threshold} = the most coverage within "
-       . "$c->{waste_budget} of always's waste");
+       . "$c->{waste_budget} of always's waste among the rows");
     ok($c->{chosen}{waste_vs_always} <= $c->{waste_budget},
        "$what: ... within the budget");
+    my ($row) = grep { $_->{threshold} == $chosen_t } @pt;
+    is_deeply($row, $c->{chosen}, "$what: ... and is a row of the curve");
     return $c;
 }
 
@@ -274,12 +280,24 @@ ok($c0->{chosen}{threshold} > 0, 'a budget of 20 %: a threshold above 0');
 is($rc, 0, '--slice 512k --curve-step 0.25 --waste-budget 0') or diag $err;
 my $j5 = decode_json($out);
 is($j5->{prefetch_curve}{slice_bytes}, 524288, '512k = 524288 bytes');
-is(join(',', map { $_->{threshold} } @{ $j5->{prefetch_curve}{points} }),
-   '0,0.25,0.5,0.75,1', '--curve-step 0.25: five points (0.5 the model\'s)');
 my $z = $j5->{prefetch_curve}{chosen};
+is(join(',', grep { $_ != $z->{threshold} }
+             map { $_->{threshold} } @{ $j5->{prefetch_curve}{points} }),
+   '0,0.25,0.5,0.75,1', '--curve-step 0.25: five points (0.5 the model\'s) '
+   . 'and the chosen');
 is($z->{wasted_bytes}, 0, 'budget 0: a threshold that wastes nothing');
-is($z->{threshold}, choose($j5->{prefetch_curve}{points}, 0)->{threshold},
-   '... the one covering most');
+ok($z->{coverage} > 0, '... yet covers some plays (finer than the rows)');
+my %p5 = map { $_->{threshold} => $_ } @{ $j5->{prefetch_curve}{points} };
+ok($z->{coverage} >= $p5{1}{coverage} && $z->{threshold} < 1,
+   '... more than T 1');
+($rc, $out, $err) = run("$sim --json --quiet --policies lru --cache-size 5% "
+                        . "--slice 512k --curve-step 0.25 "
+                        . "--waste-budget 0.001");
+my $z1 = decode_json($out)->{prefetch_curve}{chosen};
+ok($z1->{threshold} <= $z->{threshold}
+   && $z1->{coverage} >= $z->{coverage}
+   && $z1->{waste_vs_always} <= 0.001,
+   'a larger budget: a threshold no higher, coverage no lower');
 
 # The naive rule scores 0 or 1: above 0 every point is the same, and a
 # budget below its waste has no threshold.
@@ -301,7 +319,7 @@ is($rc, 0, 'text report');
 like($out, qr/^prefetch threshold curve: prefetch when P\(play\) >= T, 1\.00 MiB slices$/m,
      'text: the curve, in 1 MiB slices');
 is(scalar(() = $out =~ /^(?:0|0\.\d+|1)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+/mg),
-   21, 'text: 21 rows (the model\'s 0.5 is on the grid)');
+   scalar @{ $curve->{points} }, 'text: one row per point of the JSON');
 like($out, qr/^0\.5\s.*\s model\b/m, 'text: marks the model\'s threshold');
 like($out, qr/^0\s+100\.00\s+100\.00\s+100\.00\s+[\d.]+\s+100\.00\s/m,
      'text: T 0 prefetches everything, 100 % of always');
