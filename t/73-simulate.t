@@ -38,6 +38,11 @@ is($rc, 0, 'simulate --help exits 0');
 like($out, qr/usage: skipctl simulate --data DIR --model/, '... usage line');
 like($out, qr/belady/, '... describes the policies');
 like($out, qr/EXIT STATUS/, '... and the exit status');
+like($out, qr/--slice SIZE .*\n.*k, m or g/, '... --slice and its suffixes');
+like($out, qr/--waste-budget F/, '... --waste-budget');
+like($out, qr/skip_prefetch_threshold/, '... the directive the curve sets');
+like($out, qr/coverage %\s+bytes of full plays after their first slice/,
+     '... what coverage means');
 
 for my $case (
     [ '--cache-size 0',        qr/--cache-size 0\b/ ],
