@@ -285,7 +285,7 @@ static void
 curve_table(FILE *out, const sk_sim_report *s)
 {
     const sk_pf_curve *c = s->curve;
-    char               b[6][32];
+    char               b[4][32];
     size_t             k;
 
     fprintf(out, "\nprefetch threshold curve: prefetch when P(play) >= T, "
@@ -322,8 +322,9 @@ curve_table(FILE *out, const sk_sim_report *s)
                 100 * p->waste_share, 100 * s->waste_budget);
         fprintf(out, "  nginx: skip_prefetch_threshold %s;\n", b[0]);
     } else {
-        fprintf(out, "chosen threshold: none: no threshold of the curve "
-                "wastes at most %g %% of always\n", 100 * s->waste_budget);
+        fprintf(out, "chosen threshold: none: no threshold (0 .. 1 in steps "
+                "of %g) wastes at most %g %% of always\n", SK_PF_FINE_STEP,
+                100 * s->waste_budget);
     }
 }
 
