@@ -1,7 +1,9 @@
 #!/bin/sh
 # skipctl simulate at --scale 1 (docs/simulate.md): the held-out sessions
 # replayed through every cache policy at 1 %, 5 % and 10 % of the unique
-# bytes requested, with wall time and peak memory (/usr/bin/time -v).
+# bytes requested, the prefetch economics and threshold curve in 1 MiB
+# slices (then once more in whole tracks), with wall time and peak memory
+# (/usr/bin/time -v) of the first run.
 #
 #   sh bench/simulate.sh [SCALE [SEED]]        default scale 1, seed 1
 #
@@ -40,6 +42,12 @@ echo
     exit 1
 }
 cat "$WORK/table.txt"
+echo
+# The same prefetch economics without slices, for comparison.
+echo "skipctl simulate --data DATA --model $MODEL --policies lru" \
+     "--cache-size 1% --slice 0"
+"$SKIPCTL" simulate --data "$WORK/data" --model "$MODEL" --policies lru \
+    --cache-size 1% --slice 0 --quiet | sed -n '/^prefetch,/,$p'
 echo
 wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' \
        "$WORK/time.txt")

@@ -28,9 +28,10 @@ sk_trace_init(sk_trace *t, size_t n, uint32_t n_objects)
     t->flags = calloc(n ? n : 1, sizeof(*t->flags));
     t->listened = malloc((n ? n : 1) * sizeof(*t->listened));
     t->next = calloc(n ? n : 1, sizeof(*t->next));
+    t->p_play = calloc(n ? n : 1, sizeof(*t->p_play));
     t->size = calloc(n_objects ? n_objects : 1, sizeof(*t->size));
     if (!t->obj || !t->ts_ms || !t->flags || !t->listened || !t->next
-        || !t->size)
+        || !t->p_play || !t->size)
     {
         sk_trace_free(t);
         return -1;
@@ -100,6 +101,7 @@ sk_trace_free(sk_trace *t)
     free(t->flags);
     free(t->listened);
     free(t->next);
+    free(t->p_play);
     free(t->size);
     memset(t, 0, sizeof(*t));
 }

@@ -67,6 +67,8 @@ typedef struct {
     uint8_t   *flags;        /* [n] SK_SIM_PREDICT_PLAY | SK_SIM_PLAYED */
     float     *listened;     /* [n] share of the object listened, 0..1
                                 (1 for plays; prefetch economics) */
+    double    *p_play;       /* [n] the model's P(play) for the request
+                                (0 unless set; the prefetch curve) */
     uint64_t  *size;         /* [n_objects] bytes, > 0 */
     uint32_t  *next;         /* [n] index of the next request for the
                                 same object, or SK_SIM_NEVER: set by
@@ -74,7 +76,7 @@ typedef struct {
 } sk_trace;
 
 /* Allocate a trace for n requests and n_objects objects (arrays zeroed,
- * listened set to 1).  0, or -1 when out of memory or n is too large. */
+ * listened set to 1, p_play 0).  0, or -1 when out of memory or n is too large. */
 int sk_trace_init(sk_trace *t, size_t n, uint32_t n_objects);
 
 /* Compute next[] (Belady's future knowledge) once the requests are
@@ -168,6 +170,13 @@ int sk_simulate(const sk_trace *t, sk_policy p, const sk_sim_config *cfg,
  * is listened.  A prefetched track that is then skipped wastes the bytes
  * after the skip point; a played track that was not prefetched was
  * streamed without a buffer ahead (the latency risk prefetch removes).
+ *
+ * With slices (nginx `slice`, slice > 0 bytes) the track is fetched in
+ * slices: the listener requests the slices up to its skip point (all of
+ * them for a full play; at least the first), and a prefetch warms the
+ * slices after the first.  Waste is then the prefetched slices nobody
+ * requested.  slice 0: the whole track is one object, streaming fetches
+ * exactly the bytes heard and waste is the bytes after the skip point.
  */
 typedef enum {
     SK_PF_NEVER = 0,          /* stream everything */
@@ -181,12 +190,86 @@ typedef struct {
     uint64_t  requests, plays, skips;
     double    fetched_bytes;      /* what the player fetched */
     double    listened_bytes;     /* what was listened (the same for all) */
-    double    wasted_bytes;       /* fetched and never listened */
+    double    requested_bytes;    /* of the slices the listeners requested
+                                     (= listened_bytes without slices) */
+    double    wasted_bytes;       /* prefetched and never requested */
     uint64_t  plays_prefetched, skips_prefetched;
 } sk_prefetch_result;
 
 const char *sk_prefetch_name(sk_prefetch_policy p);
+/* Whole tracks (slice 0). */
 void sk_prefetch_eval(const sk_trace *t, sk_prefetch_policy p,
     sk_prefetch_result *r);
+/* slice: bytes per slice, 0 for whole tracks. */
+void sk_prefetch_eval_sliced(const sk_trace *t, sk_prefetch_policy p,
+    uint64_t slice, sk_prefetch_result *r);
+
+/*
+ * The prefetch threshold curve (skip_prefetch_threshold): prefetch a
+ * request when its P(play) >= T, for each T given.  Coverage is the share
+ * of the full plays' prefetchable bytes (after their first slice; the
+ * whole track without slices) that were prefetched: the bytes a listener
+ * who plays to the end finds already fetched.  Waste is compared with
+ * T = 0, which prefetches every request (prefetch-always).
+ */
+typedef struct {
+    double    threshold;
+    uint64_t  prefetched;         /* requests prefetched */
+    uint64_t  plays_prefetched, skips_prefetched;
+    double    covered_bytes;      /* prefetchable bytes of full plays
+                                     prefetched */
+    double    wasted_bytes;       /* prefetched, never requested */
+    double    fetched_bytes;      /* requested + wasted: the origin's bytes
+                                     without a shared cache */
+    double    coverage;           /* covered / base play_prefetchable
+                                     (NAN when that is 0) */
+    double    waste_share;        /* wasted / base always_wasted (0 when
+                                     prefetching everything wastes 0) */
+} sk_pf_point;
+
+typedef struct {
+    uint64_t      slice;          /* bytes; 0 whole tracks */
+    uint64_t      requests, plays, skips;
+    double        listened_bytes, requested_bytes;
+    double        play_prefetchable_bytes;  /* coverage's denominator */
+    double        always_wasted_bytes;      /* prefetch-always's waste */
+    size_t        n;
+    sk_pf_point  *pt;             /* [n] in the order of the thresholds */
+} sk_pf_curve;
+
+/* The curve of t at n thresholds, ascending.  O(requests x log n + n).
+ * 0, or -1 when out of memory or the thresholds are not ascending. */
+int sk_pf_curve_build(sk_pf_curve *c, const sk_trace *t, uint64_t slice,
+    const double *thresholds, size_t n);
+
+/*
+ * The point to configure for a waste budget (a share of prefetch-always's
+ * waste): the greatest coverage among the points whose waste_share is at
+ * most budget, ties to the least waste, then to the first point.  Its
+ * index, or -1 when no point meets the budget.
+ */
+long sk_pf_curve_choose(const sk_pf_curve *c, double budget);
+
+/*
+ * Thresholds for a curve: 0, step, 2 step .. 1 (each rounded to 1e-9, so
+ * that 10 x 0.05 is 0.5; 1 always included) and the n_extra given, in
+ * [0, 1], sorted, without repeats.  Their number, at most max (the grid
+ * is cut short to leave room for the extra ones).
+ */
+size_t sk_pf_thresholds(double step, const double *extra, size_t n_extra,
+    double *out, size_t max);
+
+/*
+ * The skip_prefetch_threshold for a waste budget: sk_pf_curve_choose on
+ * the thresholds 0, 0.001 .. 1 and the n_extra given (the printed curve's,
+ * so that its choice is never worse than one of them).  0 with *best set,
+ * 1 when no threshold meets the budget, -1 when out of memory.
+ */
+#define SK_PF_FINE_STEP  0.001
+
+int sk_pf_threshold_for_budget(const sk_trace *t, uint64_t slice,
+    double budget, const double *extra, size_t n_extra, double *best);
+
+void sk_pf_curve_free(sk_pf_curve *c);
 
 #endif

@@ -132,4 +132,16 @@ int sk_tinylfu_admit(sk_cachesim *c, uint32_t obj);
 int sk_belady_init(sk_cachesim *c);
 sk_sim_outcome sk_belady_request(sk_cachesim *c, size_t i);
 
+/* Prefetch economics of request i (cachesim_prefetch.c), in whole bytes:
+ * heard (rounded), requested by the listener (whole slices up to the skip point;
+ * heard when slice is 0), prefetchable (after the first slice; the whole
+ * track when slice is 0) and wasted if it is prefetched (prefetchable
+ * bytes never requested). */
+typedef struct {
+    double  size, heard, requested, prefetchable, waste;
+} sk_pf_bytes;
+
+void sk_pf_request_bytes(const sk_trace *t, size_t i, uint64_t slice,
+    sk_pf_bytes *b);
+
 #endif

@@ -207,10 +207,13 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
         sk_user_rec        u;
         sk_track_rec       tr;
         sk_context         ctx;
+        double             score;
         int                play;
 
         sk_row_inputs(p, r, &u, &tr, &ctx);
-        play = sk_model_decide(m, sk_model_score(m, &u, &tr, &ctx));
+        score = sk_model_score(m, &u, &tr, &ctx);
+        play = sk_model_decide(m, score);
+        t->p_play[i] = score;
         t->obj[i] = obj_of[r->track];
         t->ts_ms[i] = r->ts_ms;
         t->flags[i] = (uint8_t) ((play ? SK_SIM_PREDICT_PLAY : 0)

@@ -2,10 +2,10 @@
  * From a dataset and a model to a cache simulation trace (cachesim.h): the
  * held-out labelled plays of the trainer's own split (sk_prepare), in
  * request-time order across all test sessions, each one request for the
- * whole track.  Each request carries the model's decision, scored exactly
- * as `skipctl eval` scores the row (sk_row_inputs + sk_model_score: the
- * training window's records, as the module would read them from Redis),
- * and the true outcome.
+ * whole track.  Each request carries the model's P(play) and decision,
+ * scored exactly as `skipctl eval` scores the row (sk_row_inputs +
+ * sk_model_score: the training window's records, as the module would read
+ * them from Redis), and the true outcome.
  *
  * Object size = duration_ms x bitrate (constant bitrate, no container
  * overhead); a track without a duration gets the median duration of the

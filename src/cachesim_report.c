@@ -81,6 +81,52 @@ policy_json(sk_policy p, const sk_sim_result *r, const sk_sim_result *lru)
 }
 
 static cJSON *
+point_json(const sk_pf_point *p, const sk_sim_report *s)
+{
+    cJSON *e = cJSON_CreateObject();
+
+    add_num(e, "threshold", p->threshold);
+    cJSON_AddBoolToObject(e, "model_threshold",
+                          p->threshold == s->model->threshold);
+    add_num(e, "requests_prefetched", p->prefetched);
+    add_num(e, "plays_prefetched", p->plays_prefetched);
+    add_num(e, "skips_prefetched", p->skips_prefetched);
+    add_num(e, "plays_prefetched_share",
+            ratio(p->plays_prefetched, s->curve->plays));
+    add_num(e, "skips_prefetched_share",
+            ratio(p->skips_prefetched, s->curve->skips));
+    add_num(e, "covered_bytes", p->covered_bytes);
+    add_num(e, "coverage", p->coverage);
+    add_num(e, "wasted_bytes", p->wasted_bytes);
+    add_num(e, "waste_vs_always", p->waste_share);
+    add_num(e, "fetched_bytes", p->fetched_bytes);
+    return e;
+}
+
+static cJSON *
+curve_json(const sk_sim_report *s)
+{
+    const sk_pf_curve *c = s->curve;
+    cJSON             *j = cJSON_CreateObject(), *a;
+    size_t             k;
+
+    add_num(j, "slice_bytes", c->slice);
+    add_num(j, "play_prefetchable_bytes", c->play_prefetchable_bytes);
+    add_num(j, "always_wasted_bytes", c->always_wasted_bytes);
+    add_num(j, "waste_budget", s->waste_budget);
+    a = cJSON_AddArrayToObject(j, "points");
+    for (k = 0; k < c->n; k++) {
+        cJSON_AddItemToArray(a, point_json(&c->pt[k], s));
+    }
+    if (s->chosen >= 0) {
+        cJSON_AddItemToObject(j, "chosen", point_json(&c->pt[s->chosen], s));
+    } else {
+        cJSON_AddNullToObject(j, "chosen");
+    }
+    return j;
+}
+
+static cJSON *
 prefetch_json(sk_prefetch_policy p, const sk_prefetch_result *f)
 {
     cJSON *e = cJSON_CreateObject();
@@ -88,6 +134,7 @@ prefetch_json(sk_prefetch_policy p, const sk_prefetch_result *f)
     cJSON_AddStringToObject(e, "policy", sk_prefetch_name(p));
     add_num(e, "fetched_bytes", f->fetched_bytes);
     add_num(e, "listened_bytes", f->listened_bytes);
+    add_num(e, "requested_bytes", f->requested_bytes);
     add_num(e, "wasted_bytes", f->wasted_bytes);
     add_num(e, "wasted_share", ratio(f->wasted_bytes, f->fetched_bytes));
     add_num(e, "plays_prefetched", f->plays_prefetched);
@@ -144,6 +191,7 @@ sk_sim_report_json(FILE *out, const sk_sim_report *s)
     }
 
     j = cJSON_AddObjectToObject(r, "prefetch");
+    add_num(j, "slice_bytes", s->slice);
     add_num(j, "listened_from_events", rp->listened_from_events);
     add_num(j, "listened_assumed", rp->listened_assumed);
     add_num(j, "assumed_listened_share", SK_ASSUMED_LISTENED);
@@ -152,6 +200,7 @@ sk_sim_report_json(FILE *out, const sk_sim_report *s)
         cJSON_AddItemToArray(pl, prefetch_json((sk_prefetch_policy) q,
                                                &s->pf[q]));
     }
+    cJSON_AddItemToObject(r, "prefetch_curve", curve_json(s));
 
     txt = cJSON_Print(r);
     if (txt) {
@@ -209,6 +258,76 @@ size_table(FILE *out, const sk_sim_report *s, int k)
     }
 }
 
+/* "1.00 MiB slices" or "whole tracks". */
+static const char *
+slices(char *buf, size_t size, uint64_t slice)
+{
+    char h[32];
+
+    if (slice == 0) {
+        snprintf(buf, size, "whole tracks");
+    } else {
+        snprintf(buf, size, "%s slices", sk_human_bytes(h, sizeof(h), slice));
+    }
+    return buf;
+}
+
+/* A threshold as given (0.05, 0.5, 0.4375), for the table and the
+ * directive: up to 6 significant digits, no trailing zeros. */
+static const char *
+threshold_text(char *buf, size_t size, double t)
+{
+    snprintf(buf, size, "%.6g", t);
+    return buf;
+}
+
+static void
+curve_table(FILE *out, const sk_sim_report *s)
+{
+    const sk_pf_curve *c = s->curve;
+    char               b[4][32];
+    size_t             k;
+
+    fprintf(out, "\nprefetch threshold curve: prefetch when P(play) >= T, "
+            "%s\n", slices(b[0], 32, c->slice));
+    fprintf(out, "  coverage: share of the full plays' bytes%s that were "
+            "prefetched\n  waste: bytes prefetched and never requested; "
+            "%% of always: of T = 0's waste\n",
+            c->slice ? " after their first slice" : "");
+    fprintf(out, "%-8s %11s %11s %11s %11s %12s %12s\n", "T",
+            "plays pf %", "skips pf %", "coverage %", "wasted GiB",
+            "% of always", "fetched GiB");
+    for (k = 0; k < c->n; k++) {
+        const sk_pf_point *p = &c->pt[k];
+
+        fprintf(out, "%-8s %11s %11s %11s %11.2f %12.2f %12.2f%s%s\n",
+                threshold_text(b[0], 32, p->threshold),
+                num(b[1], 32, "%.2f", 100 * ratio(p->plays_prefetched,
+                                                  c->plays)),
+                num(b[2], 32, "%.2f", 100 * ratio(p->skips_prefetched,
+                                                  c->skips)),
+                num(b[3], 32, "%.2f", 100 * p->coverage),
+                p->wasted_bytes / GIB, 100 * p->waste_share,
+                p->fetched_bytes / GIB,
+                p->threshold == s->model->threshold ? "  model" : "",
+                (long) k == s->chosen ? "  <- chosen" : "");
+    }
+    if (s->chosen >= 0) {
+        const sk_pf_point *p = &c->pt[s->chosen];
+
+        fprintf(out, "chosen threshold: %s (coverage %s %%, waste %.2f %% "
+                "of always) for a waste budget of %g %% of always\n",
+                threshold_text(b[0], 32, p->threshold),
+                num(b[1], 32, "%.2f", 100 * p->coverage),
+                100 * p->waste_share, 100 * s->waste_budget);
+        fprintf(out, "  nginx: skip_prefetch_threshold %s;\n", b[0]);
+    } else {
+        fprintf(out, "chosen threshold: none: no threshold (0 .. 1 in steps "
+                "of %g) wastes at most %g %% of always\n", SK_PF_FINE_STEP,
+                100 * s->waste_budget);
+    }
+}
+
 static void
 prefetch_table(FILE *out, const sk_sim_report *s)
 {
@@ -216,8 +335,9 @@ prefetch_table(FILE *out, const sk_sim_report *s)
     char             b[3][32];
     int              q;
 
-    fprintf(out, "\nprefetch, independent of the cache (listened share of "
-            "%ld skips from Skip times, %ld assumed %.0f %%)\n",
+    fprintf(out, "\nprefetch, independent of the cache, %s (listened share "
+            "of %ld skips from Skip times, %ld assumed %.0f %%)\n",
+            slices(b[0], sizeof(b[0]), s->slice),
             rp->listened_from_events, rp->listened_assumed,
             100 * SK_ASSUMED_LISTENED);
     fprintf(out, "%-16s %12s %11s %9s %17s %17s\n", "policy", "fetched GiB",
@@ -263,4 +383,5 @@ sk_sim_report_text(FILE *out, const sk_sim_report *s)
         size_table(out, s, k);
     }
     prefetch_table(out, s);
+    curve_table(out, s);
 }

@@ -1,7 +1,7 @@
 /*
  * The report of `skipctl simulate`: one table per cache size (every policy
- * with its figures relative to lru in the same run) and the prefetch
- * economics, as text or as one JSON object (docs/simulate.md describes
+ * with its figures relative to lru in the same run), the prefetch
+ * economics and the prefetch threshold curve, as text or as one JSON object (docs/simulate.md describes
  * both).
  */
 #ifndef SKIP_CACHESIM_REPORT_H
@@ -34,6 +34,11 @@ typedef struct {
     /* [size][policy]; lru is always filled: the reference */
     sk_sim_result         res[SK_SIM_MAX_SIZES][SK_N_POLICIES];
     sk_prefetch_result    pf[SK_N_PREFETCH];
+    uint64_t              slice;         /* prefetch: bytes, 0 whole */
+    const sk_pf_curve    *curve;         /* the threshold curve */
+    double                waste_budget;  /* share of prefetch-always's */
+    long                  chosen;        /* curve point for the budget,
+                                            or -1 when none meets it */
 } sk_sim_report;
 
 void sk_sim_report_text(FILE *out, const sk_sim_report *r);

@@ -81,7 +81,18 @@ static const char usage_text[] =
 "  --limit N            replay only the first N requests\n"
 "  --no-skip-times      do not read Skip times from sessions.jsonl; every\n"
 "                       skipped track counts as listened to 60 %\n"
-"  --json               print one JSON object instead of tables\n"
+"  --slice SIZE         prefetch economics in slices of SIZE bytes, with an\n"
+"                       optional k, m or g suffix as nginx's slice directive\n"
+"                       (powers of 1024; default 1m as conf/nginx-skip.conf);\n"
+"                       0: whole tracks\n"
+"  --waste-budget F     the prefetch waste allowed, as a share of\n"
+"                       prefetch-always's waste, 0..1 (default 0.5): names\n"
+"                       the skip_prefetch_threshold to configure\n"
+"  --curve-step STEP    thresholds of the prefetch curve: 0, STEP, 2 STEP ..\n"
+"                       1, the model's threshold and the chosen one\n"
+"                       (default 0.05; 0.01..1)\n"
+"  --json               print one JSON object instead of tables (the curve\n"
+"                       is its prefetch_curve; docs/simulate.md)\n"
 "  --quiet              no progress on stderr\n"
 "  --help               this text\n"
 "\n"
@@ -100,15 +111,38 @@ static const char usage_text[] =
 "  and the bytes wasted because the listener skipped.  The listened share\n"
 "  of a skipped track is (Skip time - Play time) / duration from\n"
 "  sessions.jsonl; 60 % (the generator's mean, Uniform(0.2, 1)) when the\n"
-"  Skip event has no usable time.  Progress goes to stderr.\n"
+"  Skip event has no usable time.  With --slice, a listener requests the\n"
+"  slices up to the one holding its skip point (all of them for a full\n"
+"  play), a prefetch warms every slice after the first, and wasted bytes\n"
+"  are the prefetched slices never requested.\n"
+"\n"
+"  Last, the prefetch threshold curve, which sets skip_prefetch_threshold\n"
+"  (prefetch a track when P(play) >= T), one row per T:\n"
+"    plays pf %   full plays prefetched (a buffer ahead), of all full plays\n"
+"    skips pf %   skipped plays prefetched, of all skipped plays\n"
+"    coverage %   bytes of full plays after their first slice (the whole\n"
+"                 track with --slice 0) that were prefetched, of all such\n"
+"                 bytes: what a listener to the end finds already fetched\n"
+"    wasted GiB   bytes prefetched and never requested\n"
+"    % of always  that waste as a share of T = 0's (prefetch-always)\n"
+"    fetched GiB  bytes fetched from the origin with no shared cache:\n"
+"                 the slices requested plus the waste\n"
+"  \"model\" marks the model's decision threshold (the row equals\n"
+"  prefetch-model).  Coverage and waste can only fall as T rises.  The\n"
+"  chosen threshold is the one with the greatest coverage whose waste is at\n"
+"  most --waste-budget of always's (ties: the least waste), searched in\n"
+"  steps of 0.001 (and among the rows) and printed as a row of its own;\n"
+"  \"none\" when no threshold meets the budget.  Progress goes to stderr.\n"
 "\n"
 "EXIT STATUS\n"
 "  0 success; 1 the data or the model could not be read, or nothing was\n"
 "  held out; 2 usage error.\n"
 "\n"
-"EXAMPLE\n"
+"EXAMPLES\n"
 "  skipctl simulate --data data --model models/default.model \\\n"
-"      --cache-size 1%,5%,10%,2G --policies lru,tinylfu,skip,belady\n";
+"      --cache-size 1%,5%,10%,2G --policies lru,tinylfu,skip,belady\n"
+"  skipctl simulate --data data --model models/default.model \\\n"
+"      --policies lru --slice 1m --waste-budget 0.3 --curve-step 0.01\n";
 
 typedef struct {
     const char      *data_dir, *model_path;
@@ -117,6 +151,8 @@ typedef struct {
     sk_policy        pol[SK_N_POLICIES];
     int              n_pol;
     double           bitrate, threshold, inactive_s;
+    double           waste_budget, curve_step;
+    uint64_t         slice;
     size_t           limit;
     int              json, quiet, skip_times;
 } sim_opts;
@@ -295,6 +331,37 @@ parse_time(const char *s, double *seconds)
 }
 
 
+/* nginx's size syntax as the slice directive takes it: a whole number of
+ * bytes with an optional k, m or g suffix (powers of 1024). */
+static int
+parse_slice(const char *s, uint64_t *out)
+{
+    char                *end;
+    unsigned long long   v;
+    uint64_t             mult = 1;
+
+    if (s[0] < '0' || s[0] > '9') {
+        return -1;
+    }
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0) {
+        return -1;
+    }
+    switch (*end) {
+    case '\0': break;
+    case 'k': case 'K': mult = 1024; end++; break;
+    case 'm': case 'M': mult = 1024 * 1024; end++; break;
+    case 'g': case 'G': mult = 1024 * 1024 * 1024; end++; break;
+    default: return -1;
+    }
+    if (*end != '\0' || v > UINT64_MAX / mult / 1024) {
+        return -1;
+    }
+    *out = v * mult;
+    return 0;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 /* Every policy at every size, the prefetch economics, the report. */
@@ -303,6 +370,10 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
 {
     sk_sim_report  *s = calloc(1, sizeof(*s));
     sk_sim_config   cfg;
+    sk_pf_curve     curve;
+    double          thresholds[110], extra[2];
+    size_t          n_t, j;
+    int             found;
     int             k, q, i, wanted;
     double          t0;
     char            hb[32];
@@ -353,13 +424,43 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
                  o->n_pol == 1 ? "y" : "ies", sk_now() - t0);
     }
     for (q = 0; q < SK_N_PREFETCH; q++) {
-        sk_prefetch_eval(&rp->trace, (sk_prefetch_policy) q, &s->pf[q]);
+        sk_prefetch_eval_sliced(&rp->trace, (sk_prefetch_policy) q, o->slice,
+                                &s->pf[q]);
+    }
+    /* the printed curve: the grid, the model's threshold, and the one
+     * for the budget, searched in finer steps among those and the grid */
+    extra[0] = m->threshold;
+    n_t = sk_pf_thresholds(o->curve_step, extra, 1, thresholds,
+                           sizeof(thresholds) / sizeof(thresholds[0]));
+    found = sk_pf_threshold_for_budget(&rp->trace, o->slice, o->waste_budget,
+                                       thresholds, n_t, &extra[1]);
+    if (found >= 0) {
+        n_t = sk_pf_thresholds(o->curve_step, extra, found == 0 ? 2 : 1,
+                               thresholds,
+                               sizeof(thresholds) / sizeof(thresholds[0]));
+    }
+    if (found < 0 || sk_pf_curve_build(&curve, &rp->trace, o->slice,
+                                       thresholds, n_t) != 0)
+    {
+        sk_errorf(CMD, "out of memory for the prefetch curve");
+        free(s);
+        return SK_EXIT_FAIL;
+    }
+    s->slice = o->slice;
+    s->curve = &curve;
+    s->waste_budget = o->waste_budget;
+    s->chosen = -1;
+    for (j = 0; found == 0 && j < n_t; j++) {
+        if (thresholds[j] == extra[1]) {
+            s->chosen = (long) j;
+        }
     }
     if (o->json) {
         sk_sim_report_json(stdout, s);
     } else {
         sk_sim_report_text(stdout, s);
     }
+    sk_pf_curve_free(&curve);
     free(s);
     return SK_EXIT_OK;
 }
@@ -368,7 +469,8 @@ int
 cmd_simulate(int argc, char **argv)
 {
     enum { O_DATA = 256, O_MODEL, O_SIZE, O_POL, O_RATE, O_INACTIVE,
-           O_THRESHOLD, O_LIMIT, O_NO_SKIP_TIMES, O_JSON, O_QUIET, O_HELP };
+           O_THRESHOLD, O_LIMIT, O_NO_SKIP_TIMES, O_SLICE, O_BUDGET,
+           O_STEP, O_JSON, O_QUIET, O_HELP };
     static const struct option longopts[] = {
         { "data",          required_argument, NULL, O_DATA },
         { "model",         required_argument, NULL, O_MODEL },
@@ -379,6 +481,9 @@ cmd_simulate(int argc, char **argv)
         { "threshold",     required_argument, NULL, O_THRESHOLD },
         { "limit",         required_argument, NULL, O_LIMIT },
         { "no-skip-times", no_argument,       NULL, O_NO_SKIP_TIMES },
+        { "slice",         required_argument, NULL, O_SLICE },
+        { "waste-budget",  required_argument, NULL, O_BUDGET },
+        { "curve-step",    required_argument, NULL, O_STEP },
         { "json",          no_argument,       NULL, O_JSON },
         { "quiet",         no_argument,       NULL, O_QUIET },
         { "help",          no_argument,       NULL, O_HELP },
@@ -400,6 +505,9 @@ cmd_simulate(int argc, char **argv)
     o.inactive_s = 3600;
     o.threshold = NAN;
     o.skip_times = 1;
+    o.slice = 1024 * 1024;
+    o.waste_budget = 0.5;
+    o.curve_step = 0.05;
     parse_sizes(&o, "1%,5%,10%");
     parse_policies(&o, "all");
 
@@ -433,6 +541,28 @@ cmd_simulate(int argc, char **argv)
             if (parse_time(optarg, &o.inactive_s) != 0) {
                 sk_errorf(CMD, "--inactive %s: expected a positive time like "
                           "90, 90s, 10m, 1h, 1d or 500ms", optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
+        case O_SLICE:
+            if (parse_slice(optarg, &o.slice) != 0) {
+                sk_errorf(CMD, "--slice %s: expected a size in bytes with an "
+                          "optional k, m or g suffix, like 1m or 512k (0: "
+                          "whole tracks)", optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
+        case O_BUDGET:
+            if (sk_opt_number(CMD, "--waste-budget", optarg,
+                              0, 1, &o.waste_budget) != 0)
+            {
+                return SK_EXIT_USAGE;
+            }
+            break;
+        case O_STEP:
+            if (sk_opt_number(CMD, "--curve-step", optarg,
+                              0.01, 1, &o.curve_step) != 0)
+            {
                 return SK_EXIT_USAGE;
             }
             break;

@@ -38,6 +38,11 @@ is($rc, 0, 'simulate --help exits 0');
 like($out, qr/usage: skipctl simulate --data DIR --model/, '... usage line');
 like($out, qr/belady/, '... describes the policies');
 like($out, qr/EXIT STATUS/, '... and the exit status');
+like($out, qr/--slice SIZE .*\n.*k, m or g/, '... --slice and its suffixes');
+like($out, qr/--waste-budget F/, '... --waste-budget');
+like($out, qr/skip_prefetch_threshold/, '... the directive the curve sets');
+like($out, qr/coverage %\s+bytes of full plays after their first slice/,
+     '... what coverage means');
 
 for my $case (
     [ '--cache-size 0',        qr/--cache-size 0\b/ ],
@@ -50,6 +55,11 @@ for my $case (
     [ '--inactive 5y',         qr/--inactive 5y/ ],
     [ '--limit 2.5',           qr/--limit 2\.5/ ],
     [ '--threshold 1.5',       qr/--threshold: expected .*, got "1\.5"/ ],
+    [ '--slice 1x',            qr/--slice 1x: expected a size/ ],
+    [ '--slice -1',            qr/--slice -1: expected a size/ ],
+    [ '--slice 1.5m',          qr/--slice 1\.5m/ ],
+    [ '--waste-budget 2',      qr/--waste-budget: expected .*, got "2"/ ],
+    [ '--curve-step 0',        qr/--curve-step: expected .*, got "0"/ ],
     [ '--no-such-option',      qr/--no-such-option/ ],
 ) {
     my ($opt, $re) = @$case;
@@ -149,14 +159,180 @@ ok($pf{'prefetch-always'}{wasted_bytes} >= $pf{'prefetch-model'}{wasted_bytes}
    && $pf{'prefetch-oracle'}{wasted_bytes} == 0
    && $pf{'stream-only'}{wasted_bytes} == 0,
    'prefetch: always wastes most, the oracle and streaming nothing');
+is($j->{prefetch}{slice_bytes}, 1048576, 'prefetch in 1 MiB slices by default');
 ok(abs($pf{'stream-only'}{fetched_bytes}
-       - $pf{'stream-only'}{listened_bytes}) < 1,
-   'stream-only fetches what is listened');
+       - $pf{'stream-only'}{requested_bytes}) < 1,
+   'stream-only fetches the slices requested');
+ok($pf{'stream-only'}{requested_bytes} >= $pf{'stream-only'}{listened_bytes}
+   && $pf{'stream-only'}{requested_bytes} < $j->{requested_bytes},
+   '... whole slices: more than heard, less than the tracks');
+ok(abs($pf{'prefetch-always'}{fetched_bytes}
+       - $pf{'prefetch-always'}{requested_bytes}
+       - $pf{'prefetch-always'}{wasted_bytes}) < 1,
+   'prefetch-always: fetched = requested + wasted');
 is($pf{'prefetch-always'}{fetched_bytes}, $j->{requested_bytes},
    'prefetch-always fetches every requested byte');
 is($j->{prefetch}{listened_from_events}, $j->{skips},
    'every skip has its listened share from a Skip event');
 is($j->{prefetch}{listened_assumed}, 0, '... none assumed');
+
+# --- the prefetch threshold curve ------------------------------------------
+# The choice the command should make: the greatest coverage within the
+# budget, ties to the least waste (undef when none meets it).
+sub choose {
+    my ($points, $budget) = @_;
+    my $best;
+    for my $p (@$points) {
+        next unless $p->{waste_vs_always} <= $budget;
+        if (!defined $best || $p->{coverage} > $best->{coverage}
+            || ($p->{coverage} == $best->{coverage}
+                && $p->{wasted_bytes} < $best->{wasted_bytes})) {
+            $best = $p;
+        }
+    }
+    return $best;
+}
+
+sub check_curve {
+    my ($j, $what) = @_;
+    my $c = $j->{prefetch_curve};
+    my @pt = @{ $c->{points} };
+    my %pf = map { $_->{policy} => $_ } @{ $j->{prefetch}{policies} };
+    my $model_t = $j->{model}{threshold};
+    my $chosen_t = $c->{chosen}{threshold};
+    my @grid = map { $_ / 20 } 0 .. 20;
+    my %want = map { $_ => 1 } @grid, $model_t, $chosen_t;
+    is(join(',', map { $_->{threshold} } @pt),
+       join(',', sort { $a <=> $b } keys %want),
+       "$what: thresholds 0, 0.05 .. 1, the model's ($model_t) and the "
+       . "chosen ($chosen_t)");
+    is($chosen_t, sprintf('%.3f', $chosen_t) + 0,
+       "$what: the chosen threshold has at most 3 decimals");
+    my ($mono, $ranges) = (1, 1);
+    for my $k (1 .. $#pt) {
+        my ($a, $b) = @pt[$k - 1, $k];
+        for my $f (qw(coverage wasted_bytes plays_prefetched
+                      skips_prefetched fetched_bytes)) {
+            if ($b->{$f} > $a->{$f}) {
+                $mono = 0;
+                diag("$f rises from T $a->{threshold} ($a->{$f}) to "
+                     . "T $b->{threshold} ($b->{$f})");
+            }
+        }
+    }
+    for my $p (@pt) {
+        $ranges &&= $p->{coverage} >= 0 && $p->{coverage} <= 1
+                    && $p->{waste_vs_always} >= 0
+                    && $p->{waste_vs_always} <= 1;
+    }
+    ok($mono, "$what: coverage, waste, plays and skips prefetched never "
+       . "rise with T");
+    ok($ranges, "$what: coverage and waste share in [0, 1]");
+    ok($pt[0]{coverage} > $pt[-1]{coverage}
+       && $pt[0]{wasted_bytes} > $pt[-1]{wasted_bytes},
+       "$what: ... and do fall across the curve");
+    is($pt[0]{wasted_bytes}, $pf{'prefetch-always'}{wasted_bytes},
+       "$what: T 0 wastes what prefetch-always wastes");
+    is($c->{always_wasted_bytes}, $pf{'prefetch-always'}{wasted_bytes},
+       "$what: ... the curve's reference");
+    is($pt[0]{fetched_bytes}, $pf{'prefetch-always'}{fetched_bytes},
+       "$what: T 0 fetches what prefetch-always fetches");
+    is($pt[0]{coverage}, 1, "$what: T 0 covers every full play");
+    is($pt[0]{waste_vs_always}, 1, "$what: T 0 is 100 % of always");
+    my ($m) = grep { $_->{model_threshold} } @pt;
+    ok($m && $m->{threshold} == $model_t
+       && $m->{wasted_bytes} == $pf{'prefetch-model'}{wasted_bytes}
+       && $m->{plays_prefetched} == $pf{'prefetch-model'}{plays_prefetched}
+       && $m->{skips_prefetched} == $pf{'prefetch-model'}{skips_prefetched},
+       "$what: the model's threshold is prefetch-model");
+    my $best = choose(\@pt, $c->{waste_budget});
+    ok($best && $c->{chosen}
+       && $c->{chosen}{threshold} == $best->{threshold},
+       "$what: chosen T $c->{chosen}{threshold} = the most coverage within "
+       . "$c->{waste_budget} of always's waste among the rows");
+    ok($c->{chosen}{waste_vs_always} <= $c->{waste_budget},
+       "$what: ... within the budget");
+    my ($row) = grep { $_->{threshold} == $chosen_t } @pt;
+    is_deeply($row, $c->{chosen}, "$what: ... and is a row of the curve");
+    return $c;
+}
+
+my $curve = check_curve($j, 'curve');
+is($curve->{slice_bytes}, 1048576, 'curve in 1 MiB slices');
+is($curve->{waste_budget}, 0.5, 'default waste budget 0.5');
+
+($rc, $out, $err) = run("$sim --json --quiet --policies lru --cache-size 5% "
+                        . "--slice 0 --waste-budget 0.2");
+is($rc, 0, '--slice 0 --waste-budget 0.2') or diag $err;
+my $j0 = decode_json($out);
+my $c0 = check_curve($j0, 'whole tracks');
+is($c0->{slice_bytes}, 0, '--slice 0: whole tracks');
+is($c0->{waste_budget}, 0.2, '--waste-budget 0.2');
+my %pf0 = map { $_->{policy} => $_ } @{ $j0->{prefetch}{policies} };
+ok(abs($pf0{'stream-only'}{fetched_bytes}
+       - $pf0{'stream-only'}{listened_bytes}) < 1,
+   'whole tracks: stream-only fetches what is listened');
+ok(abs($pf0{'prefetch-always'}{wasted_bytes}
+       - ($j0->{requested_bytes} - $pf0{'prefetch-always'}{listened_bytes}))
+   < 1, 'whole tracks: always wastes every byte after the skip points');
+ok($c0->{always_wasted_bytes} > $curve->{always_wasted_bytes},
+   'slices waste less than whole tracks (a skip keeps its slices)');
+ok($c0->{chosen}{threshold} > 0, 'a budget of 20 %: a threshold above 0');
+
+($rc, $out, $err) = run("$sim --json --quiet --policies lru --cache-size 5% "
+                        . "--slice 512k --curve-step 0.25 "
+                        . "--waste-budget 0");
+is($rc, 0, '--slice 512k --curve-step 0.25 --waste-budget 0') or diag $err;
+my $j5 = decode_json($out);
+is($j5->{prefetch_curve}{slice_bytes}, 524288, '512k = 524288 bytes');
+my $z = $j5->{prefetch_curve}{chosen};
+is(join(',', grep { $_ != $z->{threshold} }
+             map { $_->{threshold} } @{ $j5->{prefetch_curve}{points} }),
+   '0,0.25,0.5,0.75,1', '--curve-step 0.25: five points (0.5 the model\'s) '
+   . 'and the chosen');
+is($z->{wasted_bytes}, 0, 'budget 0: a threshold that wastes nothing');
+ok($z->{coverage} > 0, '... yet covers some plays (finer than the rows)');
+my %p5 = map { $_->{threshold} => $_ } @{ $j5->{prefetch_curve}{points} };
+ok($z->{coverage} >= $p5{1}{coverage} && $z->{threshold} < 1,
+   '... more than T 1');
+($rc, $out, $err) = run("$sim --json --quiet --policies lru --cache-size 5% "
+                        . "--slice 512k --curve-step 0.25 "
+                        . "--waste-budget 0.001");
+my $z1 = decode_json($out)->{prefetch_curve}{chosen};
+ok($z1->{threshold} <= $z->{threshold}
+   && $z1->{coverage} >= $z->{coverage}
+   && $z1->{waste_vs_always} <= 0.001,
+   'a larger budget: a threshold no higher, coverage no lower');
+
+# The naive rule scores 0 or 1: above 0 every point is the same, and a
+# budget below its waste has no threshold.
+($rc, $out, $err) = run("$bin simulate --data $dir/data --model naive "
+                        . "--quiet --json --policies lru --cache-size 5% "
+                        . "--waste-budget 0.01");
+is($rc, 0, 'naive, --waste-budget 0.01') or diag $err;
+my $jn = decode_json($out);
+ok($jn->{prefetch_curve}{points}[1]{waste_vs_always} > 0.01,
+   'naive: every point above 0 wastes more than 1 %');
+is($jn->{prefetch_curve}{chosen}, undef, '... JSON chosen is null');
+($rc, $out) = run("$bin simulate --data $dir/data --model naive --quiet "
+                  . "--policies lru --cache-size 5% --waste-budget 0.01");
+like($out, qr/^chosen threshold: none: no threshold .* at most 1 % of always/m,
+     'text: says no threshold meets the budget');
+
+($rc, $out) = run("$sim --quiet --policies lru --cache-size 5%");
+is($rc, 0, 'text report');
+like($out, qr/^prefetch threshold curve: prefetch when P\(play\) >= T, 1\.00 MiB slices$/m,
+     'text: the curve, in 1 MiB slices');
+is(scalar(() = $out =~ /^(?:0|0\.\d+|1)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+/mg),
+   scalar @{ $curve->{points} }, 'text: one row per point of the JSON');
+like($out, qr/^0\.5\s.*\s model\b/m, 'text: marks the model\'s threshold');
+like($out, qr/^0\s+100\.00\s+100\.00\s+100\.00\s+[\d.]+\s+100\.00\s/m,
+     'text: T 0 prefetches everything, 100 % of always');
+my ($chosen_t) = $out =~ /^chosen threshold: ([\d.]+) \(coverage [\d.]+ %, waste [\d.]+ % of always\)/m;
+is($chosen_t, $curve->{chosen}{threshold}, 'text: names the chosen threshold');
+like($out, qr/^\Q$chosen_t\E\s.*<- chosen$/m, 'text: marks its row');
+like($out, qr/^  nginx: skip_prefetch_threshold \Q$chosen_t\E;$/m,
+     'text: the directive to configure');
 
 # --- determinism ------------------------------------------------------------------
 ($rc, $out) = run("$sim --json --quiet");
