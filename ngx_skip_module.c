@@ -759,7 +759,6 @@ ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     off_t                     end;
     double                    threshold;
     ngx_int_t                 slot;
-    ngx_str_t                 sid;
     ngx_uint_t                status;
     ngx_skip_prefetch_want_t  want;
 
@@ -799,7 +798,7 @@ ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
 
     if (slcf->prefetch.next) {
         /* read (and counted) on every request; used on "skip" only */
-        ngx_skip_prefetch_cmcd(r, &want.next, &sid);
+        ngx_skip_prefetch_cmcd(r, &want.next);
 
         if (ctx->decision != NGX_HTTP_SKIP_SKIP) {
             ngx_str_null(&want.next);

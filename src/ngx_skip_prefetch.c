@@ -57,7 +57,11 @@ static void ngx_skip_prefetch_run(ngx_skip_prefetch_job_t *job);
 static ngx_int_t ngx_skip_prefetch_done(ngx_http_request_t *sr, void *data,
     ngx_int_t rc);
 static void ngx_skip_prefetch_cleanup(void *data);
+static ngx_int_t ngx_skip_prefetch_cmcd_read(ngx_http_request_t *r,
+    sk_cmcd *c);
 static ngx_int_t ngx_skip_prefetch_range_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_skip_prefetch_sid_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
@@ -67,6 +71,7 @@ static ngx_uint_t  ngx_skip_prefetch_inflight;
 
 static ngx_str_t  ngx_skip_prefetch_range_name =
     ngx_string("skip_prefetch_range");
+static ngx_str_t  ngx_skip_prefetch_sid_name = ngx_string("skip_cmcd_sid");
 
 
 ngx_int_t
@@ -81,6 +86,14 @@ ngx_skip_prefetch_add_variables(ngx_conf_t *cf)
     }
 
     var->get_handler = ngx_skip_prefetch_range_variable;
+
+    var = ngx_http_add_variable(cf, &ngx_skip_prefetch_sid_name,
+                                NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) {
+        return NGX_ERROR;
+    }
+
+    var->get_handler = ngx_skip_prefetch_sid_variable;
 
     return NGX_OK;
 }
@@ -520,25 +533,22 @@ ngx_skip_prefetch_client_range(ngx_http_request_t *r, off_t *start,
 }
 
 
-void
-ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next,
-    ngx_str_t *sid)
+/*
+ * The request's CMCD (CMCD-Request and CMCD-Session headers, the CMCD
+ * query argument) into c: NGX_OK, NGX_DECLINED when there is none,
+ * NGX_ERROR when a part is malformed (c is then not to be used).
+ */
+static ngx_int_t
+ngx_skip_prefetch_cmcd_read(ngx_http_request_t *r, sk_cmcd *c)
 {
-    int               n, seen, bad;
-    u_char           *p;
-    sk_cmcd           c;
+    ngx_int_t         rc;
     ngx_str_t         arg;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
-    char              out[SK_CMCD_NOR_MAX + 1];
 
-    ngx_str_null(next);
-    ngx_str_null(sid);
-
-    sk_cmcd_init(&c);
-    seen = 0;
-    bad = 0;
+    sk_cmcd_init(c);
+    rc = NGX_DECLINED;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -562,40 +572,48 @@ ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next,
                 && ngx_strncasecmp(h[i].key.data, (u_char *) "CMCD-Session",
                                    h[i].key.len) == 0))
         {
-            seen = 1;
-
-            if (sk_cmcd_parse(&c, (const char *) h[i].value.data,
+            if (sk_cmcd_parse(c, (const char *) h[i].value.data,
                               h[i].value.len) != 0)
             {
-                bad = 1;
+                return NGX_ERROR;
             }
+
+            rc = NGX_OK;
         }
     }
 
     if (ngx_http_arg(r, (u_char *) "CMCD", 4, &arg) == NGX_OK) {
-        seen = 1;
-
-        if (sk_cmcd_parse_query(&c, (const char *) arg.data, arg.len) != 0) {
-            bad = 1;
+        if (sk_cmcd_parse_query(c, (const char *) arg.data, arg.len) != 0) {
+            return NGX_ERROR;
         }
+
+        rc = NGX_OK;
     }
 
-    if (!seen) {
+    return rc;
+}
+
+
+void
+ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next)
+{
+    int        n;
+    u_char    *p;
+    sk_cmcd    c;
+    ngx_int_t  rc;
+    char       out[SK_CMCD_NOR_MAX + 1];
+
+    ngx_str_null(next);
+
+    rc = ngx_skip_prefetch_cmcd_read(r, &c);
+
+    if (rc == NGX_DECLINED) {
         return;
     }
 
-    if (bad) {
+    if (rc == NGX_ERROR) {
         ngx_http_skip_metrics_cmcd(NGX_HTTP_SKIP_METRICS_CMCD_INVALID);
         return;
-    }
-
-    if (c.sid_len) {
-        p = ngx_pnalloc(r->pool, c.sid_len);
-        if (p) {
-            ngx_memcpy(p, c.sid, c.sid_len);
-            sid->data = p;
-            sid->len = c.sid_len;
-        }
     }
 
     if (c.nor_len == 0) {
@@ -606,7 +624,11 @@ ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next,
     n = sk_cmcd_resolve((const char *) r->uri.data, r->uri.len, c.nor,
                         c.nor_len, out, sizeof(out));
 
-    if (n <= 0) {
+    if (n <= 0
+        || ((size_t) n == r->uri.len
+            && ngx_strncmp(out, r->uri.data, n) == 0))
+    {
+        /* elsewhere, or this very object: nothing to warm */
         ngx_http_skip_metrics_cmcd(NGX_HTTP_SKIP_METRICS_CMCD_UNUSABLE);
         return;
     }
@@ -621,6 +643,39 @@ ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next,
     next->len = n;
 
     ngx_http_skip_metrics_cmcd(NGX_HTTP_SKIP_METRICS_CMCD_OK);
+}
+
+
+/*
+ * $skip_cmcd_sid: the player's CMCD session id (sid), for logs that join
+ * requests of one playback session; empty without a well-formed one.
+ */
+static ngx_int_t
+ngx_skip_prefetch_sid_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char   *p;
+    sk_cmcd   c;
+
+    if (ngx_skip_prefetch_cmcd_read(r, &c) != NGX_OK || c.sid_len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, c.sid_len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, c.sid, c.sid_len);
+
+    v->len = c.sid_len;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 

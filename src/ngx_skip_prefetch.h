@@ -66,7 +66,8 @@ typedef struct {
 } ngx_skip_prefetch_want_t;
 
 
-/* registered by the module's preconfiguration: $skip_prefetch_range */
+/* registered by the module's preconfiguration: $skip_prefetch_range,
+ * $skip_cmcd_sid */
 ngx_int_t ngx_skip_prefetch_add_variables(ngx_conf_t *cf);
 
 /* init_process: the per-worker cap on prefetches in flight (objects) */
@@ -101,10 +102,10 @@ void ngx_skip_prefetch_client_range(ngx_http_request_t *r, off_t *start,
 /*
  * Read the request's CMCD (CMCD-Request and CMCD-Session headers, the CMCD
  * query argument), count it, and resolve nor against r->uri into next
- * (pool memory).  next is empty when there is no usable nor.
+ * (pool memory).  next is empty when there is no usable nor (none, this
+ * very object, another host, ...).
  */
-void ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next,
-    ngx_str_t *sid);
+void ngx_skip_prefetch_cmcd(ngx_http_request_t *r, ngx_str_t *next);
 
 
 #endif /* _NGX_SKIP_PREFETCH_H_INCLUDED_ */
