@@ -31,6 +31,7 @@
 #include "src/model.h"
 #include "src/records.h"
 #include "src/ngx_skip_cache.h"
+#include "src/ngx_skip_conf.h"
 #include "src/ngx_skip_prom.h"
 #include "src/ngx_skip_recent.h"
 #include "src/ngx_skip_redis.h"
@@ -127,6 +128,7 @@ typedef struct {
     ngx_str_t                  user_id;
     ngx_str_t                  track_id;
     ngx_uint_t                 gen;         /* snapshot generation */
+    char                       snap[SK_SNAP_MAX + 1];   /* for messages */
     ngx_uint_t                 want_user;   /* asked Redis for it */
     ngx_uint_t                 want_track;
     ngx_msec_int_t             sent_usec;   /* -1: no round trip */
@@ -157,7 +159,7 @@ static ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf);
 static void ngx_http_skip_reply(void *data, redisReply **replies,
     ngx_uint_t n);
-static ngx_int_t ngx_http_skip_decode(ngx_http_request_t *r,
+static ngx_int_t ngx_http_skip_decode(ngx_http_skip_ctx_t *ctx,
     redisReply *reply, ngx_uint_t kind, void *rec);
 static void ngx_http_skip_deadline(ngx_event_t *ev);
 static void ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx,
@@ -233,14 +235,14 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_skip_main_conf_t, redis_connect_timeout),
-      NULL },
+      &ngx_http_skip_conf_msec_positive },
 
     { ngx_string("skip_redis_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_skip_loc_conf_t, timeout),
-      NULL },
+      &ngx_http_skip_conf_msec_positive },
 
     { ngx_string("skip_record_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
@@ -555,6 +557,8 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
         return;
     }
 
+    ngx_cpystrn((u_char *) ctx->snap, (u_char *) snap, sizeof(ctx->snap));
+
     ctx->want_user = 1;
     ctx->want_track = 1;
 
@@ -635,6 +639,7 @@ static ngx_http_skip_model_t *
 ngx_http_skip_choose_model(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf)
 {
+    char                        safe[128];
     ngx_str_t                   name;
     ngx_uint_t                  i;
     ngx_http_skip_model_t      *m;
@@ -657,8 +662,12 @@ ngx_http_skip_choose_model(ngx_http_request_t *r,
             }
         }
 
+        /* the value may come from the client: no control bytes */
+        (void) sk_log_safe(safe, sizeof(safe), (const char *) name.data,
+                           name.len);
+
         ngx_skip_warn(r->connection->log, 0, "skip_use_model: no model "
-                      "named \"%V\", using \"%V\"", &name, &m[0].name);
+                      "named \"%s\", using \"%V\"", safe, &m[0].name);
     }
 
     return &m[0];
@@ -805,7 +814,7 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
     i = 0;
 
     if (ctx->want_user) {
-        ctx->user_status = ngx_http_skip_decode(r, replies[i++],
+        ctx->user_status = ngx_http_skip_decode(ctx, replies[i++],
                                                 NGX_SKIP_CACHE_USER,
                                                 &ctx->user);
         if (ctx->user_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
@@ -816,7 +825,7 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
     }
 
     if (ctx->want_track) {
-        ctx->track_status = ngx_http_skip_decode(r, replies[i],
+        ctx->track_status = ngx_http_skip_decode(ctx, replies[i],
                                                  NGX_SKIP_CACHE_TRACK,
                                                  &ctx->track);
         if (ctx->track_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
@@ -844,23 +853,31 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
  * NGX_HTTP_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
  */
 static ngx_int_t
-ngx_http_skip_decode(ngx_http_request_t *r, redisReply *reply,
+ngx_http_skip_decode(ngx_http_skip_ctx_t *ctx, redisReply *reply,
     ngx_uint_t kind, void *rec)
 {
-    char         err[256];
-    size_t       lens[SK_TRACK_NFIELDS];
-    ngx_int_t    rc;
-    ngx_uint_t   i, nfields;
-    const char  *vals[SK_TRACK_NFIELDS];
-    redisReply  *f;
+    char                        err[256], key[SK_KEY_MAX];
+    size_t                      lens[SK_TRACK_NFIELDS];
+    ngx_int_t                   rc;
+    ngx_str_t                  *id;
+    ngx_uint_t                  i, nfields;
+    const char                 *vals[SK_TRACK_NFIELDS];
+    redisReply                 *f;
+    ngx_http_request_t         *r;
+    ngx_http_skip_main_conf_t  *smcf;
+
+    r = ctx->request;
 
     nfields = (kind == NGX_SKIP_CACHE_USER) ? SK_USER_NFIELDS
                                             : SK_TRACK_NFIELDS;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != nfields) {
         if (reply->type == REDIS_REPLY_ERROR) {
-            ngx_skip_warn(r->connection->log, 0, "skip: Redis error: %*s",
-                          (size_t) reply->len, reply->str);
+            /* Redis may echo what it was sent: no control bytes */
+            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
+
+            ngx_skip_warn(r->connection->log, 0, "skip: Redis error: %s",
+                          err);
 
         } else {
             ngx_skip_warn(r->connection->log, 0, "skip: unexpected Redis "
@@ -896,8 +913,21 @@ ngx_http_skip_decode(ngx_http_request_t *r, redisReply *reply,
     }
 
     if (rc == SK_REC_MALFORMED) {
-        ngx_skip_warn(r->connection->log, 0, "skip: malformed %s record: %s",
-                      kind == NGX_SKIP_CACHE_USER ? "user" : "track", err);
+        /* the key, so that an operator can look at the record */
+        smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+        id = (kind == NGX_SKIP_CACHE_USER) ? &ctx->user_id : &ctx->track_id;
+
+        if (((kind == NGX_SKIP_CACHE_USER) ? sk_key_user : sk_key_track)
+                (key, sizeof(key), (const char *) smcf->redis_prefix.data,
+                 ctx->snap, (const char *) id->data, id->len)
+            == 0)
+        {
+            key[0] = '\0';
+        }
+
+        ngx_skip_warn(r->connection->log, 0, "skip: malformed %s record "
+                      "%s: %s", kind == NGX_SKIP_CACHE_USER ? "user" : "track",
+                      key, err);
     }
 
     return rc;
@@ -1395,6 +1425,8 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_skip_loc_conf_t *prev = parent;
     ngx_http_skip_loc_conf_t *conf = child;
 
+    ngx_uint_t                  i;
+    ngx_http_skip_model_t      *m;
     ngx_http_skip_main_conf_t  *smcf;
 
     ngx_conf_merge_value(conf->predict, prev->predict, 0);
@@ -1409,8 +1441,36 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->fallback, prev->fallback,
                               NGX_HTTP_SKIP_PLAY);
 
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
+
+    /*
+     * A constant skip_use_model (no variables) is known now: one naming
+     * no model would fall back to the default on every request, quietly.
+     */
+    if (conf->use_model && conf->use_model->lengths == NULL) {
+        m = smcf->models.elts;
+
+        for (i = 0; i < smcf->models.nelts; i++) {
+            if (m[i].name.len == conf->use_model->value.len
+                && ngx_strncmp(m[i].name.data, conf->use_model->value.data,
+                               m[i].name.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == smcf->models.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"skip_use_model\" "
+                               "directive, no \"skip_model\" is named so "
+                               "(nor is the built-in \"naive\")",
+                               &conf->use_model->value);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (conf->predict) {
-        smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
 
         if (smcf->redis_url == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1579,7 +1639,6 @@ ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_skip_loc_conf_t *slcf = conf;
 
-    ngx_int_t   t;
     ngx_str_t  *value;
 
     if (slcf->threshold != NGX_CONF_UNSET) {
@@ -1588,15 +1647,7 @@ ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    t = ngx_atofp(value[1].data, value[1].len, 6);
-
-    if (t == NGX_ERROR || t > 1000000) {
-        return "must be a number between 0 and 1";
-    }
-
-    slcf->threshold = t;
-
-    return NGX_CONF_OK;
+    return ngx_http_skip_conf_fraction(cf, &value[1], &slcf->threshold);
 }
 
 

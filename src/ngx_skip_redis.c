@@ -43,6 +43,7 @@
 #include <hiredis/hiredis.h>
 
 #include "keys.h"
+#include "records.h"
 #include "ngx_skip_prom.h"
 #include "ngx_skip_redis.h"
 
@@ -155,6 +156,9 @@ ngx_skip_warn(ngx_log_t *log, ngx_err_t err, const char *fmt, ...)
     va_start(args, fmt);
     p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
     va_end(args);
+
+    /* whatever a message quotes from Redis or a client: no control bytes */
+    sk_log_scrub((char *) buf, p - buf);
 
     if (suppressed) {
         ngx_log_error(NGX_LOG_WARN, log, err,
