@@ -46,7 +46,8 @@ typedef enum {
     NGX_HTTP_SKIP_SRC_DISCONNECTED,
     NGX_HTTP_SKIP_SRC_MISSING,
     NGX_HTTP_SKIP_SRC_MALFORMED,
-    NGX_HTTP_SKIP_SRC_BADID
+    NGX_HTTP_SKIP_SRC_BADID,
+    NGX_HTTP_SKIP_SRC_BREAKER
 } ngx_http_skip_source_e;
 
 
@@ -58,7 +59,8 @@ static ngx_str_t  ngx_http_skip_sources[] = {
     ngx_string("disconnected"),
     ngx_string("missing"),
     ngx_string("malformed"),
-    ngx_string("badid")
+    ngx_string("badid"),
+    ngx_string("breaker")
 };
 
 
@@ -89,6 +91,9 @@ typedef struct {
     ngx_int_t                  redis_db;
     ngx_str_t                  redis_prefix;
     ngx_msec_t                 redis_connect_timeout;
+    ngx_int_t                  breaker;     /* threshold; 0: off */
+    ngx_msec_t                 breaker_open;
+    ngx_msec_t                 breaker_max;
     ngx_skip_redis_conf_t      redis_conf;
 
     ngx_int_t                  cache_size;  /* 0: off */
@@ -186,6 +191,8 @@ static char *ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_skip_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_skip_model_cleanup(void *data);
@@ -236,6 +243,13 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_skip_main_conf_t, redis_connect_timeout),
       &ngx_http_skip_conf_msec_positive },
+
+    { ngx_string("skip_redis_breaker"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_skip_breaker,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("skip_redis_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -544,13 +558,22 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
         return;
     }
 
-    if (smcf->redis == NULL || ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+    if (smcf->redis == NULL) {
         ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
         return;
     }
 
+    /*
+     * The last snapshot seen, also while disconnected: fresh record-cache
+     * entries of it still serve when Redis cannot (down, breaker open).
+     */
     snap = ngx_skip_redis_snapshot(smcf->redis, &ctx->gen);
     if (snap == NULL) {
+        if (ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+            ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
+            return;
+        }
+
         /* Redis has no active snapshot: no records at all */
         ctx->user_status = SK_REC_MISSING;
         ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_MISSING);
@@ -592,6 +615,16 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
             ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_CACHE);
             return;
         }
+    }
+
+    if (ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
+        return;
+    }
+
+    if (ngx_skip_redis_breaker_allow(smcf->redis) != NGX_OK) {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_BREAKER);
+        return;
     }
 
     n = 0;
@@ -813,6 +846,9 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
     smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
     i = 0;
 
+    /* Redis answers: whatever the answer, the breaker may close */
+    ngx_skip_redis_breaker_result(smcf->redis, 0);
+
     if (ctx->want_user) {
         ctx->user_status = ngx_http_skip_decode(ctx, replies[i++],
                                                 NGX_SKIP_CACHE_USER,
@@ -955,6 +991,7 @@ ngx_http_skip_deadline(ngx_event_t *ev)
     /* a Redis that stopped answering altogether is dropped from here */
     smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
     if (smcf->redis) {
+        ngx_skip_redis_breaker_result(smcf->redis, 1);
         ngx_skip_redis_check(smcf->redis);
     }
 
@@ -1030,7 +1067,8 @@ ngx_http_skip_count(ngx_http_skip_ctx_t *ctx)
         NGX_HTTP_SKIP_METRICS_DISCONNECTED,
         NGX_HTTP_SKIP_METRICS_MISSING,
         NGX_HTTP_SKIP_METRICS_MALFORMED,
-        NGX_HTTP_SKIP_METRICS_BADID
+        NGX_HTTP_SKIP_METRICS_BADID,
+        NGX_HTTP_SKIP_METRICS_BREAKER
     };
 
     result = results[ctx->source];
@@ -1312,6 +1350,7 @@ ngx_http_skip_create_main_conf(ngx_conf_t *cf)
 
     smcf->redis_db = NGX_CONF_UNSET;
     smcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    smcf->breaker = NGX_CONF_UNSET;
     smcf->cache_size = NGX_CONF_UNSET;
     smcf->cache_ttl = NGX_CONF_UNSET_MSEC;
 
@@ -1329,6 +1368,13 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(smcf->redis_db, 0);
     ngx_conf_init_msec_value(smcf->redis_connect_timeout, 1000);
+
+    if (smcf->breaker == NGX_CONF_UNSET) {
+        /* on by default: a stalled Redis must not cost every deadline */
+        smcf->breaker = 5;
+        smcf->breaker_open = 1000;
+        smcf->breaker_max = 10000;
+    }
     ngx_conf_init_value(smcf->cache_size, 4096);
     ngx_conf_init_msec_value(smcf->cache_ttl, 2000);
 
@@ -1388,6 +1434,9 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         smcf->redis_conf.prefix = smcf->redis_prefix.data;
         smcf->redis_conf.connect_timeout = smcf->redis_connect_timeout;
         smcf->redis_conf.refresh = 1000;
+        smcf->redis_conf.breaker_threshold = smcf->breaker;
+        smcf->redis_conf.breaker_open = smcf->breaker_open;
+        smcf->redis_conf.breaker_max = smcf->breaker_max;
     }
 
     return NGX_CONF_OK;
@@ -1648,6 +1697,26 @@ ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     return ngx_http_skip_conf_fraction(cf, &value[1], &slcf->threshold);
+}
+
+
+/* skip_redis_breaker off | THRESHOLD [OPEN [MAX]]; */
+static char *
+ngx_http_skip_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_str_t  *value;
+
+    if (smcf->breaker != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_http_skip_conf_breaker(cf, value, cf->args->nelts,
+                                      &smcf->breaker, &smcf->breaker_open,
+                                      &smcf->breaker_max);
 }
 
 

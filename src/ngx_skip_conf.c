@@ -68,8 +68,8 @@ ngx_http_skip_conf_str_nonempty_handler(ngx_conf_t *cf, void *post,
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"\" in \"%V\" directive, it must "
-                       "not be empty (leave the directive out to go "
-                       "without it)", &value[0]);
+                       "not be empty (\"off\", or no directive, turns it "
+                       "off)", &value[0]);
 
     return NGX_CONF_ERROR;
 }
@@ -127,4 +127,74 @@ ngx_http_skip_conf_fraction(ngx_conf_t *cf, ngx_str_t *value,
                        value, &args[0], why);
 
     return NGX_CONF_ERROR;
+}
+
+
+char *
+ngx_http_skip_conf_breaker(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t nelts, ngx_int_t *threshold, ngx_msec_t *open,
+    ngx_msec_t *max)
+{
+    ngx_int_t   n;
+    ngx_uint_t  i;
+    ngx_msec_t  t[2];
+
+    *open = 1000;
+    *max = 10000;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (nelts > 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" directive takes no times with "
+                               "\"off\"", &value[0]);
+            return NGX_CONF_ERROR;
+        }
+
+        *threshold = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < 1 || n > 1000000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, it "
+                           "must be \"off\" or a number of timeouts in a row "
+                           "(1..1000000)", &value[1], &value[0]);
+        return NGX_CONF_ERROR;
+    }
+
+    t[0] = *open;
+    t[1] = *max;
+
+    for (i = 2; i < nelts; i++) {
+        t[i - 2] = ngx_parse_time(&value[i], 0);
+
+        if (t[i - 2] == (ngx_msec_t) NGX_ERROR || t[i - 2] == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive, "
+                               "it must be a time more than 0", &value[i],
+                               &value[0]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (nelts == 3 && t[1] < t[0]) {
+        /* only OPEN given, above the default MAX: it stays fixed */
+        t[1] = t[0];
+    }
+
+    if (t[1] < t[0]) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"%V\" directive, the "
+                           "longest interval must not be shorter than the "
+                           "first (%V)", &value[3], &value[0], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    *threshold = n;
+    *open = t[0];
+    *max = t[1];
+
+    return NGX_CONF_OK;
 }

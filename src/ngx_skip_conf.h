@@ -25,5 +25,13 @@ extern ngx_conf_post_t  ngx_http_skip_conf_str_nonempty;
 char *ngx_http_skip_conf_fraction(ngx_conf_t *cf, ngx_str_t *value,
     ngx_int_t *out);
 
+/*
+ * skip_redis_breaker off | THRESHOLD [OPEN [MAX]]: value[1..nelts-1] ->
+ * *threshold (0: off), *open, *max (defaults 1s and 10s; MAX >= OPEN).
+ */
+char *ngx_http_skip_conf_breaker(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t nelts, ngx_int_t *threshold, ngx_msec_t *open,
+    ngx_msec_t *max);
+
 
 #endif /* _NGX_SKIP_CONF_H_INCLUDED_ */
