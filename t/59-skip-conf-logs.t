@@ -56,6 +56,10 @@ my @refused = (
       qr/invalid value "defalt" in "skip_use_model" directive/ ],
     [ 'skip_threshold 0.1234567;', '',
       qr/invalid value "0.1234567" in "skip_threshold" directive.*more than 6 decimals/ ],
+    [ 'skip_redis_breaker 0;', '',
+      qr/invalid value "0" in "skip_redis_breaker" directive/ ],
+    [ 'skip_redis_breaker 5 2s 1s;', '',
+      qr/invalid value "1s" in "skip_redis_breaker" directive.*shorter than the first/ ],
     [ 'skip_threshold 1.5;', '',
       qr/invalid value "1.5" in "skip_threshold" directive.*between 0 and 1/ ],
 );
@@ -68,7 +72,8 @@ for my $c (@refused) {
 
 for my $ok ([ 'skip_use_model default;', '' ], [ 'skip_use_model naive;', '' ],
             [ 'skip_use_model $http_x_arm;', '' ], [ '', 'skip_events_token s3cret;' ],
-            [ 'skip_threshold 0.123456;', '' ], [ 'skip_redis_timeout 1ms;', '' ])
+            [ 'skip_threshold 0.123456;', '' ], [ 'skip_redis_timeout 1ms;', '' ],
+            [ 'skip_redis_breaker off;', '' ], [ 'skip_redis_breaker 3 200ms 5s;', '' ])
 {
     ($rc, $out) = nginx_t(@$ok);
     is($rc, 0, "nginx -t accepts: $ok->[0]$ok->[1]") or diag($out);
