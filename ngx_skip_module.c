@@ -31,6 +31,7 @@
 #include "src/model.h"
 #include "src/records.h"
 #include "src/ngx_skip_cache.h"
+#include "src/ngx_skip_conf.h"
 #include "src/ngx_skip_ledger.h"
 #include "src/ngx_skip_prefetch.h"
 #include "src/ngx_skip_prom.h"
@@ -47,7 +48,8 @@ typedef enum {
     NGX_HTTP_SKIP_SRC_DISCONNECTED,
     NGX_HTTP_SKIP_SRC_MISSING,
     NGX_HTTP_SKIP_SRC_MALFORMED,
-    NGX_HTTP_SKIP_SRC_BADID
+    NGX_HTTP_SKIP_SRC_BADID,
+    NGX_HTTP_SKIP_SRC_BREAKER
 } ngx_http_skip_source_e;
 
 
@@ -59,7 +61,8 @@ static ngx_str_t  ngx_http_skip_sources[] = {
     ngx_string("disconnected"),
     ngx_string("missing"),
     ngx_string("malformed"),
-    ngx_string("badid")
+    ngx_string("badid"),
+    ngx_string("breaker")
 };
 
 
@@ -90,6 +93,9 @@ typedef struct {
     ngx_int_t                  redis_db;
     ngx_str_t                  redis_prefix;
     ngx_msec_t                 redis_connect_timeout;
+    ngx_int_t                  breaker;     /* threshold; 0: off */
+    ngx_msec_t                 breaker_open;
+    ngx_msec_t                 breaker_max;
     ngx_skip_redis_conf_t      redis_conf;
 
     ngx_int_t                  cache_size;  /* 0: off */
@@ -133,6 +139,7 @@ typedef struct {
     ngx_str_t                  user_id;
     ngx_str_t                  track_id;
     ngx_uint_t                 gen;         /* snapshot generation */
+    char                       snap[SK_SNAP_MAX + 1];   /* for messages */
     ngx_uint_t                 want_user;   /* asked Redis for it */
     ngx_uint_t                 want_track;
     ngx_msec_int_t             sent_usec;   /* -1: no round trip */
@@ -164,7 +171,7 @@ static ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf);
 static void ngx_http_skip_reply(void *data, redisReply **replies,
     ngx_uint_t n);
-static ngx_int_t ngx_http_skip_decode(ngx_http_request_t *r,
+static ngx_int_t ngx_http_skip_decode(ngx_http_skip_ctx_t *ctx,
     redisReply *reply, ngx_uint_t kind, void *rec);
 static void ngx_http_skip_deadline(ngx_event_t *ev);
 static void ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx,
@@ -190,6 +197,8 @@ static char *ngx_http_skip_redis(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_skip_breaker(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -245,6 +254,13 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_skip_main_conf_t, redis_connect_timeout),
+      &ngx_http_skip_conf_msec_positive },
+
+    { ngx_string("skip_redis_breaker"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      ngx_http_skip_breaker,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("skip_redis_timeout"),
@@ -252,7 +268,7 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_skip_loc_conf_t, timeout),
-      NULL },
+      &ngx_http_skip_conf_msec_positive },
 
     { ngx_string("skip_record_cache"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
@@ -597,18 +613,29 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
         return;
     }
 
-    if (smcf->redis == NULL || ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+    if (smcf->redis == NULL) {
         ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
         return;
     }
 
+    /*
+     * The last snapshot seen, also while disconnected: fresh record-cache
+     * entries of it still serve when Redis cannot (down, breaker open).
+     */
     snap = ngx_skip_redis_snapshot(smcf->redis, &ctx->gen);
     if (snap == NULL) {
+        if (ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+            ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
+            return;
+        }
+
         /* Redis has no active snapshot: no records at all */
         ctx->user_status = SK_REC_MISSING;
         ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_MISSING);
         return;
     }
+
+    ngx_cpystrn((u_char *) ctx->snap, (u_char *) snap, sizeof(ctx->snap));
 
     ctx->want_user = 1;
     ctx->want_track = 1;
@@ -643,6 +670,16 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
             ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_CACHE);
             return;
         }
+    }
+
+    if (ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
+        return;
+    }
+
+    if (ngx_skip_redis_breaker_allow(smcf->redis) != NGX_OK) {
+        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_BREAKER);
+        return;
     }
 
     n = 0;
@@ -690,6 +727,7 @@ static ngx_http_skip_model_t *
 ngx_http_skip_choose_model(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf)
 {
+    char                        safe[128];
     ngx_str_t                   name;
     ngx_uint_t                  i;
     ngx_http_skip_model_t      *m;
@@ -712,8 +750,12 @@ ngx_http_skip_choose_model(ngx_http_request_t *r,
             }
         }
 
+        /* the value may come from the client: no control bytes */
+        (void) sk_log_safe(safe, sizeof(safe), (const char *) name.data,
+                           name.len);
+
         ngx_skip_warn(r->connection->log, 0, "skip_use_model: no model "
-                      "named \"%V\", using \"%V\"", &name, &m[0].name);
+                      "named \"%s\", using \"%V\"", safe, &m[0].name);
     }
 
     return &m[0];
@@ -899,8 +941,11 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
     smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
     i = 0;
 
+    /* Redis answers: whatever the answer, the breaker may close */
+    ngx_skip_redis_breaker_result(smcf->redis, 0);
+
     if (ctx->want_user) {
-        ctx->user_status = ngx_http_skip_decode(r, replies[i++],
+        ctx->user_status = ngx_http_skip_decode(ctx, replies[i++],
                                                 NGX_SKIP_CACHE_USER,
                                                 &ctx->user);
         if (ctx->user_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
@@ -911,7 +956,7 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
     }
 
     if (ctx->want_track) {
-        ctx->track_status = ngx_http_skip_decode(r, replies[i],
+        ctx->track_status = ngx_http_skip_decode(ctx, replies[i],
                                                  NGX_SKIP_CACHE_TRACK,
                                                  &ctx->track);
         if (ctx->track_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
@@ -939,23 +984,31 @@ ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
  * NGX_HTTP_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
  */
 static ngx_int_t
-ngx_http_skip_decode(ngx_http_request_t *r, redisReply *reply,
+ngx_http_skip_decode(ngx_http_skip_ctx_t *ctx, redisReply *reply,
     ngx_uint_t kind, void *rec)
 {
-    char         err[256];
-    size_t       lens[SK_TRACK_NFIELDS];
-    ngx_int_t    rc;
-    ngx_uint_t   i, nfields;
-    const char  *vals[SK_TRACK_NFIELDS];
-    redisReply  *f;
+    char                        err[256], key[SK_KEY_MAX];
+    size_t                      lens[SK_TRACK_NFIELDS];
+    ngx_int_t                   rc;
+    ngx_str_t                  *id;
+    ngx_uint_t                  i, nfields;
+    const char                 *vals[SK_TRACK_NFIELDS];
+    redisReply                 *f;
+    ngx_http_request_t         *r;
+    ngx_http_skip_main_conf_t  *smcf;
+
+    r = ctx->request;
 
     nfields = (kind == NGX_SKIP_CACHE_USER) ? SK_USER_NFIELDS
                                             : SK_TRACK_NFIELDS;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != nfields) {
         if (reply->type == REDIS_REPLY_ERROR) {
-            ngx_skip_warn(r->connection->log, 0, "skip: Redis error: %*s",
-                          (size_t) reply->len, reply->str);
+            /* Redis may echo what it was sent: no control bytes */
+            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
+
+            ngx_skip_warn(r->connection->log, 0, "skip: Redis error: %s",
+                          err);
 
         } else {
             ngx_skip_warn(r->connection->log, 0, "skip: unexpected Redis "
@@ -991,8 +1044,21 @@ ngx_http_skip_decode(ngx_http_request_t *r, redisReply *reply,
     }
 
     if (rc == SK_REC_MALFORMED) {
-        ngx_skip_warn(r->connection->log, 0, "skip: malformed %s record: %s",
-                      kind == NGX_SKIP_CACHE_USER ? "user" : "track", err);
+        /* the key, so that an operator can look at the record */
+        smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+        id = (kind == NGX_SKIP_CACHE_USER) ? &ctx->user_id : &ctx->track_id;
+
+        if (((kind == NGX_SKIP_CACHE_USER) ? sk_key_user : sk_key_track)
+                (key, sizeof(key), (const char *) smcf->redis_prefix.data,
+                 ctx->snap, (const char *) id->data, id->len)
+            == 0)
+        {
+            key[0] = '\0';
+        }
+
+        ngx_skip_warn(r->connection->log, 0, "skip: malformed %s record "
+                      "%s: %s", kind == NGX_SKIP_CACHE_USER ? "user" : "track",
+                      key, err);
     }
 
     return rc;
@@ -1020,6 +1086,7 @@ ngx_http_skip_deadline(ngx_event_t *ev)
     /* a Redis that stopped answering altogether is dropped from here */
     smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
     if (smcf->redis) {
+        ngx_skip_redis_breaker_result(smcf->redis, 1);
         ngx_skip_redis_check(smcf->redis);
     }
 
@@ -1095,7 +1162,8 @@ ngx_http_skip_count(ngx_http_skip_ctx_t *ctx)
         NGX_HTTP_SKIP_METRICS_DISCONNECTED,
         NGX_HTTP_SKIP_METRICS_MISSING,
         NGX_HTTP_SKIP_METRICS_MALFORMED,
-        NGX_HTTP_SKIP_METRICS_BADID
+        NGX_HTTP_SKIP_METRICS_BADID,
+        NGX_HTTP_SKIP_METRICS_BREAKER
     };
 
     result = results[ctx->source];
@@ -1380,6 +1448,7 @@ ngx_http_skip_create_main_conf(ngx_conf_t *cf)
 
     smcf->redis_db = NGX_CONF_UNSET;
     smcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
+    smcf->breaker = NGX_CONF_UNSET;
     smcf->cache_size = NGX_CONF_UNSET;
     smcf->cache_ttl = NGX_CONF_UNSET_MSEC;
     smcf->prefetch_inflight = NGX_CONF_UNSET;
@@ -1398,6 +1467,13 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(smcf->redis_db, 0);
     ngx_conf_init_msec_value(smcf->redis_connect_timeout, 1000);
+
+    if (smcf->breaker == NGX_CONF_UNSET) {
+        /* on by default: a stalled Redis must not cost every deadline */
+        smcf->breaker = 5;
+        smcf->breaker_open = 1000;
+        smcf->breaker_max = 10000;
+    }
     ngx_conf_init_value(smcf->cache_size, 4096);
     ngx_conf_init_msec_value(smcf->cache_ttl, 2000);
     ngx_conf_init_value(smcf->prefetch_inflight, 64);
@@ -1464,6 +1540,9 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         smcf->redis_conf.prefix = smcf->redis_prefix.data;
         smcf->redis_conf.connect_timeout = smcf->redis_connect_timeout;
         smcf->redis_conf.refresh = 1000;
+        smcf->redis_conf.breaker_threshold = smcf->breaker;
+        smcf->redis_conf.breaker_open = smcf->breaker_open;
+        smcf->redis_conf.breaker_max = smcf->breaker_max;
     }
 
     return NGX_CONF_OK;
@@ -1505,6 +1584,8 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_skip_loc_conf_t *prev = parent;
     ngx_http_skip_loc_conf_t *conf = child;
 
+    ngx_uint_t                  i;
+    ngx_http_skip_model_t      *m;
     ngx_http_skip_main_conf_t  *smcf;
 
     ngx_conf_merge_value(conf->predict, prev->predict, 0);
@@ -1525,8 +1606,36 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->fallback, prev->fallback,
                               NGX_HTTP_SKIP_PLAY);
 
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
+
+    /*
+     * A constant skip_use_model (no variables) is known now: one naming
+     * no model would fall back to the default on every request, quietly.
+     */
+    if (conf->use_model && conf->use_model->lengths == NULL) {
+        m = smcf->models.elts;
+
+        for (i = 0; i < smcf->models.nelts; i++) {
+            if (m[i].name.len == conf->use_model->value.len
+                && ngx_strncmp(m[i].name.data, conf->use_model->value.data,
+                               m[i].name.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == smcf->models.nelts) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"skip_use_model\" "
+                               "directive, no \"skip_model\" is named so "
+                               "(nor is the built-in \"naive\")",
+                               &conf->use_model->value);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (conf->predict) {
-        smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
 
         if (smcf->redis_url == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1719,7 +1828,7 @@ ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     char  *p = conf;
 
-    ngx_int_t   t, *tp;
+    ngx_int_t  *tp;
     ngx_str_t  *value;
 
     /* skip_threshold and skip_prefetch_threshold: millionths of P(play) */
@@ -1731,15 +1840,27 @@ ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    t = ngx_atofp(value[1].data, value[1].len, 6);
+    return ngx_http_skip_conf_fraction(cf, &value[1], tp);
+}
 
-    if (t == NGX_ERROR || t > 1000000) {
-        return "must be a number between 0 and 1";
+
+/* skip_redis_breaker off | THRESHOLD [OPEN [MAX]]; */
+static char *
+ngx_http_skip_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_str_t  *value;
+
+    if (smcf->breaker != NGX_CONF_UNSET) {
+        return "is duplicate";
     }
 
-    *tp = t;
+    value = cf->args->elts;
 
-    return NGX_CONF_OK;
+    return ngx_http_skip_conf_breaker(cf, value, cf->args->nelts,
+                                      &smcf->breaker, &smcf->breaker_open,
+                                      &smcf->breaker_max);
 }
 
 

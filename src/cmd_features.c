@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -467,6 +468,53 @@ help_set(FILE *out)
 "Redis failed; 2 usage.\n", feat_store_help);
 }
 
+/*
+ * What set accepts as a number, before the decoder sees it: decimal
+ * notation only ([-+]digits[.digits][e[-+]digits]; strtod would also take
+ * "0x10", "inf" and "nan"), and a whole number for the counters (plays,
+ * skips and their subsets), which the event script increments by 1.
+ * NULL when fine, else why not.
+ */
+static const char *
+set_number_problem(const char *field, const char *v)
+{
+    const char *p = v;
+    int         digits = 0;
+    double      d;
+
+    if (*p == '+' || *p == '-') {
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++) {
+        digits++;
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            digits++;
+        }
+    }
+    if (digits && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (*p == '+' || *p == '-') {
+            p++;
+        }
+        if (!(*p >= '0' && *p <= '9')) {
+            return "not a decimal number";
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+    if (!digits || *p != '\0') {
+        return "not a decimal number";
+    }
+    d = strtod(v, NULL);
+    if ((strstr(field, "plays") || strstr(field, "skips")) && d != floor(d)) {
+        return "not a whole number (a counter)";
+    }
+    return NULL;
+}
+
 static int
 field_index(const char *const *fields, int n, const char *name)
 {
@@ -536,6 +584,14 @@ feat_set(int argc, char **argv)
     if (strlen(value) >= SK_REC_VALMAX) {
         sk_errorf(FEAT_CMD, "set: value longer than %d bytes",
                   SK_REC_VALMAX - 1);
+        return SK_EXIT_FAIL;
+    }
+    if (strcmp(field, is_track ? "genres" : "fav") != 0
+        && !(is_track && strcmp(field, "storage") == 0)
+        && set_number_problem(field, value) != NULL)
+    {
+        sk_errorf(FEAT_CMD, "set: field \"%s\": \"%s\" is %s; nothing "
+                  "written", field, value, set_number_problem(field, value));
         return SK_EXIT_FAIL;
     }
     if (feat_connect(&s, &so) != 0) {

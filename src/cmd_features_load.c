@@ -20,6 +20,7 @@
 #include "dataset.h"
 #include "history.h"
 #include "labels.h"
+#include "load_guard.h"
 #include "model.h"
 #include "store.h"
 
@@ -41,6 +42,7 @@ help_load(FILE *out)
 {
     fprintf(out,
 "usage: skipctl features load --data DIR --model M [--keep N] [--batch N]\n"
+"                             [--max-bad F] [--min-ratio F] [--force]\n"
 "                             [--quiet] [REDIS OPTIONS]\n"
 "\n"
 "Compute every user's and every track's record from the dataset in DIR\n"
@@ -61,6 +63,15 @@ help_load(FILE *out)
 "error), the previous snapshot stays active and untouched; the half-written\n"
 "one stays \"loading\" until `skipctl features gc` removes it.\n"
 "\n"
+"Nothing is written, and the previous snapshot stays active, when the data\n"
+"looks unusable (exit 1, one line per finding on stderr):\n"
+"  - a file with no valid rows (e.g. an empty users.jsonl);\n"
+"  - a file whose rejected lines exceed --max-bad of its lines;\n"
+"  - fewer users or tracks than --min-ratio times the active snapshot's.\n"
+"--force loads and activates it anyway.  Rejected lines and non-key fields\n"
+"with a bad value (taken as missing, i.e. 0 or the mean in the records)\n"
+"are reported as FILE:LINE: ... (the first few) and counted per field.\n"
+"\n"
 "Options:\n"
 "  --data DIR      dataset directory (skipctl gen's layout, data-format.md)\n"
 "  --model M       models/NAME.model the module will serve (its manifest is\n"
@@ -69,13 +80,18 @@ help_load(FILE *out)
 "  --keep N        afterwards run gc keeping the N newest complete\n"
 "                  snapshots (default: no gc)\n"
 "  --batch N       commands per pipeline round trip (default 1000)\n"
+"  --max-bad F     largest share of rejected lines per file (default %g)\n"
+"  --min-ratio F   smallest new/active ratio of users and of tracks\n"
+"                  (default %g; 0 turns the comparison off)\n"
+"  --force         activate even when the checks above fail\n"
 "  --quiet         no progress on stderr\n"
 "\n%s\n"
 "Output: one line on stdout, \"snapshot ID active: ...\".  Timings go to\n"
 "stderr.\n"
 "\n"
 "Exit status: 0 the new snapshot is active; 1 failure (the previous\n"
-"snapshot is still active); 2 usage.\n", feat_store_help);
+"snapshot is still active); 2 usage.\n", SK_GUARD_MAX_BAD, SK_GUARD_MIN_RATIO,
+    feat_store_help);
 }
 
 /* Records of every user and track, and the dataset's last event time. */
@@ -84,19 +100,23 @@ typedef struct {
     sk_history   h;
     int64_t      as_of;
     long         events;
+    sk_read_stats sess;            /* sessions.jsonl, for the guard */
 } load_data;
 
 static int
 compute_records(load_data *d, const char *dir, int quiet)
 {
-    sk_reader *rd;
-    sk_row     row;
-    sk_labels  l;
-    char       err[512];
-    int        rc;
+    sk_reader    *rd;
+    sk_row        row;
+    sk_labels     l;
+    sk_read_opts  ro;
+    char          err[512];
+    int           rc;
 
     memset(d, 0, sizeof(*d));
-    if (sk_dataset_load(dir, &d->ds, NULL) != 0) {
+    memset(&ro, 0, sizeof(ro));
+    ro.log = quiet ? NULL : stderr;      /* FILE:LINE: of bad lines/values */
+    if (sk_dataset_load(dir, &d->ds, &ro) != 0) {
         sk_errorf(FEAT_CMD, "load: %s", d->ds.error);
         return -1;
     }
@@ -107,7 +127,7 @@ compute_records(load_data *d, const char *dir, int quiet)
      * as_of must cover the Skip that ends a session, not only its Play.
      */
     sk_labels_init(&l);
-    rd = sk_reader_open_dir(dir, SK_FILE_SESSIONS, NULL, err, sizeof(err));
+    rd = sk_reader_open_dir(dir, SK_FILE_SESSIONS, &ro, err, sizeof(err));
     if (rd == NULL) {
         sk_errorf(FEAT_CMD, "load: %s", err);
         return -1;
@@ -135,6 +155,7 @@ compute_records(load_data *d, const char *dir, int quiet)
     if (!quiet) {
         sk_reader_summary(rd, stderr);
     }
+    d->sess = *sk_reader_stats(rd);
     sk_reader_close(rd);
     if (sk_labels_finish(&l) != 0) {
         sk_errorf(FEAT_CMD, "load: out of memory numbering session plays");
@@ -156,6 +177,49 @@ compute_records(load_data *d, const char *dir, int quiet)
     }
     sk_labels_free(&l);
     return 0;
+}
+
+/*
+ * Refuse to activate unusable data (load_guard.h) unless forced: 0 go on,
+ * -1 refused (nothing written yet).  Bad field values are summarised.
+ */
+static int
+guard_load(sk_store *s, const sk_guard_opts *o, const load_data *d,
+    const char *prev, int force, int quiet)
+{
+    sk_snapshot_info *list;
+    const char       *pfx;
+    long              old_users = 0, old_tracks = 0;
+    int               n, i, bad;
+
+    if (!quiet) {
+        sk_guard_bad_fields(&d->ds, &d->sess, "skipctl features: ", stderr);
+    }
+    if (prev[0] && (n = sk_snapshot_list(s, &list)) >= 0) {
+        for (i = 0; i < n; i++) {
+            if (strcmp(list[i].id, prev) == 0) {
+                old_users = list[i].users;
+                old_tracks = list[i].tracks;
+            }
+        }
+        free(list);
+    }
+    pfx = force ? "skipctl features: load: warning: "
+                : "skipctl features: load refused: ";
+    bad = sk_guard_files(o, &d->ds, &d->sess, pfx, stderr)
+          + sk_guard_sizes(o, (long) d->ds.n_users, (long) d->ds.n_tracks,
+                           prev, old_users, old_tracks, pfx, stderr);
+    if (bad == 0) {
+        return 0;
+    }
+    if (force) {
+        fprintf(stderr, "skipctl features: load: --force: activating it "
+                "anyway\n");
+        return 0;
+    }
+    sk_errorf(FEAT_CMD, "load: nothing written; --force activates this data "
+              "anyway (or see --max-bad, --min-ratio)");
+    return -1;
 }
 
 static void
@@ -203,15 +267,20 @@ feat_load(int argc, char **argv)
     sk_handover_result  res;
     const char         *pos[1], *data = NULL, *model = NULL;
     const char         *keep_s = NULL, *batch_s = NULL;
+    const char         *max_bad_s = NULL, *min_ratio_s = NULL;
     char                snap[SK_SNAP_MAX + 8], prev[SK_SNAP_MAX + 8];
     char                mname[160], err[512];
-    int                 npos, rc, quiet = 0, status = SK_EXIT_FAIL;
+    int                 npos, rc, quiet = 0, force = 0;
+    int                 status = SK_EXIT_FAIL;
+    sk_guard_opts       guard = { SK_GUARD_MAX_BAD, SK_GUARD_MIN_RATIO };
     long                keep = -1, batch = 1000;
     double              t0, t_read, t_write, t_done;
     const feat_opt      opts[] = {
         { "--data", &data, NULL }, { "--model", &model, NULL },
         { "--keep", &keep_s, NULL }, { "--batch", &batch_s, NULL },
-        { "--quiet", NULL, &quiet }, { NULL, NULL, NULL }
+        { "--quiet", NULL, &quiet }, { "--max-bad", &max_bad_s, NULL },
+        { "--min-ratio", &min_ratio_s, NULL }, { "--force", NULL, &force },
+        { NULL, NULL, NULL }
     };
 
     sk_store_opts_init(&so);
@@ -230,6 +299,14 @@ feat_load(int argc, char **argv)
         if (batch == 0) {
             sk_errorf(FEAT_CMD, "load: --batch must be at least 1");
         }
+        return SK_EXIT_USAGE;
+    }
+    if ((max_bad_s && sk_opt_number("features load", "--max-bad", max_bad_s,
+                                    0, 1, &guard.max_bad) != 0)
+        || (min_ratio_s
+            && sk_opt_number("features load", "--min-ratio", min_ratio_s, 0,
+                             1, &guard.min_ratio) != 0))
+    {
         return SK_EXIT_USAGE;
     }
 
@@ -263,6 +340,10 @@ feat_load(int argc, char **argv)
         return SK_EXIT_FAIL;
     }
     t_read = now_s();
+
+    if (guard_load(&s, &guard, &d, prev, force, quiet) != 0) {
+        goto failed_early;
+    }
 
     if (sk_snapshot_create(&s, time(NULL), d.as_of, mname, data, snap,
                            sizeof(snap)) != 0)

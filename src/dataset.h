@@ -53,6 +53,7 @@
 #define SK_MAX_LINE    (1 << 20)   /* default longest accepted line, bytes */
 #define SK_MAX_MSGS    8           /* default "file:line: reason" kept */
 #define SK_MAX_GENRES  64          /* genres kept per artist row */
+#define SK_MAX_FIELDS  19          /* fields of a row (tracks have most) */
 
 typedef enum {
     SK_FILE_ARTISTS = 0,
@@ -177,6 +178,10 @@ typedef struct {
     long      skipped[SK_N_SKIP];
     long      skipped_total;
     long      defaulted;           /* rows with a missing non-key field */
+    long      bad_fields[SK_MAX_FIELDS];   /* bad values per field (by
+                                      position, sk_field_name), taken as
+                                      missing; also printed to opts.log as
+                                      "file:line: field "F": ..." */
     long      fast;                /* sessions rows taken by the fast path */
     uint64_t  bytes;
 } sk_read_stats;
@@ -213,6 +218,9 @@ const char *sk_reader_path(const sk_reader *r);
 /* The first messages "file:line: reason" (index 0..n-1). */
 int sk_reader_n_messages(const sk_reader *r);
 const char *sk_reader_message(const sk_reader *r, int i);
+
+/* Name of field i of a row of kind (v2 spelling), or NULL. */
+const char *sk_field_name(sk_file_kind kind, int i);
 
 /* One line "FILE: N rows, M skipped (reason: n, ...), D defaulted". */
 void sk_reader_summary(const sk_reader *r, FILE *out);

@@ -19,7 +19,7 @@
 
 #define READ_CHUNK  (256 * 1024)
 #define MSG_LEN     256
-#define MAX_FIELDS  19              /* tracks have the most */
+#define MAX_FIELDS  SK_MAX_FIELDS   /* tracks have the most */
 
 struct sk_reader {
     sk_file_kind    kind;
@@ -42,6 +42,8 @@ struct sk_reader {
     sk_skip_reason  why;
     char            why_text[160];
     int             defaulted;
+    const cJSON   **fields;         /* the row being parsed, by position */
+    int             n_dmsgs;        /* bad-value messages printed */
 };
 
 static const char *const file_names[SK_N_FILES] = {
@@ -562,6 +564,40 @@ fname(sk_reader *r, int i)
     return kinds[r->kind].f[i].name;
 }
 
+const char *
+sk_field_name(sk_file_kind kind, int i)
+{
+    return (unsigned) kind < SK_N_FILES && i >= 0 && i < kinds[kind].n
+           ? kinds[kind].f[i].name : NULL;
+}
+
+/*
+ * A non-key field with a bad value: the row stays, the value becomes
+ * "missing" (which the records then count as 0 or the mean).  Counted per
+ * field, and the first few reported as "file:line: field "F": ...".
+ */
+static void
+bad_value(sk_reader *r, const cJSON *f)
+{
+    int i;
+
+    r->defaulted = 1;
+    for (i = 0; r->fields && i < kinds[r->kind].n; i++) {
+        if (r->fields[i] == f) {
+            break;
+        }
+    }
+    if (r->fields == NULL || i == kinds[r->kind].n) {
+        return;
+    }
+    r->st.bad_fields[i]++;
+    if (r->opts.log && r->n_dmsgs < r->opts.max_messages) {
+        r->n_dmsgs++;
+        fprintf(r->opts.log, "%s:%ld: field \"%s\": bad value, taken as "
+                "missing\n", r->path, r->line, fname(r, i));
+    }
+}
+
 /* A key string: present, not null, a string. */
 static int
 key_str(sk_reader *r, const cJSON **f, int i, const char **s, size_t *len)
@@ -650,7 +686,7 @@ opt_str(sk_reader *r, const cJSON *f)
         return "";
     }
     if (!cJSON_IsString(f) || f->valuestring == NULL) {
-        r->defaulted = 1;
+        bad_value(r, f);
         return "";
     }
     return f->valuestring;
@@ -663,7 +699,7 @@ opt_num(sk_reader *r, const cJSON *f)
         return NAN;
     }
     if (!cJSON_IsNumber(f)) {
-        r->defaulted = 1;
+        bad_value(r, f);
         return NAN;
     }
     return f->valuedouble;
@@ -681,7 +717,7 @@ opt_int(sk_reader *r, const cJSON *f)
     if (!cJSON_IsNumber(f) || !is_integral(f->valuedouble)
         || fabs(f->valuedouble) > 2147483647.0)
     {
-        r->defaulted = 1;
+        bad_value(r, f);
         return SK_MISSING;
     }
     return (int64_t) f->valuedouble;
@@ -700,14 +736,14 @@ opt_genres(sk_reader *r, const cJSON *f, const char **names, int max,
         return;
     }
     if (!cJSON_IsArray(f)) {
-        r->defaulted = 1;
+        bad_value(r, f);
         return;
     }
     cJSON_ArrayForEach(it, f) {
         int g;
 
         if (!cJSON_IsString(it) || it->valuestring == NULL) {
-            r->defaulted = 1;
+            bad_value(r, f);
             continue;
         }
         if ((g = sk_genre_index(it->valuestring, strlen(it->valuestring)))
@@ -797,7 +833,7 @@ parse_user(sk_reader *r, const cJSON **f, sk_user_row *u)
     opt_genres(r, f[4], NULL, 0, &u->n_favourite, &u->favourite_mask);
     u->premium = (int) opt_int(r, f[5]);
     if (u->premium != SK_MISSING && u->premium != 0 && u->premium != 1) {
-        r->defaulted = 1;
+        bad_value(r, f[5]);
         u->premium = SK_MISSING;
     }
     return 0;
@@ -832,10 +868,10 @@ parse_event(sk_reader *r, const cJSON **f, sk_event_row *e)
             if (sk_ds_id_valid(f[2]->valuestring, len)) {
                 sk_id_copy(e->track_id, f[2]->valuestring);
             } else if (len) {
-                r->defaulted = 1;
+                bad_value(r, f[2]);
             }
         } else if (f[2] && !cJSON_IsNull(f[2])) {
-            r->defaulted = 1;
+            bad_value(r, f[2]);
         }
     } else if (key_id(r, f, 2, e->track_id) < 0) {
         return -1;
@@ -922,6 +958,7 @@ parse_line(sk_reader *r, const char *line, size_t len, sk_row *row)
     if (gather(r, r->tree, f) < 0) {
         return -1;
     }
+    r->fields = f;                  /* for bad_value(); this call only */
     switch (r->kind) {
     case SK_FILE_ARTISTS:
         return parse_artist(r, f, &row->artist);

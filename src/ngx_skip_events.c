@@ -74,6 +74,7 @@
 #include "dataset.h"
 #include "keys.h"
 #include "store_scripts.h"
+#include "ngx_skip_conf.h"
 #include "ngx_skip_events.h"
 #include "ngx_skip_prom.h"
 #include "ngx_skip_recent.h"
@@ -222,7 +223,7 @@ static ngx_command_t  ngx_http_skip_events_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_skip_events_loc_conf_t, token),
-      NULL },
+      &ngx_http_skip_conf_str_nonempty },
 
     { ngx_string("skip_events_recent"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,

@@ -55,6 +55,7 @@ typedef struct {
     ngx_atomic_t                    cache[NGX_HTTP_SKIP_METRICS_NCACHE];
     ngx_atomic_t                    cmcd[NGX_HTTP_SKIP_METRICS_NCMCD];
     ngx_atomic_t                    scrapes;
+    ngx_atomic_t                    breaker_trips;
 
     /* pid << 1 | up, so that only the pid that set "up" clears it */
     ngx_atomic_t                    connected;
@@ -164,7 +165,8 @@ static ngx_http_skip_metrics_result_t  ngx_http_skip_metrics_results[] = {
     { ngx_string("disconnected"), 1 },
     { ngx_string("badid"), 0 },
     { ngx_string("off"), 0 },
-    { ngx_string("nomodel"), 0 }
+    { ngx_string("nomodel"), 0 },
+    { ngx_string("breaker"), 1 }
 };
 
 static ngx_str_t  ngx_http_skip_metrics_events[] = {
@@ -956,6 +958,20 @@ ngx_http_skip_metrics_redis_connected(ngx_uint_t up)
 }
 
 
+void
+ngx_http_skip_metrics_breaker_trip(void)
+{
+    ngx_http_skip_metrics_shard_t  *sd;
+
+    sd = ngx_http_skip_metrics_shard();
+    if (sd == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&sd->breaker_trips, 1);
+}
+
+
 /* --- the Prometheus handler --------------------------------------------- */
 
 
@@ -1064,11 +1080,11 @@ ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
     size_t      len;
     ngx_uint_t  i;
 
-    len = 128 * (2 * 10                                /* HELP, TYPE */
+    len = 128 * (2 * 11                                /* HELP, TYPE */
                  + 2 * NGX_HTTP_SKIP_METRICS_NRESULTS
                  + NGX_HTTP_SKIP_METRICS_BUCKETS + 2
                  + NGX_HTTP_SKIP_METRICS_NEVENTS
-                 + NGX_HTTP_SKIP_METRICS_NCACHE + 2
+                 + NGX_HTTP_SKIP_METRICS_NCACHE + 3
                  + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2)
           + 1;
 
@@ -1252,6 +1268,15 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
                  "Redis connection is up.\n"
                  "# TYPE skip_redis_connected gauge\n"
                  "skip_redis_connected %uA\n", v);
+
+    v = ngx_http_skip_metrics_sum(sh,
+                                  ngx_http_skip_metrics_field(breaker_trips));
+
+    p = ngx_slprintf(p, end,
+                 "# HELP skip_redis_breaker_trips_total Times a worker's "
+                 "Redis circuit breaker opened (skip_redis_breaker).\n"
+                 "# TYPE skip_redis_breaker_trips_total counter\n"
+                 "skip_redis_breaker_trips_total %uA\n", v);
 
     p = ngx_slprintf(p, end,
                  "# HELP skip_model_info Models loaded, by name and version.\n"

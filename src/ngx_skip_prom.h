@@ -57,6 +57,7 @@ typedef enum {
     NGX_HTTP_SKIP_METRICS_BADID,           /* "badid": invalid user/track id */
     NGX_HTTP_SKIP_METRICS_OFF,             /* "off": no skip_redis */
     NGX_HTTP_SKIP_METRICS_NOMODEL,         /* "nomodel": arm names no model */
+    NGX_HTTP_SKIP_METRICS_BREAKER,         /* "breaker": circuit breaker open */
     NGX_HTTP_SKIP_METRICS_NRESULTS
 } ngx_http_skip_metrics_result_e;
 
@@ -183,6 +184,9 @@ void ngx_http_skip_metrics_cmcd(ngx_uint_t result);
  * not clear the flag its replacement (same slot) has just set.
  */
 void ngx_http_skip_metrics_redis_connected(ngx_uint_t up);
+
+/* A worker's Redis circuit breaker opened: skip_redis_breaker_trips_total. */
+void ngx_http_skip_metrics_breaker_trip(void);
 
 
 #endif /* _NGX_SKIP_PROM_H_INCLUDED_ */

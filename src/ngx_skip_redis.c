@@ -43,6 +43,7 @@
 #include <hiredis/hiredis.h>
 
 #include "keys.h"
+#include "records.h"
 #include "ngx_skip_prom.h"
 #include "ngx_skip_redis.h"
 
@@ -103,6 +104,13 @@ struct ngx_skip_redis_s {
     char                        snap[SK_SNAP_MAX + 1];
     ngx_uint_t                  has_snap;
     ngx_uint_t                  snap_gen;
+
+    /* circuit breaker */
+    ngx_uint_t                  timeouts;    /* lookups in a row */
+    ngx_uint_t                  open;
+    ngx_uint_t                  probing;     /* a probe is out */
+    ngx_msec_t                  open_for;
+    ngx_msec_t                  open_until;
 };
 
 
@@ -155,6 +163,9 @@ ngx_skip_warn(ngx_log_t *log, ngx_err_t err, const char *fmt, ...)
     va_start(args, fmt);
     p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
     va_end(args);
+
+    /* whatever a message quotes from Redis or a client: no control bytes */
+    sk_log_scrub((char *) buf, p - buf);
 
     if (suppressed) {
         ngx_log_error(NGX_LOG_WARN, log, err,
@@ -932,6 +943,92 @@ ngx_skip_redis_check(ngx_skip_redis_t *rd)
                   ngx_current_msec - cmd->sent);
 
     ngx_skip_redis_fail(rd);
+}
+
+
+/* ---- circuit breaker ---------------------------------------------------- */
+
+
+ngx_int_t
+ngx_skip_redis_breaker_allow(ngx_skip_redis_t *rd)
+{
+    if (!rd->open) {
+        return NGX_OK;
+    }
+
+    if ((ngx_msec_int_t) (ngx_current_msec - rd->open_until) < 0) {
+        return NGX_BUSY;
+    }
+
+    /*
+     * Half open: this lookup is the probe.  The next ones wait for its
+     * outcome, or for another interval if it never reports (its request
+     * went away): the breaker cannot get stuck open.
+     */
+    rd->probing = 1;
+    rd->open_until = ngx_current_msec + rd->open_for;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd, ngx_uint_t timed_out)
+{
+    ngx_skip_redis_conf_t  *conf;
+
+    conf = rd->conf;
+
+    if (conf->breaker_threshold == 0) {
+        return;
+    }
+
+    if (!timed_out) {
+        if (rd->open) {
+            ngx_log_error(NGX_LOG_WARN, &rd->log, 0,
+                          "skip: Redis %V answers again, breaker closed",
+                          &conf->addr.name);
+        }
+
+        rd->timeouts = 0;
+        rd->open = 0;
+        rd->probing = 0;
+        return;
+    }
+
+    if (rd->open) {
+        /* lookups sent before it opened time out too: only the probe's
+         * outcome counts */
+        if (!rd->probing) {
+            return;
+        }
+
+        rd->probing = 0;
+        rd->open_for = ngx_min(rd->open_for * 2, conf->breaker_max);
+        rd->open_until = ngx_current_msec + rd->open_for;
+
+        ngx_skip_warn(&rd->log, NGX_ETIMEDOUT, "skip: Redis %V: the probe "
+                      "timed out, not asking it for %M ms",
+                      &conf->addr.name, rd->open_for);
+        return;
+    }
+
+    if (++rd->timeouts < conf->breaker_threshold) {
+        return;
+    }
+
+    rd->open = 1;
+    rd->probing = 0;
+    rd->open_for = ngx_min(conf->breaker_open, conf->breaker_max);
+    rd->open_until = ngx_current_msec + rd->open_for;
+
+    ngx_http_skip_metrics_breaker_trip();
+
+    /* not rate-limited: it opens at most once per interval */
+    ngx_log_error(NGX_LOG_WARN, &rd->log, NGX_ETIMEDOUT,
+                  "skip: Redis %V: %ui lookups in a row timed out, breaker "
+                  "open, not asking it for %M ms", &conf->addr.name,
+                  rd->timeouts, rd->open_for);
 }
 
 

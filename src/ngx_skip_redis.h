@@ -53,6 +53,11 @@ typedef struct {
     u_char                *prefix;      /* key prefix, NUL-terminated */
     ngx_msec_t             connect_timeout;
     ngx_msec_t             refresh;     /* how often <prefix>:active is read */
+
+    /* circuit breaker (skip_redis_breaker); threshold 0: off */
+    ngx_uint_t             breaker_threshold;
+    ngx_msec_t             breaker_open;     /* first open interval */
+    ngx_msec_t             breaker_max;      /* longest open interval */
 } ngx_skip_redis_conf_t;
 
 
@@ -83,6 +88,20 @@ void ngx_skip_redis_detach(ngx_skip_redis_cmd_t *cmd);
  * every lookup deadline).
  */
 void ngx_skip_redis_check(ngx_skip_redis_t *rd);
+
+/*
+ * The circuit breaker, per worker.  A Redis that accepts commands but does
+ * not answer would otherwise cost every request the whole deadline.  After
+ * breaker_threshold lookups in a row timed out, the breaker opens: allow()
+ * says NGX_BUSY (fall back at once) for breaker_open ms; then it lets one
+ * lookup through as a probe.  The probe answered closes the breaker; the
+ * probe timed out opens it again for twice as long, up to breaker_max.  Any
+ * answer resets the count.  Only lookups count: the connection's own
+ * liveness check (ngx_skip_redis_check) still reconnects as before.
+ */
+ngx_int_t ngx_skip_redis_breaker_allow(ngx_skip_redis_t *rd);
+void ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd,
+    ngx_uint_t timed_out);
 
 /* WARN-level message, at most one per second per worker (plus a count). */
 void ngx_skip_warn(ngx_log_t *log, ngx_err_t err, const char *fmt, ...);

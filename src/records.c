@@ -36,11 +36,45 @@ enum {
 };
 
 static int
+log_unsafe(unsigned char c)
+{
+    return c < 0x20 || c >= 0x7f;
+}
+
+size_t
+sk_log_safe(char *dst, size_t size, const char *src, size_t len)
+{
+    size_t i, n;
+
+    if (size == 0) {
+        return 0;
+    }
+    n = len < size - 1 ? len : size - 1;
+    for (i = 0; i < n; i++) {
+        dst[i] = (log_unsafe((unsigned char) src[i]) || src[i] == '"')
+                 ? '?' : src[i];
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+void
+sk_log_scrub(char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if (log_unsafe((unsigned char) s[i])) {
+            s[i] = '?';
+        }
+    }
+}
+
+static int
 bad_field(char *err, size_t errlen, const char *field, const char *v,
     size_t len, const char *why)
 {
     char    shown[41];
-    size_t  i, n = len > 40 ? 40 : len;
 
     if (err && errlen) {
         if (v == NULL) {
@@ -50,11 +84,7 @@ bad_field(char *err, size_t errlen, const char *field, const char *v,
              * The value comes from Redis and the module logs this line:
              * control bytes and quotes would let it forge log lines.
              */
-            for (i = 0; i < n; i++) {
-                shown[i] = (v[i] >= 0x20 && v[i] < 0x7f && v[i] != '"')
-                           ? v[i] : '?';
-            }
-            shown[n] = '\0';
+            sk_log_safe(shown, sizeof(shown), v, len);
             snprintf(err, errlen, "field \"%s\": %s: \"%s\"", field, why,
                      shown);
         }

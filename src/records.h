@@ -101,6 +101,17 @@ int sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
 void sk_user_rec_encode(const sk_user_rec *u, char vals[][SK_REC_VALMAX]);
 void sk_track_rec_encode(const sk_track_rec *t, char vals[][SK_REC_VALMAX]);
 
+/*
+ * Text from outside (a Redis value or error reply, a request-controlled
+ * string) made safe to log: at most size - 1 bytes of src[0..len) into dst,
+ * NUL-terminated, each control byte, DEL, byte >= 0x80 and double quote
+ * replaced by '?', so that it can neither forge log lines nor end a quoted
+ * value early.  Returns the length written.  sk_log_scrub does the same in
+ * place to a whole message, quotes excepted (the message's own).
+ */
+size_t sk_log_safe(char *dst, size_t size, const char *src, size_t len);
+void sk_log_scrub(char *s, size_t len);
+
 /* "slow"/"medium"/"fast" in any case -> SK_STORAGE_*, or -1. */
 int sk_storage_parse(const char *s, size_t len);
 const char *sk_storage_name(int storage);

@@ -183,7 +183,7 @@ my $r = $t->http_get("/tracks/$tr", 'X-User-Id' => $users->[1]);
 %s = SkipModule::skipvars($r);
 is("$r->{status} $s{source} $s{decision}", '200 malformed play',
    'malformed user record: 200, malformed, fallback');
-like($t->read_file('error.log'), qr/\[warn\].*malformed user record: field "plays"/,
+like($t->read_file('error.log'), qr/\[warn\].*malformed user record \S+:u:\d+: field "plays"/,
      'the malformed field is named in a warning');
 
 # ---- internal redirect: no second lookup -----------------------------------

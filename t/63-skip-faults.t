@@ -23,6 +23,7 @@ events { worker_connections 1024; }
 http {
     skip_redis 127.0.0.1:%%PORT_6379%%;
     skip_redis_connect_timeout 300ms;
+    skip_redis_breaker off;          # the raw fault behaviour; see t/69
     skip_model default %%ROOT%%/models/default.model;
     skip_record_cache off;
 

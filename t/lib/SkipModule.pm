@@ -119,10 +119,13 @@ sub rst_request {
 # A fake Redis for t->run_daemon: answers AUTH/SELECT/GET <prefix>:active
 # like Redis (so the handshake succeeds), then HMGET according to $mode:
 # 'silent' never answers, 'garbage' answers something that is not RESP,
-# 'slow' answers "no such record" after $delay seconds (default 0.05).
+# 'slow' answers "no such record" after $delay seconds (default 0.05),
+# 'error' answers an error reply carrying control bytes.  $snap is the
+# snapshot id GET <prefix>:active returns (default "s1").
 sub fake_redis {
-    my ($mode, $delay) = @_;
+    my ($mode, $delay, $snap) = @_;
     $delay //= 0.05;
+    $snap //= 's1';
     return sub {
         my ($ls) = @_;
         my $sel = IO::Select->new($ls);
@@ -152,7 +155,8 @@ sub fake_redis {
                 while (my $cmd = parse_cmd(\$buf{$s})) {
                     my $name = uc $cmd->[0];
                     # replies leave in command order, as Redis sends them
-                    my $reply = $name eq 'GET' ? "\$2\r\ns1\r\n"
+                    my $reply = $name eq 'GET'
+                              ? '$' . length($snap) . "\r\n$snap\r\n"
                               : $name eq 'AUTH' || $name eq 'SELECT' ? "+OK\r\n"
                               : undef;
                     if (defined $reply) {
@@ -161,6 +165,8 @@ sub fake_redis {
                         } else {
                             syswrite($s, $reply);
                         }
+                    } elsif ($mode eq 'error') {
+                        syswrite($s, "-ERR evil\x1b[2J\x07 text\r\n");
                     } elsif ($mode eq 'garbage') {
                         syswrite($s, "garbage, not RESP\r\n");
                     } elsif ($mode eq 'slow') {

@@ -142,5 +142,17 @@ main(void)
     ok(strchr(err, '\n') == NULL && strstr(err, "x?[emerg] ?forged"),
        "control bytes and quotes of a bad value are not logged: %s", err);
 
+    {
+        /* log-safe text: control bytes, DEL, high bytes and quotes -> '?' */
+        char safe[8];
+
+        is_int((long) sk_log_safe(safe, sizeof(safe), "a\x1b\"b\x7f\xff" "cdef",
+                                  10), 7, "sk_log_safe: truncated to size - 1");
+        is_str(safe, "a??b??c", "sk_log_safe: each unsafe byte is '?'");
+        char msg[] = "x\n\"y\"\x07";
+        sk_log_scrub(msg, sizeof(msg) - 1);
+        is_str(msg, "x?\"y\"?", "sk_log_scrub: keeps quotes, not controls");
+    }
+
     return done_testing();
 }
