@@ -70,7 +70,11 @@ sk_slice_schedule(int64_t size, int64_t slice, int64_t duration_ms,
         double   at = size > 0 ? (double) s / (double) size
                                  * (double) duration_ms : 0;
 
-        if (k > 0 && !(at < listened_ms)) {
+        /* at < listened_ms, without at's rounding: a skip exactly on a
+         * slice boundary does not ask for the next slice */
+        if (k > 0 && !((double) s * (double) duration_ms
+                       < listened_ms * (double) size))
+        {
             break;
         }
         if (got < max) {

@@ -175,8 +175,8 @@ origin_add(sk_origin_by *b, const origin_line *o, int unlistened)
 }
 
 int
-sk_origin_account(sk_player_run *run, const char *path, char *err,
-    size_t errlen)
+sk_origin_account(sk_player_run *run, const char *path, long from,
+    char *err, size_t errlen)
 {
     sk_origin_acct  *a = &run->origin;
     sk_slice_key    *asked = NULL;
@@ -193,6 +193,11 @@ sk_origin_account(sk_player_run *run, const char *path, char *err,
     f = fopen(path, "r");
     if (f == NULL) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (from > 0 && fseek(f, from, SEEK_SET) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        fclose(f);
         return -1;
     }
     while ((len = getline(&line, &lcap, f)) >= 0) {
@@ -497,7 +502,7 @@ print_text(FILE *out, const sk_player_run *run, group *gs, int ng)
             "%g kbps, time scale %g, %.1f s\n", run->n_plays, run->n_slices,
             (long long) run->slice_bytes, run->kbps, run->time_scale,
             run->seconds);
-    fprintf(out, "%-18s %6s %6s %7s %7s %6s %-17s %9s %8s %8s %5s %5s\n",
+    fprintf(out, "%-18s %6s %6s %7s %7s %6s %-20s %9s %8s %8s %5s %5s\n",
             "group", "plays", "full", "slices", "HIT", "origin",
             "later-HIT(play,full)", "served_MB", "ttfb_p50", "ttfb_p99",
             "range", "err");

@@ -85,12 +85,14 @@ typedef struct {
 } sk_player_run;
 
 /*
- * Read the origin log and account it against run's slices (run->origin,
+ * Read the origin log from byte offset `from` (its size when the run
+ * started: what was served before does not count) and account it against
+ * run's slices (run->origin,
  * run->has_origin).  Unparseable lines are counted, not fatal.  0, or -1
  * with err (the file cannot be read, out of memory).
  */
-int sk_origin_account(sk_player_run *run, const char *path, char *err,
-    size_t errlen);
+int sk_origin_account(sk_player_run *run, const char *path, long from,
+    char *err, size_t errlen);
 
 void sk_origin_free(sk_origin_acct *o);
 
