@@ -255,7 +255,7 @@ EOF
 }
 RUN="$CONFIGS"
 edge_conf $CONFIGS > "$W/edge.conf"
-if ! "$NGINX" -p "$W/edge/" -c "$W/edge.conf" -e "$W/edge-t.log" -t \
+if ! "$NGINX" -p "$W/edge/" -c "$W/edge.conf" -e "$W/edge-t-error.log" -t \
         > "$W/edge-t.log" 2>&1
 then
     say "== nginx -t refuses the prefetch configurations (module without slice-aware prefetch?):"
