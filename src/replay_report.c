@@ -544,8 +544,8 @@ print_text(FILE *out, const sk_player_run *run, group *gs, int ng)
                 run->origin.bad_lines, run->origin.first_bad_line);
     }
     fputc('\n', out);
-    fprintf(out, "%-18s %8s %10s %11s %11s %9s %12s %11s\n", "origin", "fetches",
-            "origin_MB", "listener_MB", "prefetch_MB", "pf_fetch",
+    fprintf(out, "%-18s %8s %10s %11s %11s %9s %12s %11s\n", "origin",
+            "fetches", "origin_MB", "listener_MB", "prefetch_MB", "pf_fetch",
             "unlistened_MB", "unl_fetches");
     for (int i = 0; i < ng; i++) {
         const group         *g = &gs[i];

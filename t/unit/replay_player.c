@@ -150,21 +150,22 @@ test_origin(void)
     char           *buf = NULL;
     size_t         blen = 0;
     FILE          *out;
+    long           from;
 
     fprintf(f, "{\"uri\":\"/old\",\"range\":\"\",\"status\":200,\"bytes\":7,"
             "\"prefetch\":\"\"}\n");
-    long from = ftell(f);
+    from = ftell(f);
     fprintf(f, "{\"uri\":\"/tracks/%s\",\"range\":\"bytes=0-1048575\","
-            "\"status\":206,\"bytes\":1048576,\"prefetch\":\"\",\"arm\":\"x\"}\n",
-            A);
+            "\"status\":206,\"bytes\":1048576,\"prefetch\":\"\","
+            "\"arm\":\"x\"}\n", A);
     for (int k = 1; k < 4; k++) {
         fprintf(f, "{\"uri\":\"/tracks/%s\",\"range\":\"bytes=%d-%d\","
                 "\"status\":206,\"bytes\":\"1048576\",\"prefetch\":\"1\","
                 "\"arm\":\"x\"}\n", A, k * MB, (k + 1) * MB - 1);
     }
     fprintf(f, "{\"uri\":\"/tracks/%s\",\"range\":\"bytes=0-1048575\","
-            "\"status\":206,\"bytes\":1048576,\"prefetch\":\"1\",\"arm\":\"y\"}\n",
-            B);
+            "\"status\":206,\"bytes\":1048576,\"prefetch\":\"1\","
+            "\"arm\":\"y\"}\n", B);
     fprintf(f, "not json\n");
     fclose(f);
 
