@@ -31,6 +31,8 @@
 #include "src/model.h"
 #include "src/records.h"
 #include "src/ngx_skip_cache.h"
+#include "src/ngx_skip_ledger.h"
+#include "src/ngx_skip_prefetch.h"
 #include "src/ngx_skip_prom.h"
 #include "src/ngx_skip_recent.h"
 #include "src/ngx_skip_redis.h"
@@ -93,6 +95,10 @@ typedef struct {
     ngx_int_t                  cache_size;  /* 0: off */
     ngx_msec_t                 cache_ttl;
 
+    ngx_int_t                  prefetch_inflight;   /* per worker */
+    ngx_uint_t                 prefetch_zone;       /* declared */
+    ngx_event_t                prefetch_sweep;      /* worker 0 */
+
     /* per worker, from init_process */
     ngx_skip_redis_t          *redis;
     ngx_skip_cache_t          *cache;
@@ -106,7 +112,7 @@ typedef struct {
     ngx_http_complex_value_t  *use_model;
     ngx_http_complex_value_t  *hour;
     ngx_http_complex_value_t  *position;   /* plays before, in the session */
-    ngx_http_complex_value_t  *prefetch;   /* URI of the "play" prefetch */
+    ngx_skip_prefetch_conf_t   prefetch;
     ngx_msec_t                 timeout;
     ngx_int_t                  threshold;   /* millionths; -1: the model's */
     ngx_uint_t                 fallback;
@@ -139,7 +145,7 @@ typedef struct {
     ngx_uint_t                 source;
     ngx_uint_t                 decision;
     ngx_uint_t                 scored;
-    ngx_uint_t                 prefetched;
+    ngx_uint_t                 prefetch_checked;
     double                     score;
 } ngx_http_skip_ctx_t;
 
@@ -149,6 +155,7 @@ static void ngx_http_skip_start(ngx_http_request_t *r,
     ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
 static ngx_http_skip_model_t *ngx_http_skip_choose_model(
     ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
+static ngx_int_t ngx_http_skip_header_filter(ngx_http_request_t *r);
 static void ngx_http_skip_prefetch(ngx_http_request_t *r,
     ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
 static ngx_int_t ngx_http_skip_position(ngx_http_request_t *r,
@@ -186,6 +193,11 @@ static char *ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_skip_prefetch_ahead(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_skip_prefetch_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_skip_prefetch_sweep(ngx_event_t *ev);
 static void ngx_http_skip_model_cleanup(void *data);
 static ngx_int_t ngx_http_skip_init_process(ngx_cycle_t *cycle);
 static void ngx_http_skip_exit_process(ngx_cycle_t *cycle);
@@ -316,7 +328,49 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
-      offsetof(ngx_http_skip_loc_conf_t, prefetch),
+      offsetof(ngx_http_skip_loc_conf_t, prefetch.uri),
+      NULL },
+
+    { ngx_string("skip_prefetch_slice"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, prefetch.slice),
+      NULL },
+
+    { ngx_string("skip_prefetch_ahead"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_skip_prefetch_ahead,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, prefetch.ahead),
+      NULL },
+
+    { ngx_string("skip_prefetch_threshold"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_skip_threshold,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, prefetch.threshold),
+      NULL },
+
+    { ngx_string("skip_prefetch_next"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, prefetch.next),
+      NULL },
+
+    { ngx_string("skip_prefetch_inflight"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, prefetch_inflight),
+      NULL },
+
+    { ngx_string("skip_prefetch_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_skip_prefetch_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("skip_threshold"),
@@ -366,6 +420,9 @@ ngx_module_t  ngx_http_skip_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 
 
 /* Variables: data is what they report. */
@@ -433,7 +490,6 @@ ngx_http_skip_handler(ngx_http_request_t *r)
             return NGX_AGAIN;
         }
 
-        ngx_http_skip_prefetch(r, ctx, slcf);
         return NGX_DECLINED;
     }
 
@@ -462,7 +518,6 @@ ngx_http_skip_handler(ngx_http_request_t *r)
     ngx_http_skip_start(r, ctx, slcf);
 
     if (ctx->state == NGX_HTTP_SKIP_DONE) {
-        ngx_http_skip_prefetch(r, ctx, slcf);
         return NGX_DECLINED;
     }
 
@@ -666,51 +721,92 @@ ngx_http_skip_choose_model(ngx_http_request_t *r,
 
 
 /*
- * "play": fetch the whole track in the background (skip_prefetch URI), so
- * the cache holds the rest of it before the player asks.  A background,
- * header-only subrequest as the mirror module makes: the client never sees
- * its output, and proxy_cache still reads the full body into the cache.
- * Once per client request; a failure only costs the prefetch.
+ * Prefetch (src/ngx_skip_prefetch.h), decided when the listener's answer
+ * starts: its Content-Range tells how large the track is and which slice
+ * the player asked for.  Once per client request.
  */
+static ngx_int_t
+ngx_http_skip_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_skip_ctx_t       *ctx;
+    ngx_http_skip_loc_conf_t  *slcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_skip_module);
+
+    if (slcf->prefetch.uri == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_skip_get_ctx(r);
+
+    if (ctx && ctx->state == NGX_HTTP_SKIP_DONE && !ctx->prefetch_checked) {
+        ctx->prefetch_checked = 1;
+        ngx_http_skip_prefetch(r, ctx, slcf);
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
 static void
 ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     ngx_http_skip_loc_conf_t *slcf)
 {
-    ngx_str_t            uri, args;
-    ngx_uint_t           flags;
-    ngx_http_request_t  *sr;
+    off_t                     end;
+    double                    threshold;
+    ngx_int_t                 slot;
+    ngx_str_t                 sid;
+    ngx_uint_t                status;
+    ngx_skip_prefetch_want_t  want;
 
-    if (slcf->prefetch == NULL || ctx->prefetched
-        || ctx->decision != NGX_HTTP_SKIP_PLAY)
-    {
-        return;
+    ngx_memzero(&want, sizeof(ngx_skip_prefetch_want_t));
+
+    slot = ngx_http_skip_metrics_slot(ctx->model->metrics);
+
+    /* out of range: the counting calls ignore it */
+    want.arm = (slot == NGX_ERROR) ? (ngx_uint_t) -1 : (ngx_uint_t) slot;
+    want.path = r->uri;
+    want.total = -1;
+
+    status = r->headers_out.status;
+
+    if (status == NGX_HTTP_OK || status == NGX_HTTP_PARTIAL_CONTENT) {
+        ngx_skip_prefetch_client_range(r, &want.start, &end);
+        want.total = ngx_skip_prefetch_total(r);
+
+        /* what was prefetched before and is asked for now was worth it */
+        ngx_skip_prefetch_served(r, &slcf->prefetch, &want, end);
+
+        /*
+         * Its own threshold: a wasted prefetch costs bytes, a wrong label
+         * costs nothing by itself.  Without a score (fallback), the
+         * fallback decision says.
+         */
+        if (ctx->scored) {
+            threshold = slcf->prefetch.threshold >= 0
+                        ? slcf->prefetch.threshold / 1000000.0
+                        : ctx->threshold;
+            want.track = (ctx->score >= threshold);
+
+        } else {
+            want.track = (ctx->decision == NGX_HTTP_SKIP_PLAY);
+        }
     }
 
-    ctx->prefetched = 1;
+    if (slcf->prefetch.next) {
+        /* read (and counted) on every request; used on "skip" only */
+        ngx_skip_prefetch_cmcd(r, &want.next, &sid);
 
-    if (ngx_http_complex_value(r, slcf->prefetch, &uri) != NGX_OK) {
-        return;
+        if (ctx->decision != NGX_HTTP_SKIP_SKIP) {
+            ngx_str_null(&want.next);
+        }
     }
 
-    ngx_str_null(&args);
-    flags = NGX_HTTP_LOG_UNSAFE;
-
-    if (ngx_http_parse_unsafe_uri(r, &uri, &args, &flags) != NGX_OK) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "skip_prefetch: unsafe URI \"%V\"", &uri);
-        return;
-    }
-
-    if (ngx_http_subrequest(r, &uri, &args, &sr, NULL,
-                            NGX_HTTP_SUBREQUEST_BACKGROUND)
-        != NGX_OK)
-    {
-        return;
-    }
-
-    sr->header_only = 1;
-    sr->method = NGX_HTTP_GET;
-    sr->method_name = ngx_http_core_get_method;
+    ngx_skip_prefetch_start(r, &slcf->prefetch, &want);
 }
 
 
@@ -1216,7 +1312,7 @@ ngx_http_skip_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
-    return NGX_OK;
+    return ngx_skip_prefetch_add_variables(cf);
 }
 
 
@@ -1237,6 +1333,9 @@ ngx_http_skip_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_skip_handler;
+
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_skip_header_filter;
 
     return NGX_OK;
 }
@@ -1284,6 +1383,7 @@ ngx_http_skip_create_main_conf(ngx_conf_t *cf)
     smcf->redis_connect_timeout = NGX_CONF_UNSET_MSEC;
     smcf->cache_size = NGX_CONF_UNSET;
     smcf->cache_ttl = NGX_CONF_UNSET_MSEC;
+    smcf->prefetch_inflight = NGX_CONF_UNSET;
 
     return smcf;
 }
@@ -1301,6 +1401,13 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(smcf->redis_connect_timeout, 1000);
     ngx_conf_init_value(smcf->cache_size, 4096);
     ngx_conf_init_msec_value(smcf->cache_ttl, 2000);
+    ngx_conf_init_value(smcf->prefetch_inflight, 64);
+
+    if (smcf->prefetch_inflight < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_prefetch_inflight must be at least 1");
+        return NGX_CONF_ERROR;
+    }
 
     if (smcf->redis_db < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -1380,7 +1487,11 @@ ngx_http_skip_create_loc_conf(ngx_conf_t *cf)
     conf->use_model = NGX_CONF_UNSET_PTR;
     conf->hour = NGX_CONF_UNSET_PTR;
     conf->position = NGX_CONF_UNSET_PTR;
-    conf->prefetch = NGX_CONF_UNSET_PTR;
+    conf->prefetch.uri = NGX_CONF_UNSET_PTR;
+    conf->prefetch.slice = NGX_CONF_UNSET_SIZE;
+    conf->prefetch.ahead = NGX_CONF_UNSET;
+    conf->prefetch.threshold = NGX_CONF_UNSET;
+    conf->prefetch.next = NGX_CONF_UNSET_UINT;
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->threshold = NGX_CONF_UNSET;
     conf->fallback = NGX_CONF_UNSET_UINT;
@@ -1403,7 +1514,13 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->use_model, prev->use_model, NULL);
     ngx_conf_merge_ptr_value(conf->hour, prev->hour, NULL);
     ngx_conf_merge_ptr_value(conf->position, prev->position, NULL);
-    ngx_conf_merge_ptr_value(conf->prefetch, prev->prefetch, NULL);
+    ngx_conf_merge_ptr_value(conf->prefetch.uri, prev->prefetch.uri, NULL);
+    ngx_conf_merge_size_value(conf->prefetch.slice, prev->prefetch.slice, 0);
+    ngx_conf_merge_value(conf->prefetch.ahead, prev->prefetch.ahead,
+                         NGX_SKIP_PREFETCH_ALL);
+    ngx_conf_merge_value(conf->prefetch.threshold, prev->prefetch.threshold,
+                         -1);
+    ngx_conf_merge_uint_value(conf->prefetch.next, prev->prefetch.next, 1);
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 20);
     ngx_conf_merge_value(conf->threshold, prev->threshold, -1);
     ngx_conf_merge_uint_value(conf->fallback, prev->fallback,
@@ -1424,6 +1541,30 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                                "\"skip_predict\" is on, but \"skip_user\" or "
                                "\"skip_track\" is not set");
             return NGX_CONF_ERROR;
+        }
+    }
+
+    if (conf->prefetch.uri && conf->prefetch.next > 64) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_prefetch_next %ui: at most 64 slices",
+                           conf->prefetch.next);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->predict && conf->prefetch.uri) {
+        /* the ledger that keeps workers from fetching a slice twice */
+        smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
+
+        if (!smcf->prefetch_zone) {
+            if (ngx_skip_ledger_add_zone(cf, &ngx_http_skip_module,
+                                         NGX_SKIP_LEDGER_DEFAULT_SIZE,
+                                         NGX_SKIP_LEDGER_DEFAULT_WINDOW)
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            smcf->prefetch_zone = 1;
         }
     }
 
@@ -1577,12 +1718,15 @@ ngx_http_skip_model_cleanup(void *data)
 static char *
 ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ngx_http_skip_loc_conf_t *slcf = conf;
+    char  *p = conf;
 
-    ngx_int_t   t;
+    ngx_int_t   t, *tp;
     ngx_str_t  *value;
 
-    if (slcf->threshold != NGX_CONF_UNSET) {
+    /* skip_threshold and skip_prefetch_threshold: millionths of P(play) */
+    tp = (ngx_int_t *) (p + cmd->offset);
+
+    if (*tp != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
@@ -1594,7 +1738,7 @@ ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "must be a number between 0 and 1";
     }
 
-    slcf->threshold = t;
+    *tp = t;
 
     return NGX_CONF_OK;
 }
@@ -1639,6 +1783,90 @@ ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
         smcf->cache_ttl = ttl;
     }
+
+    return NGX_CONF_OK;
+}
+
+
+/* skip_prefetch_ahead all | N; */
+static char *
+ngx_http_skip_prefetch_ahead(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_loc_conf_t *slcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (slcf->prefetch.ahead != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "all") == 0) {
+        slcf->prefetch.ahead = NGX_SKIP_PREFETCH_ALL;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_prefetch_ahead \"%V\": \"all\" or a "
+                           "number of slices, 1..4096", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->prefetch.ahead = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* skip_prefetch_zone SIZE [WINDOW]; */
+static char *
+ngx_http_skip_prefetch_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+    ngx_int_t   window;
+
+    if (smcf->prefetch_zone) {
+        /* also when a location before this line declared the default */
+        return "is duplicate, or comes after a location with "
+               "\"skip_prefetch\" (put it before the server blocks)";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+    if (size == NGX_ERROR || size < (ssize_t) (64 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_prefetch_zone \"%V\": a size of at "
+                           "least %uzk", &value[1], 64 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    window = NGX_SKIP_LEDGER_DEFAULT_WINDOW;
+
+    if (cf->args->nelts > 2) {
+        window = ngx_parse_time(&value[2], 1);
+        if (window == NGX_ERROR || window < 1 || window > 86400) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_prefetch_zone: window \"%V\" must be "
+                               "a time between 1s and 1d", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_skip_ledger_add_zone(cf, &ngx_http_skip_module, size, window)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->prefetch_zone = 1;
 
     return NGX_CONF_OK;
 }
@@ -1698,7 +1926,31 @@ ngx_http_skip_init_process(ngx_cycle_t *cycle)
     /* NULL (no memory) means every lookup falls back: still not fatal */
     smcf->redis = ngx_skip_redis_create(cycle, &smcf->redis_conf);
 
+    ngx_skip_prefetch_init_process(smcf->prefetch_inflight);
+    ngx_skip_ledger_init_process(cycle, &ngx_http_skip_module);
+
+    if (smcf->prefetch_zone && ngx_worker == 0) {
+        /* one worker counts the waste of expired prefetches */
+        smcf->prefetch_sweep.handler = ngx_http_skip_prefetch_sweep;
+        smcf->prefetch_sweep.data = smcf;
+        smcf->prefetch_sweep.log = cycle->log;
+        smcf->prefetch_sweep.cancelable = 1;
+
+        ngx_add_timer(&smcf->prefetch_sweep, 1000);
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_http_skip_prefetch_sweep(ngx_event_t *ev)
+{
+    ngx_skip_ledger_sweep();
+
+    if (!ngx_exiting) {
+        ngx_add_timer(ev, 1000 / NGX_SKIP_LEDGER_SWEEP_PARTS * 4);
+    }
 }
 
 

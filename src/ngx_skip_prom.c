@@ -39,6 +39,9 @@
 typedef struct {
     ngx_atomic_t                    decisions[2];
     ngx_atomic_t                    outcomes[2][2];  /* [predicted][actual] */
+    ngx_atomic_t                    prefetches[NGX_HTTP_SKIP_METRICS_PF_NKINDS]
+                                             [NGX_HTTP_SKIP_METRICS_PF_NRESULTS];
+    ngx_atomic_t                    pf_bytes[NGX_HTTP_SKIP_METRICS_PF_NBYTES];
 } ngx_http_skip_metrics_arm_t;
 
 
@@ -50,6 +53,7 @@ typedef struct {
     ngx_atomic_t                    latency_usec;
     ngx_atomic_t                    events[NGX_HTTP_SKIP_METRICS_NEVENTS];
     ngx_atomic_t                    cache[NGX_HTTP_SKIP_METRICS_NCACHE];
+    ngx_atomic_t                    cmcd[NGX_HTTP_SKIP_METRICS_NCMCD];
     ngx_atomic_t                    scrapes;
 
     /* pid << 1 | up, so that only the pid that set "up" clears it */
@@ -122,6 +126,8 @@ static ngx_int_t ngx_http_skip_metrics_not_allowed(ngx_http_request_t *r);
 static size_t ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx);
 static u_char *ngx_http_skip_metrics_render(u_char *p, u_char *end,
     ngx_http_skip_metrics_ctx_t *ctx);
+static u_char *ngx_http_skip_metrics_render_prefetch(u_char *p, u_char *end,
+    ngx_http_skip_metrics_ctx_t *ctx);
 static u_char *ngx_http_skip_metrics_escape(u_char *p, u_char *end,
     ngx_str_t *s);
 static ngx_atomic_uint_t ngx_http_skip_metrics_sum(
@@ -171,6 +177,27 @@ static ngx_str_t  ngx_http_skip_metrics_cache_results[] = {
     ngx_string("hit"),
     ngx_string("miss"),
     ngx_string("expired")
+};
+
+static ngx_str_t  ngx_http_skip_metrics_pf_kinds[] = {
+    ngx_string("track"),
+    ngx_string("next")
+};
+
+static ngx_str_t  ngx_http_skip_metrics_pf_results[] = {
+    ngx_string("started"),
+    ngx_string("fetched"),
+    ngx_string("cached"),
+    ngx_string("deduplicated"),
+    ngx_string("refused"),
+    ngx_string("full"),
+    ngx_string("failed")
+};
+
+static ngx_str_t  ngx_http_skip_metrics_cmcd_results[] = {
+    ngx_string("ok"),
+    ngx_string("invalid"),
+    ngx_string("unusable")
 };
 
 /* upper bounds in microseconds, and as the `le` label */
@@ -796,6 +823,58 @@ ngx_http_skip_metrics_outcome(ngx_uint_t slot, ngx_uint_t predicted,
 
 
 void
+ngx_http_skip_metrics_prefetch(ngx_uint_t slot, ngx_uint_t kind,
+    ngx_uint_t result)
+{
+    ngx_http_skip_metrics_shard_t  *sd;
+
+    if (slot >= NGX_HTTP_SKIP_METRICS_SLOTS
+        || kind >= NGX_HTTP_SKIP_METRICS_PF_NKINDS
+        || result >= NGX_HTTP_SKIP_METRICS_PF_NRESULTS)
+    {
+        return;
+    }
+
+    sd = ngx_http_skip_metrics_shard();
+    if (sd == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&sd->arms[slot].prefetches[kind][result], 1);
+}
+
+
+void
+ngx_http_skip_metrics_prefetch_bytes(ngx_uint_t slot, ngx_uint_t which,
+    size_t bytes)
+{
+    ngx_http_skip_metrics_shard_t  *sd;
+
+    if (slot >= NGX_HTTP_SKIP_METRICS_SLOTS
+        || which >= NGX_HTTP_SKIP_METRICS_PF_NBYTES)
+    {
+        return;
+    }
+
+    sd = ngx_http_skip_metrics_shard();
+    if (sd == NULL) {
+        return;
+    }
+
+    (void) ngx_atomic_fetch_add(&sd->arms[slot].pf_bytes[which],
+                                (ngx_atomic_int_t) bytes);
+}
+
+
+void
+ngx_http_skip_metrics_cmcd(ngx_uint_t result)
+{
+    ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t, cmcd),
+                              result, NGX_HTTP_SKIP_METRICS_NCMCD, 1);
+}
+
+
+void
 ngx_http_skip_metrics_lookup(ngx_uint_t result, ngx_int_t latency_usec)
 {
     ngx_uint_t                      b;
@@ -989,12 +1068,19 @@ ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
                  + 2 * NGX_HTTP_SKIP_METRICS_NRESULTS
                  + NGX_HTTP_SKIP_METRICS_BUCKETS + 2
                  + NGX_HTTP_SKIP_METRICS_NEVENTS
-                 + NGX_HTTP_SKIP_METRICS_NCACHE + 2)
+                 + NGX_HTTP_SKIP_METRICS_NCACHE + 2
+                 + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2)
           + 1;
 
     for (i = 0; i < ctx->nmodels; i++) {
-        /* 2 decisions, 4 outcomes, 1 info line; escaping doubles at most */
-        len += 7 * (128 + 2 * ctx->models[i].name.len)
+        /*
+         * 2 decisions, 4 outcomes, 1 info line, the prefetch results and
+         * 3 byte counters; escaping doubles a name at most
+         */
+        len += (7 + NGX_HTTP_SKIP_METRICS_PF_NKINDS
+                    * NGX_HTTP_SKIP_METRICS_PF_NRESULTS
+                + NGX_HTTP_SKIP_METRICS_PF_NBYTES)
+               * (128 + 2 * ctx->models[i].name.len)
                + 2 * ctx->models[i].version.len;
     }
 
@@ -1146,6 +1232,8 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
                          &ngx_http_skip_metrics_cache_results[i], v);
     }
 
+    p = ngx_http_skip_metrics_render_prefetch(p, end, ctx);
+
     v = 0;
 
     for (i = 0; i < NGX_HTTP_SKIP_METRICS_SHARDS; i++) {
@@ -1186,6 +1274,88 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
                  "skip_metrics.\n"
                  "# TYPE skip_metrics_scrapes_total counter\n"
                  "skip_metrics_scrapes_total %uA\n", v);
+
+    return p;
+}
+
+
+/* prefetch: per arm, kind and result; bytes per arm; CMCD */
+
+static u_char *
+ngx_http_skip_metrics_render_prefetch(u_char *p, u_char *end,
+    ngx_http_skip_metrics_ctx_t *ctx)
+{
+    ngx_uint_t                      i, k, r;
+    ngx_atomic_uint_t               v;
+    ngx_http_skip_metrics_shm_t    *sh;
+    ngx_http_skip_metrics_model_t  *m;
+
+    static const char  *bytes[][2] = {
+        { "skip_prefetch_bytes_total",
+          "Bytes prefetched from the origin into the cache, by the arm "
+          "whose decision caused the prefetch." },
+        { "skip_prefetch_served_bytes_total",
+          "Prefetched bytes that a listener asked for later." },
+        { "skip_prefetch_wasted_bytes_total",
+          "Prefetched bytes that no listener asked for within the "
+          "prefetch window (skip_prefetch_zone)." }
+    };
+
+    sh = ctx->sh;
+
+    p = ngx_slprintf(p, end,
+                 "# HELP skip_prefetches_total Slice prefetches, by arm, "
+                 "kind (track: later slices of the track; next: the player's "
+                 "CMCD next object) and result.\n"
+                 "# TYPE skip_prefetches_total counter\n");
+
+    for (i = 0; i < ctx->nmodels; i++) {
+        m = &ctx->models[i];
+
+        for (k = 0; k < NGX_HTTP_SKIP_METRICS_PF_NKINDS; k++) {
+            for (r = 0; r < NGX_HTTP_SKIP_METRICS_PF_NRESULTS; r++) {
+                v = ngx_http_skip_metrics_sum(sh,
+                        ngx_http_skip_metrics_field(
+                            arms[m->slot].prefetches[k][r]));
+
+                p = ngx_slprintf(p, end, "skip_prefetches_total{arm=\"");
+                p = ngx_http_skip_metrics_escape(p, end, &m->name);
+                p = ngx_slprintf(p, end, "\",kind=\"%V\",result=\"%V\"} "
+                                 "%uA\n",
+                                 &ngx_http_skip_metrics_pf_kinds[k],
+                                 &ngx_http_skip_metrics_pf_results[r], v);
+            }
+        }
+    }
+
+    for (k = 0; k < NGX_HTTP_SKIP_METRICS_PF_NBYTES; k++) {
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
+                         bytes[k][0], bytes[k][1], bytes[k][0]);
+
+        for (i = 0; i < ctx->nmodels; i++) {
+            m = &ctx->models[i];
+
+            v = ngx_http_skip_metrics_sum(sh,
+                    ngx_http_skip_metrics_field(arms[m->slot].pf_bytes[k]));
+
+            p = ngx_slprintf(p, end, "%s{arm=\"", bytes[k][0]);
+            p = ngx_http_skip_metrics_escape(p, end, &m->name);
+            p = ngx_slprintf(p, end, "\"} %uA\n", v);
+        }
+    }
+
+    p = ngx_slprintf(p, end,
+                 "# HELP skip_cmcd_total Requests carrying CMCD (CTA-5004) "
+                 "data, by result.\n"
+                 "# TYPE skip_cmcd_total counter\n");
+
+    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NCMCD; i++) {
+        v = ngx_http_skip_metrics_sum(sh,
+                                      ngx_http_skip_metrics_field(cmcd[i]));
+
+        p = ngx_slprintf(p, end, "skip_cmcd_total{result=\"%V\"} %uA\n",
+                         &ngx_http_skip_metrics_cmcd_results[i], v);
+    }
 
     return p;
 }

@@ -79,6 +79,41 @@ typedef enum {
 } ngx_http_skip_metrics_cache_e;
 
 
+/* skip_prefetches_total{arm,kind,result}: what prefetch did per slice */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_PF_TRACK = 0,    /* "track": later slices */
+    NGX_HTTP_SKIP_METRICS_PF_NEXT,         /* "next": the CMCD nor object */
+    NGX_HTTP_SKIP_METRICS_PF_NKINDS
+} ngx_http_skip_metrics_pf_kind_e;
+
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_PF_STARTED = 0,  /* subrequest sent */
+    NGX_HTTP_SKIP_METRICS_PF_FETCHED,      /* cached from the origin */
+    NGX_HTTP_SKIP_METRICS_PF_CACHED,       /* the cache had it: no fetch */
+    NGX_HTTP_SKIP_METRICS_PF_DEDUPLICATED, /* in flight or done elsewhere */
+    NGX_HTTP_SKIP_METRICS_PF_REFUSED,      /* per-worker cap reached */
+    NGX_HTTP_SKIP_METRICS_PF_FULL,         /* prefetch ledger full */
+    NGX_HTTP_SKIP_METRICS_PF_FAILED,       /* error, or not a slice answer */
+    NGX_HTTP_SKIP_METRICS_PF_NRESULTS
+} ngx_http_skip_metrics_pf_result_e;
+
+/* skip_prefetch_*_bytes_total{arm} */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_PF_BYTES = 0,    /* taken from the origin */
+    NGX_HTTP_SKIP_METRICS_PF_SERVED,       /* later asked for by a listener */
+    NGX_HTTP_SKIP_METRICS_PF_WASTED,       /* not asked for within window */
+    NGX_HTTP_SKIP_METRICS_PF_NBYTES
+} ngx_http_skip_metrics_pf_bytes_e;
+
+/* skip_cmcd_total{result}: requests carrying CMCD */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_CMCD_OK = 0,     /* parsed (nor used or not) */
+    NGX_HTTP_SKIP_METRICS_CMCD_INVALID,    /* broke the grammar: ignored */
+    NGX_HTTP_SKIP_METRICS_CMCD_UNUSABLE,   /* nor refused (other host, ..) */
+    NGX_HTTP_SKIP_METRICS_NCMCD
+} ngx_http_skip_metrics_cmcd_e;
+
+
 /* directive handlers: `skip_zone NAME SIZE;` and `skip_metrics;` */
 char *ngx_http_skip_zone_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -128,6 +163,17 @@ void ngx_http_skip_metrics_lookup(ngx_uint_t result, ngx_int_t latency_usec);
 void ngx_http_skip_metrics_event(ngx_uint_t result, ngx_uint_t n);
 void ngx_http_skip_metrics_track_cache(ngx_uint_t result);
 void ngx_http_skip_metrics_fallback(ngx_uint_t reason);
+
+/*
+ * Prefetch, by the metrics slot of the arm whose decision caused it
+ * (ngx_http_skip_metrics_slot(), stable across reloads): the ledger counts
+ * served and wasted bytes long after the request, maybe after a reload.
+ */
+void ngx_http_skip_metrics_prefetch(ngx_uint_t slot, ngx_uint_t kind,
+    ngx_uint_t result);
+void ngx_http_skip_metrics_prefetch_bytes(ngx_uint_t slot, ngx_uint_t which,
+    size_t bytes);
+void ngx_http_skip_metrics_cmcd(ngx_uint_t result);
 
 /*
  * The calling worker's Redis connection went up (1) or down (0).

@@ -45,7 +45,7 @@ http {
             skip_user $http_x_user_id;
             skip_track $1;
             skip_hour 12;
-            skip_prefetch /prefetch$uri;
+            skip_prefetch /prefetch;    # + the track URI
 
             # the player's first request: a small range, streamed through
             proxy_set_header Range "bytes=0-1023";
