@@ -11,6 +11,7 @@
 #   model   prefetch on the model's "play" (its decision threshold), two
 #           models in a sticky 50/50 split_clients A/B: full (logistic
 #           regression) and seed (the original's SVM inputs)
+# Each edge is its own nginx (the module's prefetch ledger is per nginx).
 # Every edge runs skip_predict with the same models and split, so that the
 # table can show every configuration per arm and per decision.  The origin
 # serves sparse files (truncate -s), so the disk holds only what the edges
@@ -73,7 +74,7 @@ say() { printf '%s\n' "$*" >&2; }
 
 PIDS=""
 cleanup() {
-    for f in "$W/edge/nginx.pid" "$W/origin/nginx.pid"; do
+    for f in "$W"/edge-*/nginx.pid "$W/origin/nginx.pid"; do
         [ -s "$f" ] && kill -QUIT "$(cat "$f")" 2>/dev/null || true
     done
     for pid in $PIDS; do kill "$pid" 2>/dev/null || true; done
@@ -169,21 +170,25 @@ EOF
 for c in $CONFIGS; do eval "wait_port \$OPORT_$c"; done
 
 # --- the edges ---------------------------------------------------------------------
-mkdir -p "$W/edge/tmp"
-edge_conf() {   # configurations to include
+# One nginx per configuration: the module's prefetch ledger
+# (skip_prefetch_zone) is per nginx and names a slice by its URI, so two
+# configurations in one nginx would see each other's prefetches as done.
+edge_conf() {   # configuration
+    E=$W/edge-$1
+    mkdir -p "$E/tmp"
     cat <<EOF
 load_module $MODULE;
 $USER_LINE
 worker_processes 1;
-pid $W/edge/nginx.pid;
-error_log $W/edge/error.log warn;
+pid $E/nginx.pid;
+error_log $E/error.log warn;
 events { worker_connections 4096; }
 http {
-    client_body_temp_path $W/edge/tmp;
-    proxy_temp_path $W/edge/tmp;
-    fastcgi_temp_path $W/edge/tmp;
-    uwsgi_temp_path $W/edge/tmp;
-    scgi_temp_path $W/edge/tmp;
+    client_body_temp_path $E/tmp;
+    proxy_temp_path $E/tmp;
+    fastcgi_temp_path $E/tmp;
+    uwsgi_temp_path $E/tmp;
+    scgi_temp_path $E/tmp;
     log_format edge escape=json '{"user":"\$http_x_user_id","track":"\$track_id",'
         '"range":"\$http_range","decision":"\$skip_decision","arm":"\$skip_arm",'
         '"cache":"\$upstream_cache_status","status":"\$status"}';
@@ -198,7 +203,7 @@ http {
         *       seed;
     }
 EOF
-    for c in "$@"; do
+    for c in "$1"; do
         eval "op=\$OPORT_$c; ep=\$EPORT_$c"
         case $c in
         off)    pf="" ;;
@@ -211,7 +216,7 @@ EOF
         cat <<EOF
 
     # ---- $c
-    proxy_cache_path $W/edge/cache-$c levels=1:2 keys_zone=t_$c:8m
+    proxy_cache_path $E/cache levels=1:2 keys_zone=t_$c:8m
                      max_size=4g inactive=1h use_temp_path=off;
     upstream origin_$c { server 127.0.0.1:$op; keepalive 32; }
     server {
@@ -253,18 +258,20 @@ EOF
     done
     echo "}"
 }
-RUN="$CONFIGS"
-edge_conf $CONFIGS > "$W/edge.conf"
-if ! "$NGINX" -p "$W/edge/" -c "$W/edge.conf" -e "$W/edge-t-error.log" -t \
-        > "$W/edge-t.log" 2>&1
-then
-    say "== nginx -t refuses the prefetch configurations (module without slice-aware prefetch?):"
-    grep -v 'test failed' "$W/edge-t.log" | head -3 >&2
-    RUN="off"
-    edge_conf off > "$W/edge.conf"
-fi
-"$NGINX" -p "$W/edge/" -c "$W/edge.conf" -e "$W/edge/error.log"
-for c in $RUN; do eval "wait_port \$EPORT_$c"; done
+RUN=""
+for c in $CONFIGS; do
+    edge_conf "$c" > "$W/edge-$c.conf"
+    if ! "$NGINX" -p "$W/edge-$c/" -c "$W/edge-$c.conf" \
+            -e "$W/edge-$c/nginx-t.log" -t > "$W/edge-$c-t.log" 2>&1
+    then
+        say "== nginx -t refuses '$c' (module without slice-aware prefetch?):"
+        grep -v 'test failed' "$W/edge-$c-t.log" | head -2 >&2
+        continue
+    fi
+    "$NGINX" -p "$W/edge-$c/" -c "$W/edge-$c.conf" -e "$W/edge-$c/error.log"
+    eval "wait_port \$EPORT_$c"
+    RUN="$RUN $c"
+done
 
 # --- the replays ----------------------------------------------------------------------
 for c in $RUN; do
@@ -395,7 +402,10 @@ for c in run:
 if wrk:
     print(wrk)
 EOF
-if grep -q '\[\(crit\|alert\|emerg\)\]' "$W/edge/error.log" "$W/origin/error.log"; then
+if cat "$W"/edge-*/error.log "$W/origin/error.log" 2>/dev/null \
+        | grep -q '\[\(crit\|alert\|emerg\)\]'
+then
     say "error logs have entries above error:"
-    grep -h '\[\(crit\|alert\|emerg\)\]' "$W/edge/error.log" "$W/origin/error.log" | head -5 >&2
+    cat "$W"/edge-*/error.log "$W/origin/error.log" \
+        | grep '\[\(crit\|alert\|emerg\)\]' | head -5 >&2
 fi
