@@ -356,9 +356,11 @@ w, run, configs, wrk = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sy
 res = {c: json.load(open('%s/replay-%s.json' % (w, c)))['player'] for c in run}
 def pct(x): return '-' if x is None else '%.1f %%' % (100 * x)
 def mb(x): return '-' if x is None else '%.1f' % (x / 1e6)
-always_waste = None
+always_waste = {}     # per group value ("" = all): the same arm of "always"
 if 'always' in res:
-    always_waste = res['always']['origin_log']['all']['prefetched_never_listened_bytes']
+    for g in res['always']['groups']:
+        if g['by'] != 'decision' and g['origin_log']:
+            always_waste[g['value']] = g['origin_log']['prefetched_never_listened_bytes']
 p = next(iter(res.values()))
 print('prefetch bench: %d plays, %d-byte slices at %g kbps, time scale %g'
       % (p['plays'], p['slice_bytes'], p['kbps'], p['time_scale']))
@@ -377,8 +379,8 @@ for c in configs:
         o = g['origin_log']
         waste = o['prefetched_never_listened_bytes'] if o else None
         share = None
-        if waste is not None and always_waste:
-            share = waste / always_waste
+        if c != 'off' and waste is not None and always_waste.get(g['value']):
+            share = waste / always_waste[g['value']]
         cov = (g['full_play_bytes_prefetched'] / g['full_play_bytes']
                if g['full_play_bytes'] and g['full_play_bytes_prefetched'] is not None
                else None)
@@ -386,13 +388,14 @@ for c in configs:
                      pct(g['later_hit_share_play_full']),
                      mb(o['bytes'] if o else None),
                      mb(o['prefetch_bytes'] if o else None), mb(waste),
-                     pct(share) if c != 'always' or g['by'] != 'all' else '100.0 %',
+                     pct(share),
                      pct(cov), '%.2f' % g['ttfb_ms']['p50'],
                      '%.2f' % g['ttfb_ms']['p99']))
 print('later-HIT: HITs among the slices after the first, plays decided "play"'
       ' and listened to the end (target >= 90 %)')
-print('wasted: origin bytes of prefetches of slices no player asked for'
-      ' (target: model <= 50 % of always); full-covered: listened bytes of'
+print('wasted: origin bytes of prefetches of slices no player asked for;'
+      ' wasted/always: of the same arm of "always" (target: model <= 50 %);'
+      ' full-covered: listened bytes of'
       ' full plays that were HITs of prefetched slices (target >= 85 %)')
 print('origin_MB target: model <= always.  ttfb in ms per slice.')
 for c in run:
