@@ -339,8 +339,10 @@ is_deeply([map { $_->{nor} } @s9],
           'CMCD-Request nor: the next track of the session, none for the last');
 is_deeply([sort { $a cmp $b } keys %{{ map { $_->{sid} => 1 } @pl }}],
           ['sid="10"', 'sid="9"'], 'CMCD-Session sid: the session id');
+# $msec is logged when an answer is done: slice 0's end is later than its
+# request by its own latency (the schedule sends slice 3 196.6 ms after it)
 my $spread = $s9[3]{t} - $s9[0]{t};
-ok($spread >= 0.19, sprintf('A slice 3 asked %.3f s after slice 0 (196.6 s of listening at 1:1000)', $spread));
+ok($spread >= 0.15, sprintf('A slice 3 logged %.3f s after slice 0 (asked 196.6 s of listening = 196.6 ms later)', $spread));
 
 # origin: listener fetches in session 9 only (A 200000 + B 65536 + C
 # 200000 = 465536); the mirror's 18 fetches of slice 1 (65536 each =
