@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cachesim_replay.h"
+#include "listened.h"
 
 /* Request order: time, then session and track so that ties replay the
  * same way every run.  arg: the labelled rows the indices point into. */
@@ -22,38 +23,6 @@ cmp_request(const void *a, const void *b, void *arg)
     return (x->track > y->track) - (x->track < y->track);
 }
 
-static int
-cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
-
-    return (x > y) - (x < y);
-}
-
-/* Median duration of the tracks that have one (0 if none do). */
-static int64_t
-median_duration(const sk_dataset *ds)
-{
-    int64_t *d = malloc((ds->n_tracks ? ds->n_tracks : 1) * sizeof(*d));
-    int64_t  med = 0;
-    size_t   i, n = 0;
-
-    if (d == NULL) {
-        return 0;
-    }
-    for (i = 0; i < ds->n_tracks; i++) {
-        if (ds->tracks[i].duration_ms > 0) {
-            d[n++] = ds->tracks[i].duration_ms;
-        }
-    }
-    if (n > 0) {
-        qsort(d, n, sizeof(*d), cmp_i64);
-        med = d[n / 2];
-    }
-    free(d);
-    return med;
-}
-
 static int64_t
 duration_of(const sk_replay *rp, const sk_track *tr)
 {
@@ -61,8 +30,8 @@ duration_of(const sk_replay *rp, const sk_track *tr)
 }
 
 /*
- * The earliest Skip after its play's request, per skipped request, from a
- * second pass over sessions.jsonl (the labels keep the Play's time only).
+ * The listened share of each skipped request (listened.h: the earliest
+ * Skip after its play's request, from a second pass over sessions.jsonl).
  */
 static int
 read_skip_times(sk_replay *rp, const sk_prepared *p, const uint32_t *req_of,
@@ -70,67 +39,32 @@ read_skip_times(sk_replay *rp, const sk_prepared *p, const uint32_t *req_of,
 {
     sk_trace   *t = &rp->trace;
     int64_t    *skip_ms;
-    sk_reader  *rd;
-    sk_row      row;
-    size_t      i;
-    int         rc;
+    size_t      r;
 
-    skip_ms = malloc((t->n ? t->n : 1) * sizeof(*skip_ms));
+    skip_ms = malloc((p->labels.n ? p->labels.n : 1) * sizeof(*skip_ms));
     if (skip_ms == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (i = 0; i < t->n; i++) {
-        skip_ms[i] = INT64_MAX;
-    }
-    rd = sk_reader_open_dir(p->dir, SK_FILE_SESSIONS, NULL, err, errlen);
-    if (rd == NULL) {
+    if (sk_skip_times_read(p->dir, &p->ds, &p->labels, skip_ms, err,
+                           errlen) != 0)
+    {
         free(skip_ms);
         return -1;
     }
-    while ((rc = sk_read_next(rd, &row)) == 1) {
-        const sk_event_row *ev = &row.event;
-        long                tr, r;
-        uint32_t            q;
+    for (r = 0; r < p->labels.n; r++) {
+        uint32_t        q = req_of[r];
+        const sk_track *tr;
+        int             assumed;
 
-        if (ev->type != SK_EV_SKIP) {
+        if (q == SK_SIM_NEVER || (t->flags[q] & SK_SIM_PLAYED)) {
             continue;
         }
-        tr = sk_dataset_find_track(&p->ds, ev->track_id,
-                                   strlen(ev->track_id));
-        if (tr < 0) {
-            continue;
-        }
-        r = sk_labels_find(&p->labels, ev->session_id, (uint32_t) tr);
-        if (r < 0 || (q = req_of[r]) == SK_SIM_NEVER) {
-            continue;
-        }
-        if (ev->ts_ms > t->ts_ms[q] && ev->ts_ms < skip_ms[q]) {
-            skip_ms[q] = ev->ts_ms;
-        }
-    }
-    if (rc < 0) {
-        snprintf(err, errlen, "%s", sk_reader_error(rd));
-        sk_reader_close(rd);
-        free(skip_ms);
-        return -1;
-    }
-    sk_reader_close(rd);
-    for (i = 0; i < t->n; i++) {
-        const sk_track *tr = &p->ds.tracks[rp->track_of[t->obj[i]]];
-        double          f;
-
-        if (t->flags[i] & SK_SIM_PLAYED) {
-            continue;
-        }
-        if (skip_ms[i] == INT64_MAX || tr->duration_ms <= 0) {
-            t->listened[i] = (float) SK_ASSUMED_LISTENED;
-            rp->listened_assumed++;
-            continue;
-        }
-        f = (double) (skip_ms[i] - t->ts_ms[i]) / (double) tr->duration_ms;
-        t->listened[i] = (float) (f > 1 ? 1 : f);
-        rp->listened_from_events++;
+        tr = &p->ds.tracks[rp->track_of[t->obj[q]]];
+        t->listened[q] = (float) sk_listened_share(0, t->ts_ms[q], skip_ms[r],
+                                                   tr->duration_ms, &assumed);
+        rp->listened_assumed += assumed;
+        rp->listened_from_events += !assumed;
     }
     free(skip_ms);
     return 0;
@@ -193,7 +127,7 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
         snprintf(err, errlen, "out of memory for %zu requests", n);
         goto done;
     }
-    rp->median_ms = median_duration(&p->ds);
+    rp->median_ms = sk_median_duration(&p->ds);
     for (i = 0; i < n_obj; i++) {
         const sk_track *tr = &p->ds.tracks[rp->track_of[i]];
         double          bytes = (double) duration_of(rp, tr)

@@ -11,19 +11,15 @@
  * overhead); a track without a duration gets the median duration of the
  * dataset's tracks.
  *
- * Listened share of a skipped play (prefetch economics): (Skip time - Play
- * time) / duration from the Skip event in sessions.jsonl, clamped to
- * [0, 1]; when no later Skip event is found (a Skip without a Play, or a
- * missing duration) the generator's mean, 0.6 (skips come at
- * Uniform(0.2, 1) of the track), is assumed and counted.
+ * Listened share of a skipped play (prefetch economics): listened.h, the
+ * rule skipctl replay --player shares; the assumed ones are counted.
  */
 #ifndef SKIP_CACHESIM_REPLAY_H
 #define SKIP_CACHESIM_REPLAY_H
 
 #include "cachesim.h"
+#include "listened.h"
 #include "trainer.h"
-
-#define SK_ASSUMED_LISTENED  0.6
 
 typedef struct {
     double   bitrate_kbps;      /* object size per second of audio */

@@ -22,12 +22,16 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "dataset.h"
 #include "httpc.h"
 #include "labels.h"
+#include "listened.h"
+#include "replay_player.h"
+#include "replay_report.h"
 #include "split.h"
 #include "timeparse.h"
 
@@ -37,7 +41,11 @@
 
 static const char usage_text[] =
 "usage: skipctl replay --data DIR --url http://HOST:PORT [options]\n"
+"       skipctl replay --data DIR --url http://HOST:PORT --player\n"
+"                      [--kbps N] [--slice SIZE] [--time-scale F]\n"
+"                      [--origin-log FILE] [options]\n"
 "       skipctl replay --data DIR --write-train FILE [split options]\n"
+"       skipctl replay --data DIR --write-sizes FILE [--kbps N]\n"
 "\n"
 "Replay the held-out listening sessions of a dataset through nginx, as the\n"
 "listeners would have played them, and print what nginx answered.\n"
@@ -101,21 +109,82 @@ static const char usage_text[] =
 "                         truth for skipctl abreport --events\n"
 "  --timeout SEC          per request (default 10)\n"
 "\n"
+"PLAYER MODE (--player)\n"
+"  Instead of one GET per play, stream each play as a player would: the\n"
+"  track (duration_ms x kbps / 8 bytes, rounded; a track without a\n"
+"  duration gets the dataset's median) is asked in slices with\n"
+"  Range: bytes=S-E, S a multiple of the slice size, E = min(S + slice - 1,\n"
+"  size - 1), slice k when the listener has listened up to its first\n"
+"  byte (slice 0 at once), along the listening time compressed by\n"
+"  --time-scale.  A play starts at its time in the dataset relative to\n"
+"  its session's first play (scaled the same way); sessions still run\n"
+"  one after the other on each connection.  The listen stops where the\n"
+"  listener stopped: a full play (Play) listens to the whole track; a\n"
+"  skipped one until its Skip event (the earliest Skip of the same\n"
+"  session and track after the play's request), or 60 % of the track\n"
+"  when the dataset has no Skip time (counted on stderr; the rule\n"
+"  skipctl simulate uses).  A slice starting exactly at the skip point is\n"
+"  not asked.  Each request also carries CMCD (CTA-5004) headers:\n"
+"    CMCD-Request: nor=\"<next track id>\"  the next play of the session,\n"
+"                  relative to the current URL (omitted for the last)\n"
+"    CMCD-Session: sid=\"<session_id>\"\n"
+"  Per slice the player records the status, X-Cache-Status, body bytes\n"
+"  and time to first byte (request sent to first answer byte); a 206\n"
+"  whose Content-Range is not the range asked (or not of the track's\n"
+"  size) is counted as an error.  The outcome event is posted when the\n"
+"  listen (scaled) ends.\n"
+"  --kbps N               bitrate that sizes tracks (default 160)\n"
+"  --slice SIZE           slice size, bytes or with k/m (x 1024, x 1024^2;\n"
+"                         default 1m); match nginx's `slice`\n"
+"  --time-scale F         wall seconds per second of listening (default\n"
+"                         0.001: 1 s of listening = 1 ms); 0: no waiting\n"
+"  --origin-log FILE      the origin's access log, JSON lines\n"
+"                           {\"uri\":\"$uri\",\"range\":\"$http_range\",\n"
+"                            \"status\":$status,\"bytes\":$body_bytes_sent,\n"
+"                            \"prefetch\":\"$http_x_skip_prefetch\",\n"
+"                            \"arm\":\"$http_x_skip_arm\"}\n"
+"                         (log_format ... escape=json; \"arm\" optional: the\n"
+"                         edge sends X-Skip-Arm $skip_arm upstream).  Only\n"
+"                         lines written during the run count (from the\n"
+"                         file's size at the start); after the run the\n"
+"                         replay waits until FILE has not grown for 1 s\n"
+"                         (at most 30 s).  Reported: origin bytes, listener-\n"
+"                         vs prefetch-triggered (prefetch \"1\", the edge's\n"
+"                         prefetch location sends X-Skip-Prefetch: 1), and\n"
+"                         bytes prefetched and never listened: prefetch\n"
+"                         fetches of a (track, first byte) no player asked\n"
+"                         for during the run\n"
+"  --write-sizes FILE     do not replay: write \"<track_id> <bytes>\" for\n"
+"                         every track the replay would ask for, and exit\n"
+"                         (an origin makes files of those sizes)\n"
+"\n"
 "OUTPUT\n"
 "  Progress on stderr (--quiet: none).  On stdout a summary: requests,\n"
 "  status counts, counts of the X-Cache-Status, X-Skip-Decision and\n"
 "  X-Skip-Arm header values, cache hit ratio (HIT / requests with\n"
 "  X-Cache-Status), latency p50/p90/p99/max (request sent to last body byte),\n"
 "  events posted/accepted/rejected/lost.  --json: one JSON object instead.\n"
+"  With --player the counts are per slice request, followed by a table of\n"
+"  groups: all plays, each X-Skip-Arm value and each X-Skip-Decision value\n"
+"  of a play's first slice, with plays, full plays, slices, HITs, slices\n"
+"  from the origin (anything but HIT), later-HIT(play,full) (the share of\n"
+"  HITs among the slices after the first of plays decided \"play\" and\n"
+"  listened to the end), bytes served to the player, TTFB p50/p99 (ms),\n"
+"  wrong ranges and errors; with --origin-log the origin table per arm and\n"
+"  the listened bytes of full plays that were HITs of prefetched slices.\n"
+"  In --json these are the \"player\" member.\n"
 "\n"
 "EXIT STATUS\n"
 "  0 the replay ran (whatever HTTP statuses nginx answered); 1 the data\n"
 "  could not be read, there was nothing to replay, nginx could not be\n"
 "  reached, or a request got no HTTP answer; 2 usage error.\n"
 "\n"
-"EXAMPLE\n"
+"EXAMPLES\n"
 "  skipctl replay --data data --url http://127.0.0.1:8080 --concurrency 8 \\\n"
-"      --events-log out/events.jsonl\n";
+"      --events-log out/events.jsonl\n"
+"  skipctl replay --data data --url http://127.0.0.1:8080 --player \\\n"
+"      --slice 1m --origin-log origin/access.jsonl --events-url none\n"
+"  (bench/prefetch.sh runs the player against three prefetch settings)\n";
 
 /* One play to replay, in session order. */
 typedef struct {
@@ -128,6 +197,8 @@ typedef struct {
     int      label;                 /* 1 play, 0 skip */
     int      position;              /* plays before it in its session */
     int      hour;                  /* local hour as written, 0..23 */
+    int64_t  duration_ms;           /* the track's, or the median (player) */
+    double   listened_ms;           /* listened of it (player, listened.h) */
 } play;
 
 typedef struct {
@@ -161,6 +232,8 @@ typedef struct {
     char        *batch;             /* JSONL being built */
     size_t       batch_len, batch_cap;
     int          batch_n;
+    sk_slice_rec *recs;             /* --player: every slice asked */
+    size_t       n_recs, cap_recs;
 } worker;
 
 struct replay_s {
@@ -174,6 +247,14 @@ struct replay_s {
     long              limit;
     int               concurrency, batch, json, quiet, original_ts;
 
+    /* --player */
+    int               player;
+    double            kbps, time_scale;
+    int64_t           slice;
+    const char       *origin_log, *write_sizes;
+    sk_play_rec      *play_recs;    /* [n_plays] */
+    long              listened_assumed;
+
     sk_url            base;
     play             *plays;
     size_t            n_plays;
@@ -183,7 +264,7 @@ struct replay_s {
     double            wall_t0;      /* monotonic seconds at start */
 
     atomic_size_t     next_session;
-    atomic_long       done_requests, done_events, errors;
+    atomic_long       done_requests, done_plays, done_events, errors;
     atomic_int        finished;
     pthread_mutex_t   log_lock;
     FILE             *log_fp;
@@ -411,6 +492,7 @@ load_plays(replay_t *rp)
     int64_t        cut_ms = 0, from_ms = 0;
     play          *all = NULL;
     span          *sp = NULL;
+    int64_t       *skip_ms = NULL, median = 0;
     int            rc = -1;
 
     memset(&opts, 0, sizeof(opts));
@@ -463,6 +545,21 @@ load_plays(replay_t *rp)
         sk_errorf(CMD, "out of memory");
         goto done;
     }
+    if (rp->player || rp->write_sizes) {
+        /* where each listen stopped: the rule skipctl simulate uses */
+        skip_ms = malloc(lab.n * sizeof(*skip_ms));
+        if (skip_ms == NULL) {
+            sk_errorf(CMD, "out of memory");
+            goto done;
+        }
+        if (sk_skip_times_read(rp->data_dir, &ds, &lab, skip_ms, err,
+                               sizeof(err)) != 0)
+        {
+            sk_errorf(CMD, "%s", err);
+            goto done;
+        }
+        median = sk_median_duration(&ds);
+    }
     for (i = 0; i < lab.n; i++) {
         const sk_labelled  *r = &lab.rows[i];
 
@@ -479,6 +576,18 @@ load_plays(replay_t *rp)
         p->label = r->label;
         p->position = r->position;
         p->hour = sk_labelled_hour(r);
+        p->duration_ms = ds.tracks[r->track].duration_ms > 0
+                         ? ds.tracks[r->track].duration_ms : median;
+        p->listened_ms = 0;
+        if (skip_ms != NULL) {
+            int  assumed;
+
+            p->listened_ms = sk_listened_share(r->label, r->ts_ms, skip_ms[i],
+                                               ds.tracks[r->track].duration_ms,
+                                               &assumed)
+                             * (double) p->duration_ms;
+            rp->listened_assumed += assumed;
+        }
     }
     if (k > 1) {      /* qsort(NULL, 0) is undefined */
         qsort(all, k, sizeof(*all), cmp_play);
@@ -550,6 +659,7 @@ load_plays(replay_t *rp)
 done:
     free(all);
     free(sp);
+    free(skip_ms);
     sk_labels_free(&lab);
     sk_dataset_free(&ds);
     return rc;
@@ -772,6 +882,187 @@ replay_play(worker *w, const play *p)
     queue_outcome(w, p);
 }
 
+/* ---- the player (--player) ------------------------------------------- */
+
+static const char *const player_capture[] = {
+    "X-Cache-Status", "X-Skip-Decision", "X-Skip-Arm", "Content-Range", NULL
+};
+
+static void
+sleep_until(double due)
+{
+    double  now = mono_s();
+
+    if (due > now) {
+        struct timespec  ts;
+        double           d = due - now;
+
+        ts.tv_sec = (time_t) d;
+        ts.tv_nsec = (long) ((d - (double) ts.tv_sec) * 1e9);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
+}
+
+static sk_slice_rec *
+new_rec(worker *w)
+{
+    if (w->n_recs == w->cap_recs) {
+        size_t         cap = w->cap_recs ? w->cap_recs * 2 : 4096;
+        sk_slice_rec  *p = realloc(w->recs, cap * sizeof(*p));
+
+        if (p == NULL) {
+            return NULL;
+        }
+        w->recs = p;
+        w->cap_recs = cap;
+    }
+    memset(&w->recs[w->n_recs], 0, sizeof(w->recs[0]));
+    return &w->recs[w->n_recs++];
+}
+
+/* 1 when a 206 answers exactly bytes start-end of a size-byte track. */
+static int
+range_matches(const char *content_range, int64_t start, int64_t end,
+    int64_t size)
+{
+    int64_t  s, e, total;
+
+    if (content_range == NULL
+        || sk_content_range_parse(content_range, &s, &e, &total) != 0)
+    {
+        return 0;
+    }
+    return s == start && e == end && (total < 0 || total == size);
+}
+
+/*
+ * One play as a player streams it: slice by slice along its listening
+ * time (scaled by --time-scale from the session's start t0 / ts0), until
+ * the listen stops; next: the session's next play (CMCD nor) or NULL.
+ */
+static void
+player_play(worker *w, const play *p, const play *next, double t0,
+    int64_t ts0)
+{
+    replay_t       *rp = w->rp;
+    size_t          idx = (size_t) (p - rp->plays);
+    sk_play_rec    *pr = &rp->play_recs[idx];
+    int64_t         size = sk_track_bytes(p->duration_ms, rp->kbps);
+    sk_slice_req   *req;
+    size_t          n, k;
+    char            path[512], next_path[512], user[32], pos[16], hour[16];
+    char            range[64], nor[600], sid[80], sidv[32], err[256];
+    const char     *names[8], *values[8];
+    int             nh = 0;
+    double          start = t0 + (double) (p->ts_ms - ts0) * rp->time_scale
+                                 / 1000.0;
+
+    memcpy(pr->track, p->track, sizeof(pr->track));
+    pr->full = p->label == 1;
+
+    n = sk_slice_schedule(size, rp->slice, p->duration_ms, p->listened_ms,
+                          NULL, 0);
+    req = malloc(n * sizeof(*req));
+    if (req == NULL) {
+        note_error(w, "out of memory scheduling slices");
+        return;
+    }
+    sk_slice_schedule(size, rp->slice, p->duration_ms, p->listened_ms, req, n);
+
+    snprintf(path, sizeof(path), "%s%s%s", rp->base.path, rp->tracks_path,
+             p->track);
+    snprintf(user, sizeof(user), "%lld", (long long) p->user_id);
+    snprintf(pos, sizeof(pos), "%d", p->position);
+    snprintf(hour, sizeof(hour), "%d", p->hour);
+    snprintf(sidv, sizeof(sidv), "%lld", (long long) p->session_id);
+    names[nh] = rp->user_header;
+    values[nh++] = user;
+    if (rp->position_header) {
+        names[nh] = rp->position_header;
+        values[nh++] = pos;
+    }
+    if (rp->hour_header) {
+        names[nh] = rp->hour_header;
+        values[nh++] = hour;
+    }
+    if (next != NULL) {
+        snprintf(next_path, sizeof(next_path), "%s%s%s", rp->base.path,
+                 rp->tracks_path, next->track);
+        if (sk_cmcd_request(nor, sizeof(nor), path, next_path) == 0) {
+            names[nh] = "CMCD-Request";
+            values[nh++] = nor;
+        }
+    }
+    if (sk_cmcd_session(sid, sizeof(sid), sidv) == 0) {
+        names[nh] = "CMCD-Session";
+        values[nh++] = sid;
+    }
+    names[nh] = "Range";
+    values[nh++] = range;
+    names[nh] = NULL;
+    values[nh] = NULL;
+
+    for (k = 0; k < n; k++) {
+        sk_slice_rec  *rec;
+        sk_http_res    res;
+        double         ts;
+
+        sleep_until(start + req[k].at_ms * rp->time_scale / 1000.0);
+        snprintf(range, sizeof(range), "bytes=%lld-%lld",
+                 (long long) req[k].start, (long long) req[k].end);
+        rec = new_rec(w);
+        if (rec == NULL) {
+            note_error(w, "out of memory recording slices");
+            break;
+        }
+        rec->play = (uint32_t) idx;
+        rec->slice = (uint32_t) (req[k].start / rp->slice);
+        rec->start = req[k].start;
+        rec->ttfb_ms = -1;
+        ts = mono_s();
+        if (sk_http_request(w->conn, "GET", path, names, values, NULL, NULL,
+                            0, player_capture, &res, err, sizeof(err)) != 0)
+        {
+            w->t.status[0]++;
+            note_error(w, err);
+        } else {
+            add_latency(&w->t, (mono_s() - ts) * 1000.0);
+            w->t.status[res.status < 600 ? res.status : 0]++;
+            for (int h = 0; h < 3; h++) {
+                count_header(&w->t, h, res.header[h]);
+            }
+            rec->status = (int16_t) res.status;
+            rec->bytes = res.body_bytes;
+            rec->ttfb_ms = (float) res.ttfb_ms;
+            rec->hit = res.header[0] != NULL
+                       && strcasecmp(res.header[0], "HIT") == 0;
+            if (res.status == 206
+                && !range_matches(res.header[3], req[k].start, req[k].end,
+                                  size))
+            {
+                rec->bad_range = 1;
+                snprintf(err, sizeof(err), "%.120s %s: 206 with "
+                         "Content-Range \"%s\"", path, range,
+                         res.header[3] ? res.header[3] : "(none)");
+                note_error(w, err);
+            }
+            if (k == 0) {
+                snprintf(pr->decision, sizeof(pr->decision), "%s",
+                         res.header[1] ? res.header[1] : "");
+                snprintf(pr->arm, sizeof(pr->arm), "%s",
+                         res.header[2] ? res.header[2] : "");
+            }
+        }
+        atomic_fetch_add(&rp->done_requests, 1);
+    }
+    free(req);
+
+    /* The outcome is known when the listen ends. */
+    sleep_until(start + p->listened_ms * rp->time_scale / 1000.0);
+    queue_outcome(w, p);
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -784,8 +1075,18 @@ worker_main(void *arg)
         if (s >= rp->n_sessions) {
             break;
         }
-        for (size_t i = 0; i < rp->sessions[s].count; i++) {
-            replay_play(w, &rp->plays[rp->sessions[s].first + i]);
+        const play  *sp = &rp->plays[rp->sessions[s].first];
+        size_t       n = rp->sessions[s].count;
+        double       t0 = mono_s();
+
+        for (size_t i = 0; i < n; i++) {
+            if (rp->player) {
+                player_play(w, &sp[i], i + 1 < n ? &sp[i + 1] : NULL, t0,
+                            sp[0].ts_ms);
+            } else {
+                replay_play(w, &sp[i]);
+            }
+            atomic_fetch_add(&rp->done_plays, 1);
         }
         flush_events(w);
     }
@@ -808,9 +1109,10 @@ progress_main(void *arg)
             continue;
         }
         long  n = atomic_load(&rp->done_requests);
-        fprintf(stderr, "%sskipctl %s: %ld/%zu requests (%.0f%%), %ld events, "
-                "%ld errors, %.0f req/s%s", tty ? "\r" : "", CMD, n,
-                rp->n_plays, 100.0 * n / (double) rp->n_plays,
+        long  np = atomic_load(&rp->done_plays);
+        fprintf(stderr, "%sskipctl %s: %ld/%zu plays (%.0f%%), %ld requests, "
+                "%ld events, %ld errors, %.0f req/s%s", tty ? "\r" : "", CMD,
+                np, rp->n_plays, 100.0 * np / (double) rp->n_plays, n,
                 atomic_load(&rp->done_events), atomic_load(&rp->errors),
                 (double) (n - last) / (tty ? 1.0 : 5.0), tty ? "   " : "\n");
         last = n;
@@ -891,7 +1193,8 @@ header_total(const tally *t, int h)
 }
 
 static void
-print_summary(const replay_t *rp, tally *t, double secs)
+print_summary(const replay_t *rp, tally *t, double secs,
+    const sk_player_run *run)
 {
     FILE    *out = stdout;
     long     n = 0, hits, with_cache;
@@ -952,9 +1255,14 @@ print_summary(const replay_t *rp, tally *t, double secs)
         }
         fprintf(out, ",\"events\":{\"posted\":%ld,\"accepted\":%ld,"
                 "\"rejected\":%ld,\"lost\":%ld,\"retried\":%ld,"
-                "\"batches\":%ld}}\n", t->ev_accepted + t->ev_rejected
+                "\"batches\":%ld}", t->ev_accepted + t->ev_rejected
                 + t->ev_lost, t->ev_accepted, t->ev_rejected, t->ev_lost,
                 t->ev_retried, t->batches);
+        if (run != NULL) {
+            fputs(",\"player\":", out);
+            sk_player_report(out, run, 1);
+        }
+        fputs("}\n", out);
         return;
     }
 
@@ -1007,9 +1315,83 @@ print_summary(const replay_t *rp, tally *t, double secs)
         }
         fprintf(out, ")\n");
     }
+    if (run != NULL) {
+        sk_player_report(out, run, 0);
+    }
 }
 
 /* ---- main ------------------------------------------------------------- */
+
+static int
+cmp_track(const void *a, const void *b)
+{
+    return strcmp(((const play *) a)->track, ((const play *) b)->track);
+}
+
+/*
+ * --write-sizes: "<track_id> <bytes>" for every track the replay would
+ * ask for, sized as the player sizes them (--kbps), once each, so that an
+ * origin can hold files of exactly those sizes.
+ */
+static int
+write_sizes(replay_t *rp)
+{
+    play   *c = malloc(rp->n_plays * sizeof(*c));
+    FILE   *out;
+    size_t  i, n = 0;
+    int     rc = 0;
+
+    if (c == NULL) {
+        sk_errorf(CMD, "out of memory");
+        return -1;
+    }
+    memcpy(c, rp->plays, rp->n_plays * sizeof(*c));
+    qsort(c, rp->n_plays, sizeof(*c), cmp_track);
+    out = fopen(rp->write_sizes, "w");
+    if (out == NULL) {
+        sk_errorf(CMD, "%s: %s", rp->write_sizes, strerror(errno));
+        free(c);
+        return -1;
+    }
+    for (i = 0; i < rp->n_plays; i++) {
+        if (i > 0 && strcmp(c[i].track, c[i - 1].track) == 0) {
+            continue;
+        }
+        fprintf(out, "%s %lld\n", c[i].track,
+                (long long) sk_track_bytes(c[i].duration_ms, rp->kbps));
+        n++;
+    }
+    if (fclose(out) != 0) {
+        sk_errorf(CMD, "%s: %s", rp->write_sizes, strerror(errno));
+        rc = -1;
+    }
+    free(c);
+    if (rc == 0) {
+        printf("%s: %zu tracks of %zu plays at %g kbps\n", rp->write_sizes,
+               n, rp->n_plays, rp->kbps);
+    }
+    return rc;
+}
+
+/*
+ * The origin writes a line when a response is complete: wait until its
+ * log has not grown for a second (prefetches still running; at most 30 s).
+ */
+static void
+origin_settle(const char *path)
+{
+    struct stat  st;
+    off_t        last = -1;
+    int          still = 0;
+
+    for (int i = 0; i < 150 && still < 5; i++) {
+        off_t  size = stat(path, &st) == 0 ? st.st_size : -1;
+
+        still = size == last ? still + 1 : 0;
+        last = size;
+        usleep(200000);
+    }
+}
 
 
 /* A header option that "none" turns off (NULL).  -1 after saying why. */
@@ -1086,7 +1468,8 @@ cmd_replay(int argc, char **argv)
            O_FROM,
            O_SPLIT,
            O_CONC, O_LIMIT, O_SPEED, O_BATCH, O_ORIG, O_LOG, O_TIMEOUT,
-           O_JSON, O_QUIET, O_TRAIN, O_HELP };
+           O_JSON, O_QUIET, O_TRAIN, O_PLAYER, O_KBPS, O_SLICE, O_TSCALE,
+           O_ORIGIN, O_SIZES, O_HELP };
     static const struct option  longopts[] = {
         { "data",                required_argument, NULL, O_DATA },
         { "url",                 required_argument, NULL, O_URL },
@@ -1108,16 +1491,25 @@ cmd_replay(int argc, char **argv)
         { "json",                no_argument,       NULL, O_JSON },
         { "write-train",         required_argument, NULL, O_TRAIN },
         { "quiet",               no_argument,       NULL, O_QUIET },
+        { "player",              no_argument,       NULL, O_PLAYER },
+        { "kbps",                required_argument, NULL, O_KBPS },
+        { "slice",               required_argument, NULL, O_SLICE },
+        { "time-scale",          required_argument, NULL, O_TSCALE },
+        { "origin-log",          required_argument, NULL, O_ORIGIN },
+        { "write-sizes",         required_argument, NULL, O_SIZES },
         { "help",                no_argument,       NULL, O_HELP },
         { NULL, 0, NULL, 0 }
     };
     replay_t    *rp;
     pthread_t    progress;
     tally       *all = NULL;
+    sk_player_run run;
+    off_t        origin_from = 0;
     char         err[256];
     double       v, secs;
     int          c, rc = SK_EXIT_USAGE, started = 0;
 
+    memset(&run, 0, sizeof(run));
     rp = calloc(1, sizeof(*rp));
     if (rp == NULL) {
         sk_errorf(CMD, "out of memory");
@@ -1132,6 +1524,9 @@ cmd_replay(int argc, char **argv)
     rp->timeout_s = 10.0;
     rp->concurrency = 4;
     rp->batch = 50;
+    rp->kbps = 160;
+    rp->slice = 1024 * 1024;
+    rp->time_scale = 0.001;
     pthread_mutex_init(&rp->log_lock, NULL);
 
     optind = 1;
@@ -1152,6 +1547,31 @@ cmd_replay(int argc, char **argv)
         case O_JSON:   rp->json = 1; break;
         case O_TRAIN:  rp->write_train = optarg; break;
         case O_QUIET:  rp->quiet = 1; break;
+        case O_PLAYER: rp->player = 1; break;
+        case O_ORIGIN: rp->origin_log = optarg; break;
+        case O_SIZES:  rp->write_sizes = optarg; break;
+        case O_KBPS:
+            if (sk_opt_number(CMD, "--kbps", optarg, 1, 100000,
+                              &rp->kbps) != 0)
+            {
+                goto done;
+            }
+            break;
+        case O_TSCALE:
+            if (sk_opt_number(CMD, "--time-scale", optarg, 0, 1000,
+                              &rp->time_scale) != 0)
+            {
+                goto done;
+            }
+            break;
+        case O_SLICE:
+            rp->slice = sk_parse_size(optarg);
+            if (rp->slice < 1) {
+                sk_errorf(CMD, "--slice: expected a size in bytes (suffix k "
+                          "or m: 1024, 1024 x 1024), got \"%s\"", optarg);
+                goto done;
+            }
+            break;
         case O_SPLIT:
             if (sk_opt_number(CMD, "--test-split", optarg, 0.0, 1.0,
                           &rp->test_fraction) != 0)
@@ -1206,6 +1626,32 @@ cmd_replay(int argc, char **argv)
     }
     if (optind < argc) {
         sk_errorf(CMD, "unexpected argument '%s'", argv[optind]);
+        goto done;
+    }
+    if (rp->speedup > 0 && rp->player) {
+        sk_errorf(CMD, "--speedup and --player: the player keeps its own "
+                  "time (--time-scale)");
+        goto done;
+    }
+    if (rp->origin_log != NULL && !rp->player) {
+        sk_errorf(CMD, "--origin-log needs --player");
+        goto done;
+    }
+    if (rp->write_sizes != NULL && rp->write_train != NULL) {
+        sk_errorf(CMD, "--write-sizes and --write-train: one at a time");
+        goto done;
+    }
+    if (rp->write_sizes != NULL) {
+        if (rp->data_dir == NULL) {
+            sk_errorf(CMD, "--data is required (see skipctl replay --help)");
+            goto done;
+        }
+        rc = SK_EXIT_FAIL;
+        switch (load_plays(rp)) {
+        case 0:  rc = write_sizes(rp) == 0 ? SK_EXIT_OK : SK_EXIT_FAIL; break;
+        case -2: rc = SK_EXIT_USAGE; break;
+        default: break;
+        }
         goto done;
     }
     if (rp->data_dir == NULL || (rp->url == NULL && rp->write_train == NULL)) {
@@ -1284,6 +1730,26 @@ cmd_replay(int argc, char **argv)
                 rp->url, rp->concurrency,
                 rp->speedup > 0 ? ", paced" : ", as fast as possible");
     }
+    if (rp->player) {
+        rp->play_recs = calloc(rp->n_plays, sizeof(*rp->play_recs));
+        if (rp->play_recs == NULL) {
+            sk_errorf(CMD, "out of memory");
+            goto done;
+        }
+        if (!rp->quiet) {
+            fprintf(stderr, "skipctl %s: player: %lld-byte slices, %g kbps, "
+                    "1 s of listening = %g ms; %ld skips without a Skip "
+                    "time listen %.0f %%\n", CMD, (long long) rp->slice,
+                    rp->kbps, rp->time_scale * 1000, rp->listened_assumed,
+                    100 * SK_ASSUMED_LISTENED);
+        }
+    }
+    if (rp->origin_log != NULL) {
+        struct stat  st;
+
+        /* only what the origin serves during this run counts */
+        origin_from = stat(rp->origin_log, &st) == 0 ? st.st_size : 0;
+    }
     rp->workers = calloc((size_t) rp->concurrency, sizeof(worker));
     all = calloc(1, sizeof(*all));
     if (rp->workers == NULL || all == NULL) {
@@ -1320,7 +1786,43 @@ cmd_replay(int argc, char **argv)
     for (int i = 0; i < rp->concurrency; i++) {
         merge(all, &rp->workers[i].t);
     }
-    print_summary(rp, all, secs);
+    if (rp->player) {
+        size_t  n = 0;
+
+        for (int i = 0; i < rp->concurrency; i++) {
+            n += rp->workers[i].n_recs;
+        }
+        run.slices = malloc((n ? n : 1) * sizeof(*run.slices));
+        if (run.slices == NULL) {
+            sk_errorf(CMD, "out of memory");
+            goto done;
+        }
+        for (int i = 0; i < rp->concurrency; i++) {
+            memcpy(run.slices + run.n_slices, rp->workers[i].recs,
+                   rp->workers[i].n_recs * sizeof(*run.slices));
+            run.n_slices += rp->workers[i].n_recs;
+        }
+        run.plays = rp->play_recs;
+        run.n_plays = rp->n_plays;
+        run.slice_bytes = rp->slice;
+        run.kbps = rp->kbps;
+        run.time_scale = rp->time_scale;
+        run.seconds = secs;
+        if (rp->origin_log != NULL) {
+            if (!rp->quiet) {
+                fprintf(stderr, "skipctl %s: waiting for %s to settle\n", CMD,
+                        rp->origin_log);
+            }
+            origin_settle(rp->origin_log);
+            if (sk_origin_account(&run, rp->origin_log, (long) origin_from, err,
+                                  sizeof(err)) != 0)
+            {
+                sk_errorf(CMD, "--origin-log %s", err);
+                goto done;
+            }
+        }
+    }
+    print_summary(rp, all, secs, rp->player ? &run : NULL);
     fflush(stdout);
 
     rc = SK_EXIT_OK;
@@ -1329,7 +1831,8 @@ cmd_replay(int argc, char **argv)
                   all->status[0], all->first_error);
         rc = SK_EXIT_FAIL;
     } else if (all->first_error[0] != '\0') {
-        sk_errorf(CMD, "event posting failed; first: %s", all->first_error);
+        sk_errorf(CMD, "%s; first: %s", rp->player ? "errors" :
+                  "event posting failed", all->first_error);
     }
     if (rp->log_fp != NULL && fclose(rp->log_fp) != 0) {
         sk_errorf(CMD, "%s: %s", rp->events_log, strerror(errno));
@@ -1346,6 +1849,7 @@ done:
             sk_http_free(rp->workers[i].conn);
             free(rp->workers[i].t.lat_ms);
             free(rp->workers[i].batch);
+            free(rp->workers[i].recs);
         }
         free(rp->workers);
     }
@@ -1353,6 +1857,11 @@ done:
         free(all->lat_ms);
         free(all);
     }
+    if (rp->player) {
+        free(run.slices);
+        sk_origin_free(&run.origin);
+    }
+    free(rp->play_recs);
     pthread_mutex_destroy(&rp->log_lock);
     free(rp->plays);
     free(rp->sessions);

@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "httpc.h"
@@ -28,7 +29,17 @@ struct sk_http {
     int      requests;            /* on the current connection */
     char    *buf;
     size_t   start, end;          /* unread bytes: buf[start..end) */
+    double   first_byte;          /* when the answer's first byte came */
 };
+
+static double
+mono_s(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 int
 sk_url_parse(const char *url, sk_url *u, char *err, size_t errlen)
@@ -214,6 +225,9 @@ fill(sk_http *h)
     } while (n < 0 && errno == EINTR);
     if (n > 0) {
         h->end += (size_t) n;
+        if (h->first_byte == 0) {
+            h->first_byte = mono_s();
+        }
     }
     return n;
 }
@@ -443,8 +457,9 @@ sk_http_request(sk_http *h, const char *method, const char *path,
     const char *content_type, const void *body, size_t body_len,
     const char *const *capture, sk_http_res *res, char *err, size_t errlen)
 {
-    char  head[4096];
-    int   n, attempt, keep, got_any, reused;
+    char    head[4096];
+    int     n, attempt, keep, got_any, reused;
+    double  sent;
 
     n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: %s\r\n"
                  "User-Agent: skipctl\r\n", method, path, h->url.authority);
@@ -478,13 +493,18 @@ sk_http_request(sk_http *h, const char *method, const char *path,
             || (body_len > 0 && send_all(h, body, body_len) != 0))
         {
             snprintf(err, errlen, "sending request: %s", strerror(errno));
-        } else if (read_response(h, method, capture, res, &keep, &got_any,
-                                 err, errlen) == 0)
-        {
-            if (!keep) {
-                disconnect(h);
+        } else {
+            sent = mono_s();
+            h->first_byte = h->start < h->end ? sent : 0;
+            if (read_response(h, method, capture, res, &keep, &got_any,
+                              err, errlen) == 0)
+            {
+                res->ttfb_ms = (h->first_byte - sent) * 1000.0;
+                if (!keep) {
+                    disconnect(h);
+                }
+                return 0;
             }
-            return 0;
         }
         disconnect(h);
         /* Only a kept-alive connection closed before any answer is worth

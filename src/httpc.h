@@ -28,6 +28,8 @@ typedef struct {
     int          status;                       /* 100..599 */
     double       retry_after;                  /* seconds; -1 when absent */
     long         body_bytes;
+    double       ttfb_ms;                      /* request sent -> first
+                                                  byte of the answer */
     const char  *header[SK_HTTP_CAPTURE];      /* NULL when absent */
     char         value[SK_HTTP_CAPTURE][SK_HTTP_VALUE];
 } sk_http_res;

@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 use Test::More;
+use JSON::PP ();
 use Time::HiRes qw(time);
 use SkipTest;
 
@@ -49,7 +50,8 @@ $t->write_file('data/sessions.jsonl', $sessions);
 
 # --- nginx: tracks answer 200 with a fake cache status; events are proxied
 # to a sink so that nginx reads the body and can log it.
-$t->write_conf(<<'CONF');
+# root: nginx's workers must run as root to write the cache in the test dir
+$t->write_conf(($> == 0 ? "user root;\n" : '') . <<'CONF');
 events { worker_connections 256; }
 http {
     log_format tracks escape=json '{"uri":"$uri","user":"$http_x_user_id",'
@@ -84,6 +86,57 @@ http {
         listen 127.0.0.1:%%PORT_8081%%;
         access_log off;
         location = /sink { return 204; }
+    }
+
+    # --player: an origin of sparse track files that logs every range it
+    # serves, and a sliced caching edge in front of it.  A mirror stands in
+    # for the module's prefetch: every slice request also fetches slice 1
+    # of its track with X-Skip-Prefetch: 1 (not cached), so that the
+    # origin-log accounting has prefetches listened and not.
+    log_format origin escape=json '{"uri":"$uri","range":"$http_range",'
+        '"status":$status,"bytes":$body_bytes_sent,'
+        '"prefetch":"$http_x_skip_prefetch","arm":"$http_x_skip_arm"}';
+    log_format player escape=json '{"uri":"$uri","range":"$http_range",'
+        '"nor":"$http_cmcd_request","sid":"$http_cmcd_session",'
+        '"user":"$http_x_user_id","t":"$msec","cache":"$upstream_cache_status"}';
+    proxy_cache_path %%TESTDIR%%/cache levels=1:2 keys_zone=tracks:1m;
+    map $http_x_user_id $arm { 101 a; 102 b; default ""; }
+    server {
+        listen 127.0.0.1:%%PORT_8082%%;
+        access_log %%TESTDIR%%/origin.jsonl origin;
+        root %%TESTDIR%%/origin;
+    }
+    server {
+        listen 127.0.0.1:%%PORT_8083%%;
+        keepalive_requests 1000;
+        location /tracks/ {
+            access_log %%TESTDIR%%/player.log player;
+            slice 64k;
+            proxy_cache tracks;
+            proxy_cache_key $uri$slice_range;
+            proxy_set_header Range $slice_range;
+            proxy_set_header X-Skip-Arm $arm;
+            proxy_cache_valid 200 206 1h;
+            mirror /pf;
+            add_header X-Cache-Status $upstream_cache_status always;
+            add_header X-Skip-Decision play always;
+            add_header X-Skip-Arm $arm always;
+            proxy_pass http://127.0.0.1:%%PORT_8082%%;
+        }
+        location = /pf {
+            internal;
+            access_log off;
+            proxy_set_header Range "bytes=65536-131071";
+            proxy_set_header X-Skip-Prefetch 1;
+            proxy_set_header X-Skip-Arm $arm;
+            proxy_pass http://127.0.0.1:%%PORT_8082%%$request_uri;
+        }
+        location /bad/ {
+            access_log off;
+            proxy_set_header Range "bytes=0-9";
+            proxy_pass http://127.0.0.1:%%PORT_8082%%/tracks/;
+        }
+        location = /skip/events { return 204; }
     }
 }
 CONF
@@ -228,6 +281,89 @@ is(scalar(lines('train2.jsonl')), 25, '--from-session-time: sessions 1..5 are th
 ($rc, $out, $err) = run("--data $dir/data --url $url --quiet --events-url /skip/broken");
 is($rc, 0, 'events rejected by the server: still exit 0');
 like($out, qr/^events\s+posted=6 accepted=0 rejected=6 .*400=2/m, 'rejected events counted');
+
+# --- --player: slices along the listening time, CMCD, origin accounting ----
+# Tracks of 200 s at 8 kbps = 200000 bytes; 64 KiB slices: 4 per track,
+# slice k heard at k x 65536 / 200000 x 200 s = 65.536 s x k.  Sessions 9
+# and 10 (users 101 and 102): A played (4 slices), B skipped 30 s in
+# (slice 0 only), C played (4 slices) = 18 slice requests.
+my $pl = 'http://127.0.0.1:' . $t->port(8083);
+my $popts = "--player --kbps 8 --slice 64k --concurrency 1";
+($rc, $out, $err) = run("--data $dir/data $popts --write-sizes $dir/sizes.txt");
+is($rc, 0, '--write-sizes exits 0 without --url') or diag($err);
+is($t->read_file('sizes.txt'), "$A 200000\n$B 200000\n$C 200000\n",
+   '--write-sizes: each replayed track once, duration x kbps / 8 bytes');
+mkdir "$dir/origin";
+mkdir "$dir/origin/tracks";
+for my $line (lines('sizes.txt')) {
+    my ($id, $size) = split ' ', $line;
+    open my $fh, '>', "$dir/origin/tracks/$id" or die $!;
+    truncate $fh, $size;
+    close $fh;
+}
+$t->write_file('origin.jsonl', qq({"uri":"/before","range":"","status":200,"bytes":99,"prefetch":"1","arm":""}\n));
+
+($rc, $out, $err) = run("--data $dir/data --url $pl $popts --speedup 10");
+is($rc, 2, '--player with --speedup is a usage error');
+($rc, $out, $err) = run("--data $dir/data --url $pl --player --slice 1g");
+is($rc, 2, 'a bad --slice is a usage error');
+like($err, qr/--slice: expected a size/, '... saying so');
+($rc, $out, $err) = run("--data $dir/data --url $pl --origin-log $dir/origin.jsonl");
+is($rc, 2, '--origin-log without --player is a usage error');
+
+($rc, $out, $err) = run("--data $dir/data --url $pl $popts "
+                      . "--origin-log $dir/origin.jsonl");
+is($rc, 0, 'player replay exits 0') or diag($err);
+like($err, qr/player: 65536-byte slices, 8 kbps, 1 s of listening = 1 ms/,
+     'the player settings on stderr');
+like($out, qr/^requests\s+18 in /m, '18 slice requests');
+like($out, qr/^status\s+206=18$/m, 'all 206');
+like($out, qr/^player\s+6 plays, 18 slices of 65536 bytes/m, 'player line');
+like($out, qr/^all\s+6\s+4\s+18\s+9\s+9\s+0\.5000 \(6\/12\)\s+0\.9\s+[\d.]+\s+[\d.]+\s+0\s+0$/m,
+     'all: 9 HITs (session 10), later slices of full plays decided play 6/12');
+like($out, qr/^arm=a\s+3\s+2\s+9\s+0\s+9\s+0\.0000 \(0\/6\)/m, 'arm a (session 9): all from the origin');
+like($out, qr/^arm=b\s+3\s+2\s+9\s+9\s+0\s+1\.0000 \(6\/6\)/m, 'arm b (session 10): all HITs');
+like($out, qr/^decision=play\s+6\s+4\s+18\s/m, 'per decision of the first slice');
+
+my @pl = map { JSON::PP::decode_json($_) } lines('player.log');
+is(scalar @pl, 18, 'the edge saw 18 requests');
+my @s9 = grep { $_->{user} eq '101' } @pl;
+is_deeply([map { ($_->{uri} =~ m{/(\w)\w+$})[0] . ' ' . $_->{range} } @s9],
+          ["A bytes=0-65535", "A bytes=65536-131071", "A bytes=131072-196607",
+           "A bytes=196608-199999", "B bytes=0-65535",
+           "C bytes=0-65535", "C bytes=65536-131071", "C bytes=131072-196607",
+           "C bytes=196608-199999"],
+          'ranges aligned to the slice, in order; B stops at its skip point (30 s: slice 0)');
+is_deeply([map { $_->{nor} } @s9],
+          [(qq(nor="$B")) x 4, qq(nor="$C"), ('') x 4],
+          'CMCD-Request nor: the next track of the session, none for the last');
+is_deeply([sort { $a cmp $b } keys %{{ map { $_->{sid} => 1 } @pl }}],
+          ['sid="10"', 'sid="9"'], 'CMCD-Session sid: the session id');
+# $msec is logged when an answer is done: slice 0's end is later than its
+# request by its own latency (the schedule sends slice 3 196.6 ms after it)
+my $spread = $s9[3]{t} - $s9[0]{t};
+ok($spread >= 0.15, sprintf('A slice 3 logged %.3f s after slice 0 (asked 196.6 s of listening = 196.6 ms later)', $spread));
+
+# origin: listener fetches in session 9 only (A 200000 + B 65536 + C
+# 200000 = 465536); the mirror's 18 fetches of slice 1 (65536 each =
+# 1179648), of which B's two were never listened (131072).
+like($out, qr/^origin_log\s+\S+origin\.jsonl: 27 lines$/m, 'only the lines of this run, all readable');
+like($out, qr/^all\s+27\s+1\.6\s+0\.5\s+1\.2\s+18\s+0\.1\s+2$/m,
+     'origin: 27 fetches, 1.6 MB, 0.5 listener, 1.2 prefetch, 0.1 never listened (2 fetches)');
+($rc, $out, $err) = run("--data $dir/data --url $pl $popts --quiet --json "
+                      . "--origin-log $dir/origin.jsonl");
+is($rc, 0, 'player --json exits 0') or diag($err);
+like($out, qr/"origin_log":\{"file":"[^"]*","lines":\d+,"bad_lines":0,"all":\{"fetches":18,"bytes":1179648,"listener_bytes":0,"prefetch_fetches":18,"prefetch_bytes":1179648,"prefetched_never_listened_fetches":2,"prefetched_never_listened_bytes":131072\}/,
+     'second run, all cached: only the 18 mirror fetches, B\'s 2 never listened (exact bytes)');
+like($out, qr/\{"by":"all","value":"","plays":6,"full_plays":4,"slices":18,"hit":18,"origin":0,"later_slices_play_full":12,"later_hit_play_full":12,"later_hit_share_play_full":1\.0000,"bytes_served":931072,"full_play_bytes":800000,"full_play_bytes_prefetched":262144,/,
+     'JSON: 18 HITs, 2 x 465536 bytes to the player; of the full plays\' 800000, slice 1 of each (4 x 65536) HITs of prefetched slices');
+like($out, qr/\{"by":"arm","value":"a",.*"origin_log":\{"fetches":9,"bytes":589824,"listener_bytes":0,"prefetch_fetches":9,"prefetch_bytes":589824,"prefetched_never_listened_fetches":1,"prefetched_never_listened_bytes":65536\}/,
+     'per arm: origin bytes by the X-Skip-Arm the edge sent');
+
+($rc, $out, $err) = run("--data $dir/data --url $pl $popts --quiet --tracks-path /bad/");
+is($rc, 0, 'wrong ranges: still exit 0');
+like($out, qr/^all\s+6\s+4\s+18\s.*\s18\s+0$/m, '18 answers for another range counted');
+like($err, qr{206 with Content-Range "bytes 0-9/200000"}, 'the first one named');
 
 # --- 503 + Retry-After, Connection: close, chunked ----------------------------
 my $fake = $t->run_daemon(sub {
