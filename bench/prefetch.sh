@@ -11,6 +11,10 @@
 #   model   prefetch on the model's "play" (its decision threshold), two
 #           models in a sticky 50/50 split_clients A/B: full (logistic
 #           regression) and seed (the original's SVM inputs)
+#   chosen  the full model for every listener, prefetching at the
+#           skip_prefetch_threshold that `skipctl simulate --waste-budget
+#           0.5` names for it on an independently generated dataset (seed
+#           SEED + 1): the threshold is not tuned on the replayed sessions
 # Each edge is its own nginx (the module's prefetch ledger is per nginx).
 # Every edge runs skip_predict with the same models and split, so that the
 # table can show every configuration per arm and per decision.  The origin
@@ -21,7 +25,9 @@
 # later slices of plays decided "play" and listened to the end (target
 # >= 90 %), origin MB, MB prefetched and never listened (and as a share of
 # "always"'s: target <= 50 %), listened MB of full plays that were HITs of
-# prefetched slices (target >= 85 %), TTFB p50/p99 per slice; then a wrk
+# prefetched slices (target >= 85 %; both of all listened bytes and of
+# those after the first slice, which the listener's own request fetches and
+# no prefetch of the track can), TTFB p50/p99 per slice; then a wrk
 # run: throughput on a cached track with prefetch configured vs off
 # (target >= 0.9).
 #
@@ -122,6 +128,16 @@ done
 "$SKIPCTL" features load --data "$W/data-train" --model "$W/models/full.model" \
     --redis "127.0.0.1:$RPORT" --quiet > /dev/null
 
+# --- the prefetch threshold, chosen on other data --------------------------------
+say "== threshold: skipctl simulate --waste-budget 0.5 on a dataset of seed $((SEED + 1))"
+"$SKIPCTL" gen --out "$W/data-tune" --scale "$SCALE" --seed "$((SEED + 1))" --quiet
+"$SKIPCTL" simulate --data "$W/data-tune" --model "$W/models/full.model" \
+    --policies lru --cache-size 1% --slice 1m --waste-budget 0.5 \
+    > "$W/simulate-tune.txt" 2> /dev/null
+CHOSEN=$(sed -n 's/.*skip_prefetch_threshold \([0-9.]*\);.*/\1/p' "$W/simulate-tune.txt" | head -1)
+[ -n "$CHOSEN" ] || { say "simulate named no threshold:"; grep chosen "$W/simulate-tune.txt" >&2; CHOSEN=0.5; }
+say "   chosen: skip_prefetch_threshold $CHOSEN"
+
 # --- the origin: sparse files of the player's sizes ---------------------------
 PLAYER="--player --kbps $KBPS --slice $SLICE --time-scale $TIME_SCALE"
 "$SKIPCTL" replay --data "$W/data" --test-split 0.2 --limit "$LIMIT" --quiet \
@@ -134,7 +150,7 @@ say "== origin: $(wc -l < "$W/sizes.txt") sparse track files"
 
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-CONFIGS="off always model"
+CONFIGS="off always model chosen"
 for c in $CONFIGS; do
     eval "OPORT_$c=$(freeport)"
     eval "EPORT_$c=$(freeport)"
@@ -212,7 +228,12 @@ EOF
             skip_prefetch_threshold 0;" ;;
         model)  pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
             skip_prefetch_ahead all; skip_prefetch_next 1;" ;;
+        chosen) pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
+            skip_prefetch_ahead all; skip_prefetch_next 1;
+            skip_prefetch_threshold $CHOSEN;" ;;
         esac
+        arm='$skip_arm'
+        [ "$c" = chosen ] && arm=full
         cat <<EOF
 
     # ---- $c
@@ -226,17 +247,17 @@ EOF
         location ~ "^/tracks/(?<track_id>[A-Za-z0-9]{22})\$" {
             skip_predict on; skip_user \$http_x_user_id; skip_track \$track_id;
             skip_position \$http_x_session_position; skip_hour \$http_x_local_hour;
-            skip_use_model \$skip_arm; skip_fallback play;
+            skip_use_model $arm; skip_fallback play;
             slice $SLICE;
             proxy_cache t_$c; proxy_cache_key \$uri\$slice_range;
             proxy_set_header Range \$slice_range;
             proxy_cache_valid 200 206 1h; proxy_cache_lock on;
             proxy_http_version 1.1; proxy_set_header Connection "";
-            proxy_set_header X-Skip-Arm \$skip_arm;
+            proxy_set_header X-Skip-Arm $arm;
             $pf
             add_header X-Cache-Status \$upstream_cache_status always;
             add_header X-Skip-Decision \$skip_decision always;
-            add_header X-Skip-Arm \$skip_arm always;
+            add_header X-Skip-Arm $arm always;
             proxy_pass http://origin_$c;
         }
 EOF
@@ -248,7 +269,7 @@ EOF
             proxy_cache t_$c; proxy_cache_key \$uri\$skip_prefetch_range;
             proxy_set_header Range \$skip_prefetch_range;
             proxy_set_header X-Skip-Prefetch 1;
-            proxy_set_header X-Skip-Arm \$skip_arm;
+            proxy_set_header X-Skip-Arm $arm;
             proxy_cache_valid 200 206 1h; proxy_cache_lock on;
             proxy_http_version 1.1; proxy_set_header Connection "";
             proxy_pass http://origin_$c;
@@ -350,9 +371,10 @@ EOF
 fi
 
 # --- the table ---------------------------------------------------------------------------
-python3 - "$W" "$RUN" "$CONFIGS" "$WRK" <<'EOF'
+python3 - "$W" "$RUN" "$CONFIGS" "$WRK" "$CHOSEN" <<'EOF'
 import json, sys
 w, run, configs, wrk = sys.argv[1], sys.argv[2].split(), sys.argv[3].split(), sys.argv[4]
+chosen = sys.argv[5]
 res = {c: json.load(open('%s/replay-%s.json' % (w, c)))['player'] for c in run}
 def pct(x): return '-' if x is None else '%.1f %%' % (100 * x)
 def mb(x): return '-' if x is None else '%.1f' % (x / 1e6)
@@ -366,8 +388,8 @@ print('prefetch bench: %d plays, %d-byte slices at %g kbps, time scale %g'
       % (p['plays'], p['slice_bytes'], p['kbps'], p['time_scale']))
 hdr = ('config', 'arm', 'plays', 'slices', 'later-HIT', 'origin_MB',
        'prefetch_MB', 'wasted_MB', 'wasted/always', 'full-covered',
-       'ttfb_p50', 'ttfb_p99')
-fmt = '%-7s %-5s %6s %7s %10s %9s %11s %9s %13s %12s %8s %8s'
+       'later-covered', 'ttfb_p50', 'ttfb_p99')
+fmt = '%-7s %-5s %6s %7s %10s %9s %11s %9s %13s %12s %13s %8s %8s'
 print(fmt % hdr)
 for c in configs:
     if c not in res:
@@ -379,24 +401,34 @@ for c in configs:
         o = g['origin_log']
         waste = o['prefetched_never_listened_bytes'] if o else None
         share = None
-        if c != 'off' and waste is not None and always_waste.get(g['value']):
-            share = waste / always_waste[g['value']]
+        # "chosen" serves every listener with one arm: compare with all
+        # of "always"
+        key = '' if c == 'chosen' else g['value']
+        if c != 'off' and waste is not None and always_waste.get(key):
+            share = waste / always_waste[key]
         cov = (g['full_play_bytes_prefetched'] / g['full_play_bytes']
                if g['full_play_bytes'] and g['full_play_bytes_prefetched'] is not None
                else None)
+        later = (g['full_play_later_bytes_prefetched'] / g['full_play_later_bytes']
+                 if g['full_play_later_bytes']
+                 and g['full_play_later_bytes_prefetched'] is not None else None)
         print(fmt % (c, g['value'] or 'all', g['plays'], g['slices'],
                      pct(g['later_hit_share_play_full']),
                      mb(o['bytes'] if o else None),
                      mb(o['prefetch_bytes'] if o else None), mb(waste),
                      pct(share),
-                     pct(cov), '%.2f' % g['ttfb_ms']['p50'],
+                     pct(cov), pct(later), '%.2f' % g['ttfb_ms']['p50'],
                      '%.2f' % g['ttfb_ms']['p99']))
 print('later-HIT: HITs among the slices after the first, plays decided "play"'
       ' and listened to the end (target >= 90 %)')
 print('wasted: origin bytes of prefetches of slices no player asked for;'
       ' wasted/always: of the same arm of "always" (target: model <= 50 %);'
       ' full-covered: listened bytes of'
-      ' full plays that were HITs of prefetched slices (target >= 85 %)')
+      ' full plays that were HITs of prefetched slices (target >= 85 %);'
+      ' later-covered: the same after the first slice')
+print('chosen: skip_prefetch_threshold %s, named by skipctl simulate'
+      ' --waste-budget 0.5 on another dataset; its wasted/always compares'
+      ' with all of "always"' % chosen)
 print('origin_MB target: model <= always.  ttfb in ms per slice.')
 for c in run:
     bad = sum(g['bad_range'] + g['errors'] for g in res[c]['groups'] if g['by'] == 'all')

@@ -292,6 +292,7 @@ typedef struct {
     long                 plays, full_plays, slices, hits, errors, bad_range;
     long                 later_pf, later_pf_hits;     /* the first target */
     double               bytes, full_bytes, full_covered;
+    double               full_later, full_later_covered; /* slices 1.. */
     double               p50, p99;
     long                 n_ttfb;
     const sk_origin_by  *origin;
@@ -362,12 +363,24 @@ compute(const sk_player_run *run, group *g, float *scratch)
             g->later_pf_hits += s->hit;
         }
         if (p->full) {
+            /*
+             * Coverage twice: of all the listened bytes, and of those
+             * after the first slice, which the listener's own request
+             * fetches and a prefetch of this track never can (the
+             * definition skipctl simulate's curve uses)
+             */
             g->full_bytes += (double) s->bytes;
+            if (s->slice > 0) {
+                g->full_later += (double) s->bytes;
+            }
             if (s->hit && run->has_origin
                 && keys_have(run->origin.prefetched, run->origin.n_prefetched,
                              p->track, s->start))
             {
                 g->full_covered += (double) s->bytes;
+                if (s->slice > 0) {
+                    g->full_later_covered += (double) s->bytes;
+                }
             }
         }
     }
@@ -464,6 +477,13 @@ print_json(FILE *out, const sk_player_run *run, group *gs, int ng)
                 "\"full_play_bytes_prefetched\":", g->bytes, g->full_bytes);
         if (run->has_origin) {
             fprintf(out, "%.0f", g->full_covered);
+        } else {
+            fputs("null", out);
+        }
+        fprintf(out, ",\"full_play_later_bytes\":%.0f,"
+                "\"full_play_later_bytes_prefetched\":", g->full_later);
+        if (run->has_origin) {
+            fprintf(out, "%.0f", g->full_later_covered);
         } else {
             fputs("null", out);
         }
@@ -574,9 +594,13 @@ print_text(FILE *out, const sk_player_run *run, group *gs, int ng)
             continue;
         }
         fprintf(out, "full plays %-7s listened %.1f MB, %.1f MB (%.1f %%) "
-                "HITs of prefetched slices\n",
+                "HITs of prefetched slices; after the first slice %.1f MB, "
+                "%.1f %%\n",
                 g->kind == G_ALL ? "all" : g->value, g->full_bytes / 1e6,
-                g->full_covered / 1e6, 100.0 * g->full_covered / g->full_bytes);
+                g->full_covered / 1e6, 100.0 * g->full_covered / g->full_bytes,
+                g->full_later / 1e6,
+                g->full_later > 0
+                ? 100.0 * g->full_later_covered / g->full_later : 0.0);
     }
 }
 

@@ -226,6 +226,9 @@ test_origin(void)
     ok(strstr(buf, "\"full_play_bytes\":4194304,"
                    "\"full_play_bytes_prefetched\":3145728") != NULL,
        "full play: 3 of 4 MiB were HITs of prefetched slices");
+    ok(strstr(buf, "\"full_play_later_bytes\":3145728,"
+                   "\"full_play_later_bytes_prefetched\":3145728") != NULL,
+       "full play: after the first slice, all 3 MiB were prefetched HITs");
     ok(strstr(buf, "\"ttfb_ms\":{\"p50\":3.000,\"p99\":10.000}") != NULL,
        "ttfb p50/p99 nearest rank over the 5 slices");
     ok(strstr(buf, "{\"by\":\"decision\",\"value\":\"skip\",\"plays\":1,"
