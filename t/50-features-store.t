@@ -524,5 +524,101 @@ like($out, qr/--keep N/, 'documents --keep');
     close $c;
 }
 
+# ---- as_of: bounded event times, one bad row cannot move it (issue 12.4) ----
+#
+# The dataset plus rows no clock should write: before 1970, in year 9999,
+# a day ahead of this clock (all beyond now + --max-skew: rejected,
+# counted), and one row a minute ahead of this clock (within the skew, but
+# after the load's own clock and apart from every other event: held out,
+# left to the live journal).  as_of stays the dataset's real last event.
+
+{
+    my $fport = $t->start_redis;
+    my $d = "$dir/future";
+    make_path($d);
+    for my $f (qw(artists tracks users track_storage)) {
+        symlink("$data/$f.jsonl", "$d/$f.jsonl") or die "symlink: $!";
+    }
+    my @g = gmtime(time + 86400);
+    my $tomorrow = sprintf('%04d-%02d-%02d %02d:%02d:%02d.000 +00:00:00',
+                           $g[5] + 1900, $g[4] + 1, @g[3, 2, 1, 0]);
+    @g = gmtime(time + 60);
+    my $soon = sprintf('%04d-%02d-%02d %02d:%02d:%02d.000 +00:00:00',
+                       $g[5] + 1900, $g[4] + 1, @g[3, 2, 1, 0]);
+    open my $fh, '>', "$d/sessions.jsonl" or die;
+    print $fh lines_of("$data/sessions.jsonl");
+    my $row = sub {
+        my ($ts, $s) = @_;
+        return qq({"timestamp":"$ts","user_id":$users[0],"track_id":"$tracks[0]",)
+             . qq("event_type":"Play","session_id":$s}\n);
+    };
+    print $fh $row->('9999-12-31 23:59:59.999 +00:00:00', 900001);
+    print $fh $row->('1970-01-01 00:00:00.000 +02:00:00', 900002);
+    print $fh $row->($tomorrow, 900003);
+    print $fh $row->($soon, 900004);
+    close $fh;
+    my $nlines = () = lines_of("$d/sessions.jsonl");
+
+    ($rc, $out, $err) = sk('features', 'load', '--data', $d, '--model', 'naive',
+                           '--redis', "127.0.0.1:$fport");
+    is($rc, 0, 'load of a dataset with badly dated rows') or diag($err);
+    my ($s) = $out =~ /^snapshot (\S+) active/;
+    is($t->redis($fport, 'HGET', "skip:$s:meta", 'as_of'), $as_of,
+       'as_of is still the last real event: no bad row moved it');
+    like($err, qr/3 rows rejected.*before 1970.*ahead of this clock/s,
+         'the rejected rows are counted: 1 before 1970, 2 too far ahead');
+    like($err, qr/\Q$d\E\/sessions\.jsonl:$nlines: .*held out/,
+         'the row a minute ahead is held out, named by file and line');
+    is($t->redis($fport, 'HGET', "skip:$s:u:$users[0]", 'plays'), $uplays{$users[0]} // 0,
+       'no bad row counted in the records');
+    ($rc, undef, $err) = sk('features', 'load', '--data', $d, '--model', 'naive',
+                            '--redis', "127.0.0.1:$fport", '--max-skew', 'x');
+    is($rc, 2, '--max-skew x: usage error');
+    $t->stop_redis($fport);
+}
+
+# ---- the hand-over never blocks Redis (issue 12.5) ---------------------------
+#
+# 40,000 journaled events after as_of (a long backlog, as after a slow
+# nightly load) are replayed into the new snapshot.  Every script call is
+# sized by time, so none may show up in SLOWLOG at 1 ms.
+
+{
+    my $sport = $t->start_redis;
+    my @S = ('--redis', "127.0.0.1:$sport");
+    ($rc, $out, $err) = sk('features', 'load', '--data', $data, '--model', 'naive', @S);
+    is($rc, 0, 'slowlog: first load') or diag($err);
+    my $c = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$sport") or die;
+    my $n = 40000;
+    my $buf = '';
+    for my $i (1 .. $n) {
+        my $u = $users[$i % @users];
+        my $tr = $tracks[$i % @tracks];
+        $buf .= SkipTest::resp_encode('XADD', 'skip:events', '*', 'ts', $as_of + $i,
+                                      'u', $u, 't', $tr, 'e', 'play', 'dp', 1, 'ds', 0,
+                                      's', 800000 + $i);
+        if ($i % 1000 == 0) {
+            print $c $buf;
+            $buf = '';
+            SkipTest::resp_read($c) for 1 .. 1000;
+        }
+    }
+    is($t->redis($sport, 'XLEN', 'skip:events'), $n, "$n events journaled");
+    $t->redis($sport, 'CONFIG', 'SET', 'slowlog-log-slower-than', '1000');
+    $t->redis($sport, 'SLOWLOG', 'RESET');
+    sleep 1.05;
+    ($rc, $out, $err) = sk('features', 'load', '--data', $data, '--model', 'naive', @S);
+    is($rc, 0, 'slowlog: second load, replaying the backlog') or diag($err);
+    like($out, qr/ $n live events replayed/, "all $n events replayed");
+    my ($calls) = $err =~ /(\d+) script calls/;
+    my $slow = $t->redis($sport, 'SLOWLOG', 'GET', '128');
+    my @mine = grep { my $a = $_->[3]; ref $a eq 'ARRAY' && grep { /^EVAL/i } @$a } @$slow;
+    is(scalar @mine, 0, 'no hand-over call took 1 ms of Redis time (SLOWLOG at 1000 us)')
+        or diag(join "\n", map { "$_->[2] us: @{$_->[3]}[0..3]" } @mine[0 .. 4]);
+    ok($calls && $calls > 10, "the backlog took $calls calls");
+    $t->stop_redis($sport);
+    close $c;
+}
+
 $t->stop;
 done_testing();
