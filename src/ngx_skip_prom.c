@@ -164,7 +164,8 @@ static ngx_http_skip_metrics_result_t  ngx_http_skip_metrics_results[] = {
 static ngx_str_t  ngx_http_skip_metrics_events[] = {
     ngx_string("accepted"),
     ngx_string("rejected"),
-    ngx_string("unavailable")
+    ngx_string("unavailable"),
+    ngx_string("future")
 };
 
 static ngx_str_t  ngx_http_skip_metrics_cache_results[] = {

@@ -66,6 +66,7 @@ typedef enum {
     NGX_HTTP_SKIP_METRICS_ACCEPTED = 0,    /* stored, acknowledged 2xx */
     NGX_HTTP_SKIP_METRICS_REJECTED,        /* bad event: 400 */
     NGX_HTTP_SKIP_METRICS_UNAVAILABLE,     /* Redis down: 503, client keeps */
+    NGX_HTTP_SKIP_METRICS_FUTURE,          /* dated beyond max_skew: 400 */
     NGX_HTTP_SKIP_METRICS_NEVENTS
 } ngx_http_skip_metrics_event_e;
 
