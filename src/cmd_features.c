@@ -755,7 +755,7 @@ feat_activate(int argc, char **argv)
     if (feat_connect(&s, &so) != 0) {
         return SK_EXIT_FAIL;
     }
-    if (sk_snapshot_handover(&s, pos[0], 1, 5000, &res) != 0) {
+    if (sk_snapshot_handover(&s, pos[0], 1, SK_HANDOVER_BUDGET_US, &res) != 0) {
         sk_errorf(FEAT_CMD, "activate %s: %s", pos[0], s.err);
         sk_store_close(&s);
         return SK_EXIT_FAIL;

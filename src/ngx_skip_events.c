@@ -1078,6 +1078,7 @@ ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx)
     ngx_int_t                   rc;
     ngx_uint_t                  i, model, predicted;
     ngx_str_t                   user, track;
+    const char                 *why;
     ngx_http_request_t         *r;
     ngx_http_skip_events_ev_t  *ev;
 
@@ -1118,6 +1119,18 @@ ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx)
     }
 
     ngx_http_skip_metrics_event(NGX_HTTP_SKIP_METRICS_ACCEPTED, ctx->nevents);
+
+    /* "2xx means stored" needs Redis to persist before it replies */
+    if (ctx->redis) {
+        why = ngx_skip_redis_durability_warning(ctx->redis);
+
+        if (why) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "skip: events are acknowledged, but Redis %V does "
+                          "not store them durably: %s",
+                          ngx_skip_redis_name(ctx->redis), why);
+        }
+    }
 
     out = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + 64);
     if (out == NULL) {

@@ -139,5 +139,13 @@ void ngx_http_skip_metrics_fallback(ngx_uint_t reason);
  */
 void ngx_http_skip_metrics_redis_connected(ngx_uint_t up);
 
+/*
+ * The persistence check of the calling worker's connection: 2 durable
+ * (appendonly yes + appendfsync always), 1 not durable or unverifiable.
+ * skip_redis_durable is 1 when every live worker that checked said 2, 0
+ * when one said 1, absent before any check.
+ */
+void ngx_http_skip_metrics_redis_durable(ngx_uint_t state);
+
 
 #endif /* _NGX_SKIP_PROM_H_INCLUDED_ */
