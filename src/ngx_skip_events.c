@@ -24,7 +24,11 @@
  *       "reason":..},...]}  at least one line is unusable (first 8 named);
  *       NOTHING of the batch is applied (all-or-nothing).  Also for an
  *       empty body and for Advertisement/BuyPremium (not listener
- *       outcomes).
+ *       outcomes).  Every Play/Skip must pass the event rule
+ *       (src/event_rule.h): exactly what the store script accepts (so a
+ *       batch never fails in Redis for a reason a retry cannot change),
+ *       plus a time not more than skip_events_max_skew ahead of our clock.
+ *       The same batch always gets the same 400.
  *   401 skip_events_token is set and the Bearer token is missing or wrong.
  *   405 not POST (Allow: POST).
  *   413 body over client_max_body_size (nginx's own check) or more lines
