@@ -191,6 +191,9 @@ done
 # --- 4. redis + feature store -----------------------------------------------------
 stage "starting redis-server and loading the feature store"
 REDIS_PORT=${DEMO_REDIS_PORT:-$(free_port)}
+# a fresh store each run: the append-only file would bring back the last
+# run's snapshots and event journal
+rm -rf "$OUT/redis"
 mkdir -p "$OUT/redis"
 # Durable, as acknowledged events need (docs/feature-store.md,
 # "Durability"): every write is in the append-only file, fsynced, before
