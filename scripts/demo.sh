@@ -191,14 +191,20 @@ done
 # --- 4. redis + feature store -----------------------------------------------------
 stage "starting redis-server and loading the feature store"
 REDIS_PORT=${DEMO_REDIS_PORT:-$(free_port)}
+# a fresh store each run: the append-only file would bring back the last
+# run's snapshots and event journal
+rm -rf "$OUT/redis"
 mkdir -p "$OUT/redis"
+# Durable, as acknowledged events need (docs/feature-store.md,
+# "Durability"): every write is in the append-only file, fsynced, before
+# Redis replies, so an event answered 200 survives kill -9.
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' \
-    --appendonly no --dir "$OUT/redis" --daemonize no \
-    > "$OUT/redis/redis.log" 2>&1 &
+    --appendonly yes --appendfsync always --dir "$OUT/redis" \
+    --daemonize no > "$OUT/redis/redis.log" 2>&1 &
 PIDS="$PIDS $!"
 wait_port "$REDIS_PORT" 10 || die "redis-server did not start" \
     "$(tail -5 "$OUT/redis/redis.log")"
-say "redis-server on 127.0.0.1:$REDIS_PORT (no persistence)"
+say "redis-server on 127.0.0.1:$REDIS_PORT (appendonly yes, appendfsync always)"
 
 # The feature store is loaded from the training sessions only: the records
 # the module serves during the replay must not already count the outcomes

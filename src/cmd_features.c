@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "cmd_features.h"
+#include "event_rule.h"
 #include "featurize.h"
 #include "genres.h"
 #include "model.h"
@@ -811,7 +812,7 @@ feat_activate(int argc, char **argv)
     if (feat_connect(&s, &so) != 0) {
         return SK_EXIT_FAIL;
     }
-    if (sk_snapshot_handover(&s, pos[0], 1, 5000, &res) != 0) {
+    if (sk_snapshot_handover(&s, pos[0], 1, SK_HANDOVER_BUDGET_US, &res) != 0) {
         sk_errorf(FEAT_CMD, "activate %s: %s", pos[0], s.err);
         sk_store_close(&s);
         return SK_EXIT_FAIL;
@@ -862,7 +863,9 @@ feat_event(int argc, char **argv)
     const char     *pos[3], *ts = NULL, *session = "", *cap = NULL;
     const char     *args[10];
     char            active[SK_KEY_MAX], events[SK_KEY_MAX], now[32];
-    char            ttl[16];
+    char            ttl[16], why[200];
+    const char     *field;
+    int64_t         now_ms;
     struct timespec tv;
     redisReply     *r;
     int             npos, rc;
@@ -890,11 +893,20 @@ feat_event(int argc, char **argv)
     {
         return SK_EXIT_USAGE;
     }
+    clock_gettime(CLOCK_REALTIME, &tv);
+    now_ms = (int64_t) tv.tv_sec * 1000 + tv.tv_nsec / 1000000;
     if (ts == NULL) {
-        clock_gettime(CLOCK_REALTIME, &tv);
-        snprintf(now, sizeof(now), "%lld",
-                 (long long) tv.tv_sec * 1000 + tv.tv_nsec / 1000000);
+        snprintf(now, sizeof(now), "%lld", (long long) now_ms);
         ts = now;
+    }
+    /* the endpoint's rule (event_rule.h): what it would refuse, we do */
+    if (sk_event_check(pos[0], strlen(pos[0]), pos[1], strlen(pos[1]),
+                       strtoll(ts, NULL, 10), now_ms,
+                       SK_EVENT_SKEW_DEFAULT_MS, &field, why, sizeof(why))
+        != SK_EVENT_OK)
+    {
+        sk_errorf(FEAT_CMD, "event: %s: %s", field, why);
+        return SK_EXIT_USAGE;
     }
     snprintf(ttl, sizeof(ttl), "%d", SK_OPEN_PLAY_TTL);
     sk_key_active(active, sizeof(active), so.prefix);

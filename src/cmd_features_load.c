@@ -18,11 +18,13 @@
 #include "cli.h"
 #include "cmd_features.h"
 #include "dataset.h"
+#include "event_rule.h"
 #include "history.h"
 #include "labels.h"
 #include "load_guard.h"
 #include "model.h"
 #include "store.h"
+#include "timeparse.h"
 
 #define GC_DEFAULT_KEEP         2
 #define GC_DEFAULT_GRACE        3600      /* s: abandoned loads */
@@ -51,12 +53,19 @@ help_load(FILE *out)
 "Redis as a new snapshot:\n"
 "\n"
 "  1. reserve a snapshot id s<yyyymmddHHMMSS>[-N] (UTC), meta state\n"
-"     \"loading\", as_of = the dataset's last Play/Skip time;\n"
+"     \"loading\", as_of = the dataset's last Play/Skip time (see below);\n"
 "  2. HSET every record, pipelined in batches of --batch commands;\n"
 "  3. mark it \"complete\";\n"
 "  4. replay the live events journaled in <prefix>:events whose event time\n"
 "     is after as_of into the new records, in bounded script calls, and\n"
 "     finally in one atomic script: replay the tail and SET <prefix>:active.\n"
+"\n"
+"as_of is robust: rows before 1970 or more than --max-skew ahead of this\n"
+"clock are rejected (counted on stderr); a row after this clock, or more\n"
+"than --max-skew after every other event (a wrong device clock), does not\n"
+"set as_of: it is held out of the snapshot (named on stderr) and left to\n"
+"the live journal, like every row after as_of.  So one bad row cannot\n"
+"move as_of.\n"
 "\n"
 "Live events are thereby counted exactly once across the switch.  If\n"
 "anything fails before step 4 completes (Redis down, a bad id, a write\n"
@@ -84,6 +93,10 @@ help_load(FILE *out)
 "  --min-ratio F   smallest new/active ratio of users and of tracks\n"
 "                  (default %g; 0 turns the comparison off)\n"
 "  --force         activate even when the checks above fail\n"
+"  --max-skew S    seconds an event may be dated ahead of this machine's\n"
+"                  clock (default 600, as skip_events_max_skew); rows\n"
+"                  further ahead, and rows before 1970, are rejected and\n"
+"                  counted (the event rule of the live endpoint)\n"
 "  --quiet         no progress on stderr\n"
 "\n%s\n"
 "Output: one line on stdout, \"snapshot ID active: ...\".  Timings go to\n"
@@ -103,15 +116,58 @@ typedef struct {
     sk_read_stats sess;            /* sessions.jsonl, for the guard */
 } load_data;
 
-static int
-compute_records(load_data *d, const char *dir, int quiet)
+/*
+ * as_of candidates: the latest few event times at or before the load's
+ * clock, newest first, with their lines (to name a held-out row).
+ */
+#define ASOF_TOP  8
+
+typedef struct {
+    int64_t  ts;
+    long     line;
+} asof_cand;
+
+static void
+asof_note(asof_cand *top, int *k, int64_t ts, long line)
 {
-    sk_reader    *rd;
-    sk_row        row;
-    sk_labels     l;
-    sk_read_opts  ro;
-    char          err[512];
-    int           rc;
+    int i;
+
+    if (*k == ASOF_TOP && ts <= top[ASOF_TOP - 1].ts) {
+        return;
+    }
+    i = *k < ASOF_TOP ? (*k)++ : ASOF_TOP - 1;
+    for (; i > 0 && top[i - 1].ts < ts; i--) {
+        top[i] = top[i - 1];
+    }
+    top[i].ts = ts;
+    top[i].line = line;
+}
+
+static void
+print_time(FILE *out, int64_t ms)
+{
+    char buf[SK_TIME_BUF];
+
+    sk_time_format(ms, 0, buf);
+    fputs(buf, out);
+}
+
+static int
+compute_records(load_data *d, const char *dir, int quiet, long skew_s)
+{
+    sk_reader       *rd;
+    sk_row           row;
+    sk_labels        l;
+    char             err[512], why[200], uid[32], path[1024];
+    int              rc, k = 0, i, n;
+    int64_t          now_ms, skew_ms = (int64_t) skew_s * 1000;
+    long             old = 0, future = 0, ahead = 0, first_bad = 0;
+    long             ahead_line[3];
+    size_t           held;
+    asof_cand        top[ASOF_TOP];
+    const char      *field;
+    sk_event_verdict v;
+    sk_read_opts     ro;
 
     memset(d, 0, sizeof(*d));
     memset(&ro, 0, sizeof(ro));
@@ -132,10 +188,34 @@ compute_records(load_data *d, const char *dir, int quiet)
         sk_errorf(FEAT_CMD, "load: %s", err);
         return -1;
     }
+    snprintf(path, sizeof(path), "%s", sk_reader_path(rd));
+    now_ms = (int64_t) (now_s() * 1000.0);
     while ((rc = sk_read_next(rd, &row)) == 1) {
         if (row.event.type == SK_EV_PLAY || row.event.type == SK_EV_SKIP) {
-            if (row.event.ts_ms > d->as_of) {
-                d->as_of = row.event.ts_ms;
+            /*
+             * The live endpoint's rule (event_rule.h): what it would refuse
+             * is not an event of the snapshot either.  Bad ids are left to
+             * the labels, which drop ids the tables do not have.
+             */
+            n = snprintf(uid, sizeof(uid), "%" PRId64, row.event.user_id);
+            v = sk_event_check(uid, (size_t) n, row.event.track_id,
+                               strlen(row.event.track_id), row.event.ts_ms,
+                               now_ms, skew_ms, &field, why, sizeof(why));
+            if (v != SK_EVENT_OK && strcmp(field, "timestamp") == 0) {
+                v == SK_EVENT_FUTURE ? future++ : old++;
+                if (first_bad == 0) {
+                    first_bad = row.line;
+                }
+                continue;
+            }
+            if (row.event.ts_ms > now_ms) {
+                /* within the skew, but after this clock: not as_of */
+                if (ahead < 3) {
+                    ahead_line[ahead] = row.line;
+                }
+                ahead++;
+            } else {
+                asof_note(top, &k, row.event.ts_ms, row.line);
             }
             d->events++;
         }
@@ -157,6 +237,38 @@ compute_records(load_data *d, const char *dir, int quiet)
     }
     d->sess = *sk_reader_stats(rd);
     sk_reader_close(rd);
+
+    if (old + future > 0) {
+        fprintf(stderr, "skipctl features: %ld rows rejected: %ld before "
+                "1970, %ld more than %ld s ahead of this clock (first: "
+                "%s:%ld)\n", old + future, old, future, skew_s, path,
+                first_bad);
+    }
+    /*
+     * as_of: the latest event at or before this clock that is not more
+     * than the skew after every other one.  A row that is (a wrong clock,
+     * or a very sparse end) is held out with everything after as_of: the
+     * live journal has those events if they happened.
+     */
+    for (i = 0; i < ahead && i < 3; i++) {
+        fprintf(stderr, "skipctl features: %s:%ld: dated after this clock: "
+                "held out of the snapshot, left to the live journal\n",
+                path, ahead_line[i]);
+    }
+    for (i = 0; i + 1 < k && top[i].ts - top[i + 1].ts > skew_ms; i++) {
+        fprintf(stderr, "skipctl features: %s:%ld: ", path, top[i].line);
+        print_time(stderr, top[i].ts);
+        fprintf(stderr, " is more than %ld s after every other event: held "
+                "out of the snapshot, left to the live journal\n", skew_s);
+    }
+    d->as_of = k > 0 ? top[i].ts : 0;
+    held = sk_labels_drop_after(&l, d->as_of);
+    if (held > 0 && !quiet) {
+        fprintf(stderr, "skipctl features: %zu events after as_of ", held);
+        print_time(stderr, d->as_of);
+        fprintf(stderr, " held out\n");
+    }
+
     if (sk_labels_finish(&l) != 0) {
         sk_errorf(FEAT_CMD, "load: out of memory numbering session plays");
         sk_labels_free(&l);
@@ -266,7 +378,7 @@ feat_load(int argc, char **argv)
     load_data           d;
     sk_handover_result  res;
     const char         *pos[1], *data = NULL, *model = NULL;
-    const char         *keep_s = NULL, *batch_s = NULL;
+    const char         *keep_s = NULL, *batch_s = NULL, *skew_s = NULL;
     const char         *max_bad_s = NULL, *min_ratio_s = NULL;
     char                snap[SK_SNAP_MAX + 8], prev[SK_SNAP_MAX + 8];
     char                mname[160], err[512];
@@ -274,12 +386,14 @@ feat_load(int argc, char **argv)
     int                 status = SK_EXIT_FAIL;
     sk_guard_opts       guard = { SK_GUARD_MAX_BAD, SK_GUARD_MIN_RATIO };
     long                keep = -1, batch = 1000;
+    long                skew = SK_EVENT_SKEW_DEFAULT_MS / 1000;
     double              t0, t_read, t_write, t_done;
     const feat_opt      opts[] = {
         { "--data", &data, NULL }, { "--model", &model, NULL },
         { "--keep", &keep_s, NULL }, { "--batch", &batch_s, NULL },
         { "--quiet", NULL, &quiet }, { "--max-bad", &max_bad_s, NULL },
         { "--min-ratio", &min_ratio_s, NULL }, { "--force", NULL, &force },
+        { "--max-skew", &skew_s, NULL },
         { NULL, NULL, NULL }
     };
 
@@ -294,6 +408,7 @@ feat_load(int argc, char **argv)
         return SK_EXIT_USAGE;
     }
     if ((keep_s && (keep = feat_count("load", "--keep", keep_s)) < 0)
+        || (skew_s && (skew = feat_count("load", "--max-skew", skew_s)) < 0)
         || (batch_s && (batch = feat_count("load", "--batch", batch_s)) < 1))
     {
         if (batch == 0) {
@@ -334,7 +449,7 @@ feat_load(int argc, char **argv)
     if (!quiet) {
         fprintf(stderr, "skipctl features: reading %s\n", data);
     }
-    if (compute_records(&d, data, quiet) != 0) {
+    if (compute_records(&d, data, quiet, skew) != 0) {
         load_data_free(&d);
         sk_store_close(&s);
         return SK_EXIT_FAIL;
@@ -362,7 +477,7 @@ feat_load(int argc, char **argv)
         goto failed;
     }
     t_write = now_s();
-    if (sk_snapshot_handover(&s, snap, 1, 5000, &res) != 0) {
+    if (sk_snapshot_handover(&s, snap, 1, SK_HANDOVER_BUDGET_US, &res) != 0) {
         goto failed;
     }
     t_done = now_s();

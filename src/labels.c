@@ -130,6 +130,24 @@ number_positions(sk_labels *l)
     return 0;
 }
 
+size_t
+sk_labels_drop_after(sk_labels *l, int64_t ts_ms)
+{
+    size_t i, out = 0;
+
+    if (l->finished) {
+        return 0;
+    }
+    for (i = 0; i < l->n; i++) {
+        if (l->rows[i].ts_ms <= ts_ms) {
+            l->rows[out++] = l->rows[i];
+        }
+    }
+    i = l->n - out;
+    l->n = out;
+    return i;
+}
+
 int
 sk_labels_finish(sk_labels *l)
 {

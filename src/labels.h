@@ -65,6 +65,13 @@ int sk_labels_add(sk_labels *l, const sk_dataset *ds, const sk_event_row *ev);
 int sk_labels_finish(sk_labels *l);
 
 /*
+ * Before sk_labels_finish: forget the events dated after ts_ms (so that a
+ * snapshot holds exactly the events up to its as_of, the live journal the
+ * rest).  Returns how many were dropped.
+ */
+size_t sk_labels_drop_after(sk_labels *l, int64_t ts_ms);
+
+/*
  * Stream DIR/sessions.jsonl through the two calls above.  Returns 0, or -1
  * with err ("DIR/sessions.jsonl: ..." or a strict-mode "file:line: reason").
  * stats (may be NULL) receives the reader's counts.

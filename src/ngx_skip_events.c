@@ -24,7 +24,11 @@
  *       "reason":..},...]}  at least one line is unusable (first 8 named);
  *       NOTHING of the batch is applied (all-or-nothing).  Also for an
  *       empty body and for Advertisement/BuyPremium (not listener
- *       outcomes).
+ *       outcomes).  Every Play/Skip must pass the event rule
+ *       (src/event_rule.h): exactly what the store script accepts (so a
+ *       batch never fails in Redis for a reason a retry cannot change),
+ *       plus a time not more than skip_events_max_skew ahead of our clock.
+ *       The same batch always gets the same 400.
  *   401 skip_events_token is set and the Bearer token is missing or wrong.
  *   405 not POST (Allow: POST).
  *   413 body over client_max_body_size (nginx's own check) or more lines
@@ -72,6 +76,7 @@
 #include <hiredis/hiredis.h>
 
 #include "dataset.h"
+#include "event_rule.h"
 #include "keys.h"
 #include "store_scripts.h"
 #include "ngx_skip_conf.h"
@@ -89,6 +94,8 @@
 
 typedef struct {
     ngx_msec_t                   timeout;
+    ngx_msec_t                   max_skew;     /* how far ahead an event
+                                                  may be dated */
     ngx_int_t                    max_events;
     ngx_str_t                    token;        /* empty: no token check */
 } ngx_http_skip_events_loc_conf_t;
@@ -105,6 +112,7 @@ typedef struct {
     int64_t                      ts_ms;
     int64_t                      user_id;
     int64_t                      session_id;
+    long                         line;         /* in the body, from 1 */
     sk_event_type                type;
     char                         track[SK_ID_LEN + 1];
     u_char                       user[NGX_INT64_LEN + 1];
@@ -155,7 +163,7 @@ static ngx_int_t ngx_http_skip_events_authorized(ngx_http_request_t *r,
 static void ngx_http_skip_events_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_skip_events_parse(ngx_http_request_t *r,
     ngx_http_skip_events_ctx_t *ctx, u_char *body, size_t len,
-    ngx_uint_t max, ngx_str_t *out);
+    ngx_uint_t max, ngx_msec_t max_skew, ngx_str_t *out);
 static u_char *ngx_http_skip_events_read_body(ngx_http_request_t *r,
     size_t *len);
 static ngx_int_t ngx_http_skip_events_send_one(
@@ -169,6 +177,8 @@ static void ngx_http_skip_events_cleanup(void *data);
 static void ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx);
 static void ngx_http_skip_events_unavailable(ngx_http_skip_events_ctx_t *ctx,
     const char *why);
+static void ngx_http_skip_events_refused(ngx_http_skip_events_ctx_t *ctx,
+    long line, const char *why, size_t len);
 static void ngx_http_skip_events_finalize(ngx_http_skip_events_ctx_t *ctx,
     ngx_int_t rc);
 static ngx_int_t ngx_http_skip_events_respond(ngx_http_request_t *r,
@@ -209,6 +219,13 @@ static ngx_command_t  ngx_http_skip_events_commands[] = {
       ngx_conf_set_msec_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_skip_events_loc_conf_t, timeout),
+      NULL },
+
+    { ngx_string("skip_events_max_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_events_loc_conf_t, max_skew),
       NULL },
 
     { ngx_string("skip_events_max"),
@@ -399,7 +416,8 @@ ngx_http_skip_events_body(ngx_http_request_t *r)
     }
 
     rc = ngx_http_skip_events_parse(r, ctx, body, len,
-                                    (ngx_uint_t) elcf->max_events, &out);
+                                    (ngx_uint_t) elcf->max_events,
+                                    elcf->max_skew, &out);
 
     if (rc == NGX_HTTP_BAD_REQUEST || rc == NGX_HTTP_REQUEST_ENTITY_TOO_LARGE)
     {
@@ -568,6 +586,8 @@ typedef struct {
 typedef struct {
     ngx_http_skip_events_bad_t   bad[NGX_HTTP_SKIP_EVENTS_MAX_ERRORS];
     ngx_uint_t                   nbad;         /* all, named or not */
+    ngx_uint_t                   nfuture;      /* of them: dated too far
+                                                  ahead */
     int                          nmsg;         /* reader messages taken */
 } ngx_http_skip_events_errors_t;
 
@@ -649,9 +669,13 @@ ngx_http_skip_events_reader_msgs(sk_reader *rd,
 static ngx_int_t
 ngx_http_skip_events_parse(ngx_http_request_t *r,
     ngx_http_skip_events_ctx_t *ctx, u_char *body, size_t len,
-    ngx_uint_t max, ngx_str_t *out)
+    ngx_uint_t max, ngx_msec_t max_skew, ngx_str_t *out)
 {
     int                             rc;
+    char                            why[160];
+    int64_t                         now_ms;
+    ngx_time_t                     *tp;
+    sk_event_verdict                verdict;
     u_char                         *p, *last;
     sk_row                          row;
     sk_reader                      *rd;
@@ -664,7 +688,11 @@ ngx_http_skip_events_parse(ngx_http_request_t *r,
     ngx_memzero(&opts, sizeof(sk_read_opts));
     opts.max_messages = NGX_HTTP_SKIP_EVENTS_MAX_ERRORS;
     errs.nbad = 0;
+    errs.nfuture = 0;
     errs.nmsg = 0;
+
+    tp = ngx_timeofday();
+    now_ms = (int64_t) tp->sec * 1000 + tp->msec;
 
     rd = sk_reader_open_mem(body, len, "body", SK_FILE_SESSIONS, &opts);
     if (rd == NULL) {
@@ -733,15 +761,27 @@ ngx_http_skip_events_parse(ngx_http_request_t *r,
             field = "event_type";
             reason = "not a listener outcome (Play, Skip or Like)";
 
-        } else if (!sk_id_valid((const char *) ev->user, ev->user_len)) {
-            field = "user_id";
-            reason = "not a valid id";
+        } else {
+            /*
+             * The one rule (event_rule.h): exactly what the store script
+             * accepts, plus the bound ahead of our clock.  A Like is not
+             * stored: its time does not matter, its ids still must be ids.
+             */
+            verdict = sk_event_check((const char *) ev->user, ev->user_len,
+                                     row.event.track_id,
+                                     ngx_strlen(row.event.track_id),
+                                     row.event.type == SK_EV_LIKE
+                                         ? 0 : row.event.ts_ms,
+                                     now_ms, (int64_t) max_skew, &field,
+                                     why, sizeof(why));
 
-        } else if (!sk_id_valid(row.event.track_id,
-                                ngx_strlen(row.event.track_id)))
-        {
-            field = "track_id";
-            reason = "not a valid id";
+            if (verdict != SK_EVENT_OK) {
+                reason = why;
+            }
+
+            if (verdict == SK_EVENT_FUTURE) {
+                errs.nfuture++;
+            }
         }
 
         if (reason) {
@@ -752,6 +792,7 @@ ngx_http_skip_events_parse(ngx_http_request_t *r,
         ev->ts_ms = row.event.ts_ms;
         ev->user_id = row.event.user_id;
         ev->session_id = row.event.session_id;
+        ev->line = row.line;
         ev->type = row.event.type;
         ngx_memcpy(ev->track, row.event.track_id, SK_ID_LEN + 1);
 
@@ -772,8 +813,11 @@ ngx_http_skip_events_parse(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /* the whole batch is refused: its lines dated too far ahead apart */
+    ngx_http_skip_metrics_event(NGX_HTTP_SKIP_METRICS_FUTURE, errs.nfuture);
+    nlines = ctx->nevents + errs.nbad - errs.nfuture;
     ngx_http_skip_metrics_event(NGX_HTTP_SKIP_METRICS_REJECTED,
-                                ngx_max(ctx->nevents + errs.nbad, 1));
+                                (nlines || errs.nfuture) ? nlines : 1);
 
     len = 128 + NGX_HTTP_SKIP_EVENTS_MAX_ERRORS * 512;
 
@@ -926,6 +970,25 @@ ngx_http_skip_events_reply(void *data, redisReply **replies, ngx_uint_t n)
         return;
     }
 
+    if (rp->type == REDIS_REPLY_ERROR
+        && rp->len >= 10 && ngx_strncmp(rp->str, "ERR skip: ", 10) == 0)
+    {
+        /*
+         * The script refused this event for good (it checks the same rule
+         * as the parser, so this means the two disagree: a bug).  A 503
+         * would have the client resend it forever; 400 names the line.
+         */
+        ngx_skip_warn(r->connection->log, 0,
+                      "skip: the event script refused line %l, which "
+                      "passed the event rule: %*s", ctx->events[t->event].line,
+                      (size_t) rp->len, rp->str);
+
+        ngx_http_skip_events_detach(ctx);
+        ngx_http_skip_events_refused(ctx, ctx->events[t->event].line,
+                                     rp->str + 10, rp->len - 10);
+        return;
+    }
+
     if (rp->type != REDIS_REPLY_ARRAY || rp->elements < 4
         || rp->element[3]->type != REDIS_REPLY_INTEGER)
     {
@@ -1020,6 +1083,7 @@ ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx)
     ngx_int_t                   rc;
     ngx_uint_t                  i, model, predicted;
     ngx_str_t                   user, track;
+    const char                 *why;
     ngx_http_request_t         *r;
     ngx_http_skip_events_ev_t  *ev;
 
@@ -1060,6 +1124,18 @@ ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx)
     }
 
     ngx_http_skip_metrics_event(NGX_HTTP_SKIP_METRICS_ACCEPTED, ctx->nevents);
+
+    /* "2xx means stored" needs Redis to persist before it replies */
+    if (ctx->redis) {
+        why = ngx_skip_redis_durability_warning(ctx->redis);
+
+        if (why) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "skip: events are acknowledged, but Redis %V does "
+                          "not store them durably: %s",
+                          ngx_skip_redis_name(ctx->redis), why);
+        }
+    }
 
     out = ngx_pnalloc(r->pool, 3 * NGX_INT_T_LEN + 64);
     if (out == NULL) {
@@ -1111,6 +1187,57 @@ ngx_http_skip_events_unavailable(ngx_http_skip_events_ctx_t *ctx,
 
     rc = ngx_http_skip_events_respond(r, NGX_HTTP_SERVICE_UNAVAILABLE, out,
                                       p - out);
+
+done:
+
+    ngx_http_skip_events_finalize(ctx, rc);
+}
+
+
+/*
+ * The store script refused an event: permanent, so 400, never 503.  Events
+ * before it in the batch may be stored; resending the batch without the
+ * named line is safe (a stored event counts nothing the second time).
+ */
+static void
+ngx_http_skip_events_refused(ngx_http_skip_events_ctx_t *ctx, long line,
+    const char *why, size_t len)
+{
+    u_char              *out, *p, *last;
+    u_char               reason[160];
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (ctx->done) {
+        return;
+    }
+
+    ctx->done = 1;
+
+    ngx_http_skip_metrics_event(NGX_HTTP_SKIP_METRICS_REJECTED, ctx->nevents);
+
+    ngx_cpystrn(reason, (u_char *) why, ngx_min(len + 1, sizeof(reason)));
+
+    out = ngx_pnalloc(r->pool, 512);
+    if (out == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    p = out;
+    last = out + 512;
+
+    p = ngx_slprintf(p, last, "{\"error\":\"the store refused an event; "
+                     "events before it may be stored: drop or fix the "
+                     "named line and send the batch again (nothing counts "
+                     "twice)\",\"rejected\":1,\"errors\":[{\"line\":%l,"
+                     "\"field\":null,\"reason\":", line);
+    p = ngx_http_skip_events_json_str(p, last, (const char *) reason);
+    p = ngx_slprintf(p, last, "}]}\n");
+
+    rc = ngx_http_skip_events_respond(r, NGX_HTTP_BAD_REQUEST, out, p - out);
 
 done:
 
@@ -1372,6 +1499,7 @@ ngx_http_skip_events_create_loc_conf(ngx_conf_t *cf)
      */
 
     elcf->timeout = NGX_CONF_UNSET_MSEC;
+    elcf->max_skew = NGX_CONF_UNSET_MSEC;
     elcf->max_events = NGX_CONF_UNSET;
 
     return elcf;
@@ -1386,6 +1514,8 @@ ngx_http_skip_events_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_http_skip_events_loc_conf_t *conf = child;
 
     ngx_conf_merge_msec_value(conf->timeout, prev->timeout, 1000);
+    ngx_conf_merge_msec_value(conf->max_skew, prev->max_skew,
+                              SK_EVENT_SKEW_DEFAULT_MS);
     ngx_conf_merge_value(conf->max_events, prev->max_events, 1000);
     ngx_conf_merge_str_value(conf->token, prev->token, "");
 

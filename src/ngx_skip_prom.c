@@ -59,6 +59,9 @@ typedef struct {
 
     /* pid << 1 | up, so that only the pid that set "up" clears it */
     ngx_atomic_t                    connected;
+
+    /* pid << 2 | 0 unchecked, 1 not durable, 2 durable */
+    ngx_atomic_t                    durable;
 } ngx_http_skip_metrics_shard_t;
 
 
@@ -172,7 +175,8 @@ static ngx_http_skip_metrics_result_t  ngx_http_skip_metrics_results[] = {
 static ngx_str_t  ngx_http_skip_metrics_events[] = {
     ngx_string("accepted"),
     ngx_string("rejected"),
-    ngx_string("unavailable")
+    ngx_string("unavailable"),
+    ngx_string("future")
 };
 
 static ngx_str_t  ngx_http_skip_metrics_cache_results[] = {
@@ -972,6 +976,20 @@ ngx_http_skip_metrics_breaker_trip(void)
 }
 
 
+void
+ngx_http_skip_metrics_redis_durable(ngx_uint_t state)
+{
+    ngx_http_skip_metrics_shard_t  *sd;
+
+    sd = ngx_http_skip_metrics_shard();
+    if (sd == NULL) {
+        return;
+    }
+
+    sd->durable = ((ngx_atomic_uint_t) ngx_pid << 2) | (state & 3);
+}
+
+
 /* --- the Prometheus handler --------------------------------------------- */
 
 
@@ -1084,7 +1102,7 @@ ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
                  + 2 * NGX_HTTP_SKIP_METRICS_NRESULTS
                  + NGX_HTTP_SKIP_METRICS_BUCKETS + 2
                  + NGX_HTTP_SKIP_METRICS_NEVENTS
-                 + NGX_HTTP_SKIP_METRICS_NCACHE + 3
+                 + NGX_HTTP_SKIP_METRICS_NCACHE + 4
                  + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2)
           + 1;
 
@@ -1277,6 +1295,27 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
                  "Redis circuit breaker opened (skip_redis_breaker).\n"
                  "# TYPE skip_redis_breaker_trips_total counter\n"
                  "skip_redis_breaker_trips_total %uA\n", v);
+
+    /* durable: every live worker that checked found appendfsync always */
+    v = 2;
+
+    for (i = 0; i < NGX_HTTP_SKIP_METRICS_SHARDS; i++) {
+        c = sh->shards[i].s.durable;
+
+        if ((c & 3)
+            && (kill((ngx_pid_t) (c >> 2), 0) == 0 || ngx_errno == NGX_EPERM))
+        {
+            v = ngx_min(v, (c & 3) - 1);
+        }
+    }
+
+    if (v < 2) {
+        p = ngx_slprintf(p, end,
+                 "# HELP skip_redis_durable 1: Redis fsyncs each write "
+                 "before replying (appendfsync always).\n"
+                 "# TYPE skip_redis_durable gauge\n"
+                 "skip_redis_durable %uA\n", v);
+    }
 
     p = ngx_slprintf(p, end,
                  "# HELP skip_model_info Models loaded, by name and version.\n"

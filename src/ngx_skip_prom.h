@@ -67,6 +67,7 @@ typedef enum {
     NGX_HTTP_SKIP_METRICS_ACCEPTED = 0,    /* stored, acknowledged 2xx */
     NGX_HTTP_SKIP_METRICS_REJECTED,        /* bad event: 400 */
     NGX_HTTP_SKIP_METRICS_UNAVAILABLE,     /* Redis down: 503, client keeps */
+    NGX_HTTP_SKIP_METRICS_FUTURE,          /* dated beyond max_skew: 400 */
     NGX_HTTP_SKIP_METRICS_NEVENTS
 } ngx_http_skip_metrics_event_e;
 
@@ -187,6 +188,14 @@ void ngx_http_skip_metrics_redis_connected(ngx_uint_t up);
 
 /* A worker's Redis circuit breaker opened: skip_redis_breaker_trips_total. */
 void ngx_http_skip_metrics_breaker_trip(void);
+
+/*
+ * The persistence check of the calling worker's connection: 2 durable
+ * (appendonly yes + appendfsync always), 1 not durable or unverifiable.
+ * skip_redis_durable is 1 when every live worker that checked said 2, 0
+ * when one said 1, absent before any check.
+ */
+void ngx_http_skip_metrics_redis_durable(ngx_uint_t state);
 
 
 #endif /* _NGX_SKIP_PROM_H_INCLUDED_ */

@@ -42,6 +42,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "durability.h"
 #include "keys.h"
 #include "records.h"
 #include "ngx_skip_prom.h"
@@ -111,6 +112,11 @@ struct ngx_skip_redis_s {
     ngx_uint_t                  probing;     /* a probe is out */
     ngx_msec_t                  open_for;
     ngx_msec_t                  open_until;
+    /* the persistence check at connect (durability.h) */
+    sk_durable                  durable;
+    ngx_uint_t                  durable_checked;
+    ngx_uint_t                  durable_warned;
+    char                        durable_why[400];
 };
 
 
@@ -120,6 +126,9 @@ static void ngx_skip_redis_connected(ngx_skip_redis_t *rd);
 static void ngx_skip_redis_handshake_done(void *data, redisReply **replies,
     ngx_uint_t n);
 static void ngx_skip_redis_active_done(void *data, redisReply **replies,
+    ngx_uint_t n);
+static void ngx_skip_redis_check_durable(ngx_skip_redis_t *rd);
+static void ngx_skip_redis_durable_done(void *data, redisReply **replies,
     ngx_uint_t n);
 static ngx_int_t ngx_skip_redis_set_active(ngx_skip_redis_t *rd,
     redisReply *reply);
@@ -491,6 +500,123 @@ ngx_skip_redis_handshake_done(void *data, redisReply **replies, ngx_uint_t n)
                   &rd->conf->addr.name, rd->has_snap ? rd->snap : "");
 
     ngx_add_timer(&rd->refresh, rd->conf->refresh);
+
+    ngx_skip_redis_check_durable(rd);
+}
+
+
+/*
+ * Does this server persist every write before it replies?  Asked once per
+ * connection (a restarted Redis may have another configuration), before
+ * any event can be sent on it, so the answer is known when the first event
+ * is acknowledged.  CONFIG may be renamed or denied by an ACL: INFO
+ * persistence then tells at least whether the AOF is on.
+ */
+static void
+ngx_skip_redis_check_durable(ngx_skip_redis_t *rd)
+{
+    static const char     *argv[3][3] = {
+        { "CONFIG", "GET", "appendonly" },
+        { "CONFIG", "GET", "appendfsync" },
+        { "INFO", "persistence", NULL }
+    };
+    static const size_t    lens[3][3] = {
+        { 6, 3, 10 },
+        { 6, 3, 11 },
+        { 4, 11, 0 }
+    };
+    ngx_skip_redis_argv_t  cmds[3];
+    ngx_uint_t             i;
+
+    for (i = 0; i < 3; i++) {
+        cmds[i].argc = (i == 2) ? 2 : 3;
+        cmds[i].argv = argv[i];
+        cmds[i].lens = lens[i];
+    }
+
+    (void) ngx_skip_redis_send(rd, cmds, 3, ngx_skip_redis_durable_done, rd);
+}
+
+
+/* the value of a CONFIG GET NAME reply, or NULL */
+static const char *
+ngx_skip_redis_config_value(redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[1]->type != REDIS_REPLY_STRING)
+    {
+        return NULL;
+    }
+
+    return r->element[1]->str;
+}
+
+
+static void
+ngx_skip_redis_durable_done(void *data, redisReply **replies, ngx_uint_t n)
+{
+    ngx_skip_redis_t *rd = data;
+
+    sk_durable   d;
+    redisReply  *info;
+
+    if (replies == NULL) {
+        return;                 /* connection lost: asked again at connect */
+    }
+
+    d = sk_durability_config(ngx_skip_redis_config_value(replies[0]),
+                             ngx_skip_redis_config_value(replies[1]),
+                             rd->durable_why, sizeof(rd->durable_why));
+
+    if (d == SK_DURABLE_UNKNOWN
+        && ngx_skip_redis_config_value(replies[0]) == NULL)
+    {
+        info = replies[2];
+        d = sk_durability_info(info->type == REDIS_REPLY_STRING
+                               || info->type == REDIS_REPLY_STATUS
+                               ? info->str : NULL,
+                               info->len, rd->durable_why,
+                               sizeof(rd->durable_why));
+    }
+
+    if (!rd->durable_checked || d != rd->durable) {
+        rd->durable_warned = 0;
+    }
+
+    rd->durable = d;
+    rd->durable_checked = 1;
+
+    ngx_http_skip_metrics_redis_durable(d == SK_DURABLE_YES ? 2 : 1);
+
+    ngx_log_error(NGX_LOG_INFO, &rd->log, 0,
+                  "skip: Redis %V persistence: %s%s",
+                  &rd->conf->addr.name,
+                  d == SK_DURABLE_YES ? "every write is fsynced before the "
+                                        "reply (appendfsync always)"
+                                      : "not durable: ",
+                  rd->durable_why);
+}
+
+
+const char *
+ngx_skip_redis_durability_warning(ngx_skip_redis_t *rd)
+{
+    if (!rd->durable_checked || rd->durable == SK_DURABLE_YES
+        || rd->durable_warned)
+    {
+        return NULL;
+    }
+
+    rd->durable_warned = 1;
+
+    return rd->durable_why;
+}
+
+
+ngx_str_t *
+ngx_skip_redis_name(ngx_skip_redis_t *rd)
+{
+    return &rd->conf->addr.name;
 }
 
 

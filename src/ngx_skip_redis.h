@@ -103,6 +103,18 @@ ngx_int_t ngx_skip_redis_breaker_allow(ngx_skip_redis_t *rd);
 void ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd,
     ngx_uint_t timed_out);
 
+/*
+ * Once per persistence verdict: NULL when Redis stores every write durably
+ * before replying (appendonly yes + appendfsync always), when the check has
+ * not answered yet, or when this was said already; otherwise what is wrong
+ * and what to set (durability.h).  The events handler logs it at warn when
+ * it acknowledges events.
+ */
+const char *ngx_skip_redis_durability_warning(ngx_skip_redis_t *rd);
+
+/* "host:port" or "unix:/path", for messages */
+ngx_str_t *ngx_skip_redis_name(ngx_skip_redis_t *rd);
+
 /* WARN-level message, at most one per second per worker (plus a count). */
 void ngx_skip_warn(ngx_log_t *log, ngx_err_t err, const char *fmt, ...);
 

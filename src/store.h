@@ -195,12 +195,19 @@ typedef struct {
 } sk_handover_result;
 
 /*
- * Catch snap up with the events stream in script calls of at most `batch`
- * entries each (Redis serves other clients in between), then, when
- * activate, one last call that replays the tail and makes it active
- * atomically.  0, or -1 with s->err.
+ * Redis time one hand-over script call may take (us): calls are sized by
+ * time, not by count, so a long backlog never stalls the module's 20 ms
+ * lookups (docs/feature-store.md, "Live events and snapshot switches").
+ */
+#define SK_HANDOVER_BUDGET_US  250
+
+/*
+ * Catch snap up with the events stream in script calls of at most
+ * budget_us of Redis time each (0: unbounded, one call), Redis serving
+ * other clients in between; when activate, the call that reaches the end
+ * of the stream also makes snap active, atomically.  0, or -1 with s->err.
  */
 int sk_snapshot_handover(sk_store *s, const char *snap, int activate,
-    long batch, sk_handover_result *res);
+    long budget_us, sk_handover_result *res);
 
 #endif

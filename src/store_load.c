@@ -215,44 +215,38 @@ sk_snapshot_finish(sk_store *s, const char *snap, long users, long tracks)
 }
 
 int
-sk_snapshot_handover(sk_store *s, const char *snap, int activate, long batch,
-    sk_handover_result *res)
+sk_snapshot_handover(sk_store *s, const char *snap, int activate,
+    long budget_us, sk_handover_result *res)
 {
     char        active[SK_KEY_MAX], events[SK_KEY_MAX], meta[SK_KEY_MAX];
-    char        limit[32];
-    const char *argv[7];
+    char        budget[32];
+    const char *argv[8];
     redisReply *r;
-    int         last, more = 1;
+    int         more;
 
     memset(res, 0, sizeof(*res));
     sk_key_active(active, sizeof(active), s->opts.prefix);
     snprintf(events, sizeof(events), "%s:events", s->opts.prefix);
     sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
+    snprintf(budget, sizeof(budget), "%ld", budget_us > 0 ? budget_us : 0);
     argv[0] = active;
     argv[1] = events;
     argv[2] = meta;
     argv[3] = s->opts.prefix;
     argv[4] = snap;
+    argv[5] = "0";                  /* no count limit: the budget bounds */
+    argv[6] = activate ? "1" : "0";
+    argv[7] = budget;
 
     /*
-     * Bounded calls first, so that a long backlog never blocks Redis for
-     * long; then one unbounded call (a short tail by now) that also
-     * activates.  Without activate, stop when the stream is exhausted.
+     * Every call replays for at most budget_us of Redis time (other
+     * clients are served in between) and activates only in the call that
+     * reached the end of the stream: that call is the hand-over.  Redis
+     * runs scripts one at a time, so every event is either in the stream
+     * before it (replayed) or applied live to the new snapshot after it.
      */
-    for (;;) {
-        last = 0;
-        snprintf(limit, sizeof(limit), "%ld", batch > 0 ? batch : 5000);
-        argv[5] = limit;
-        argv[6] = "0";
-        if (activate) {
-            /* The catch-up loop ends when a bounded call found no more. */
-            last = res->calls > 0 && !more;
-            if (last) {
-                argv[5] = "0";
-                argv[6] = "1";
-            }
-        }
-        r = sk_store_eval(s, sk_script_handover, SK_SCRIPT_HANDOVER_NKEYS, 7,
+    do {
+        r = sk_store_eval(s, sk_script_handover, SK_SCRIPT_HANDOVER_NKEYS, 8,
                           argv);
         if (r == NULL) {
             return -1;
@@ -274,8 +268,6 @@ sk_snapshot_handover(sk_store *s, const char *snap, int activate, long batch,
                      r->element[4]->str);
         }
         freeReplyObject(r);
-        if (last || (!activate && !more)) {
-            return 0;
-        }
-    }
+    } while (more);
+    return 0;
 }

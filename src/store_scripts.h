@@ -37,19 +37,25 @@
  *   Reply: array { active snapshot or "", dp, ds, applied, stream id or "" }
  *     dp, ds   the play/skip deltas (0, 0 for a repeat: nothing journaled)
  *     applied  1: counted in the active snapshot, 0: a record is missing
- *   Errors: "ERR skip: ..." for a bad type or time.
+ *   Errors: "ERR skip: ..." for a bad id, type or time: the event rule of
+ *   event_rule.h, which callers check first (so a refusal is a bug).
  *
  * ---- SK_SCRIPT_HANDOVER: catch a snapshot up, optionally activate it ---
  *
  *   KEYS[1] <prefix>:active   KEYS[2] <prefix>:events   KEYS[3] <snap>:meta
  *   ARGV[1] prefix   ARGV[2] snapshot id
- *   ARGV[3] most entries to read this call ("0" = all)
+ *   ARGV[3] most entries to read this call ("0" = no count limit)
  *   ARGV[4] "1" = activate after replaying everything, "0" = only replay
+ *   ARGV[5] Redis time this call may take, microseconds ("" or "0" = no
+ *           bound): it stops after the entry that used the budget up
+ *           (checked with TIME after every entry; entries are read 32 at a
+ *           time), so a call lasts the budget plus one entry
  *
  *   Replays the stream entries after meta.replayed_to whose event time is
  *   after meta.as_of into the snapshot's records (same deltas, same rules
  *   as SK_SCRIPT_EVENT), then stores the new cursor in meta.replayed_to.
- *   With activate: the snapshot must be complete; the previous active
+ *   With activate, and only in the call that reached the end of the stream
+ *   (more = 0): the snapshot must be complete; the previous active
  *   snapshot's replayed_to is set to the stream's last id (everything so
  *   far was applied to it live, so a later rollback to it replays only what
  *   came after), then SET <prefix>:active and meta.activated = now.

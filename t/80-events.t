@@ -64,6 +64,15 @@ http {
             skip_events_max 10;
         }
 
+        location = /strict/events {
+            skip_events;
+            skip_events_max_skew 1s;
+        }
+
+        location = /metrics {
+            skip_metrics;
+        }
+
         location = /secret/events {
             skip_events;
             skip_events_token s3cret-token;
@@ -170,6 +179,71 @@ like($res->{body}, qr/\{"line":4,"field":"event_type"/, 'bad lines: line 4 event
 like($res->{body}, qr/\{"line":5,"field":null,"reason":"invalid JSON/, 'bad lines: line 5 JSON');
 is_deeply([counters("$snap:u:$user")], \@u0, 'bad batch: nothing applied');
 is(xlen(), $x0, 'bad batch: nothing journaled');
+
+# ---- poison and future-dated events (issue 12, items 1 and 4) ---------------------
+#
+# The one event rule (src/event_rule.h) decides up front what the store
+# script would refuse: an event before 1970 (a device with an unset clock at
+# UTC+2) used to pass here, be refused by the script after the batch's valid
+# events were stored, and get 503 "send again" forever.  Now: 400 naming the
+# line and field, nothing of the batch written, the same answer every time.
+
+sub ev_at {
+    my ($u, $track, $type, $s, $stamp) = @_;
+    return qq({"timestamp":"$stamp","user_id":$u,)
+         . qq("track_id":"$track","event_type":"$type","session_id":$s}\n);
+}
+
+sub stamp {                     # unix seconds -> the dataset's literal, UTC
+    my @g = gmtime($_[0]);
+    return sprintf('%04d-%02d-%02d %02d:%02d:%02d.000 +00:00:00',
+                   $g[5] + 1900, $g[4] + 1, @g[3, 2, 1, 0]);
+}
+
+sub events_metric {
+    my ($result) = @_;
+    my $m = $t->http_get('/metrics')->{body} // '';
+    return $m =~ /^skip_events_total\{result="\Q$result\E"\} (\d+)$/m ? $1 : -1;
+}
+
+@u0 = counters("$snap:u:$user");
+$x0 = xlen();
+$batch = ev($user, $tr[24], 'Play', ++$session)
+       . ev_at($user, $tr[25], 'Play', ++$session,
+               '1970-01-01 00:00:00.000 +02:00:00')
+       . ev($user, $tr[26], 'Skip', ++$session);
+for my $try (1 .. 3) {
+    $res = post($batch);
+    is($res->{status}, 400, "event before 1970: 400, not 503 (try $try)");
+}
+like($res->{body}, qr/\{"line":2,"field":"timestamp","reason":"[^"]*before 1970/,
+     'before 1970: line 2, field timestamp named');
+is_deeply([counters("$snap:u:$user")], \@u0, 'before 1970: nothing of the batch applied');
+is(xlen(), $x0, 'before 1970: nothing journaled');
+
+# one hour ahead of the server clock: beyond skip_events_max_skew (10m)
+my $rej0 = events_metric('future');
+$batch = ev($user, $tr[27], 'Play', ++$session)
+       . ev_at($user, $tr[28], 'Play', ++$session, stamp(time + 3600));
+$res = post($batch);
+is($res->{status}, 400, 'an hour in the future: 400');
+like($res->{body}, qr/\{"line":2,"field":"timestamp","reason":"[^"]*ahead of the server clock/,
+     'future: line 2, field timestamp, says ahead of the clock');
+is(events_metric('future'), $rej0 + 1, 'future: counted in skip_events_total{result="future"}');
+$res = post(ev_at($user, $tr[28], 'Play', ++$session,
+                  '9999-12-31 23:59:59.999 +00:00:00'));
+is($res->{status}, 400, 'year 9999: 400');
+is_deeply([counters("$snap:u:$user")], \@u0, 'future: nothing applied');
+is(xlen(), $x0, 'future: nothing journaled');
+
+# within the skew (a fast device clock): accepted
+$res = post(ev_at($user, $tr[29], 'Play', ++$session, stamp(time + 60)));
+is($res->{status}, 200, 'a minute ahead: within the skew, 200');
+$res = post(ev_at($user, $tr[29], 'Play', ++$session, stamp(time + 60)),
+            path => '/strict/events');
+is($res->{status}, 400, 'skip_events_max_skew 1s: a minute ahead is refused');
+@u0 = counters("$snap:u:$user");
+$x0 = xlen();
 
 $res = post(ev($user, 'short', 'Play', 1));
 like($res->{body}, qr/"field":"track_id"/, 'bad track id: field named');

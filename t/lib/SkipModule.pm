@@ -155,9 +155,13 @@ sub fake_redis {
                 while (my $cmd = parse_cmd(\$buf{$s})) {
                     my $name = uc $cmd->[0];
                     # replies leave in command order, as Redis sends them
+                    # the connection's setup is answered as Redis would
+                    # (the persistence check included: durability.h)
                     my $reply = $name eq 'GET'
                               ? '$' . length($snap) . "\r\n$snap\r\n"
                               : $name eq 'AUTH' || $name eq 'SELECT' ? "+OK\r\n"
+                              : $name eq 'CONFIG' ? "*2\r\n\$3\r\nkey\r\n\$2\r\nno\r\n"
+                              : $name eq 'INFO' ? "\$13\r\naof_enabled:0\r\n"
                               : undef;
                     if (defined $reply) {
                         if (@later) {

@@ -283,9 +283,15 @@ sub restart_redis {
         exit 127;
     }
     $r->{pid} = $pid;
-    for (1 .. 100) {
+    for (1 .. 200) {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port");
-        if ($s) { close $s; return $port }
+        if ($s) {
+            # accepting is not serving: an AOF is read first (LOADING)
+            print $s resp_encode('PING');
+            my $pong = eval { resp_read($s) };
+            close $s;
+            return $port if defined $pong && !ref $pong;
+        }
         sleep 0.05;
     }
     die "redis-server did not restart";
