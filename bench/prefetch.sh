@@ -47,7 +47,10 @@
 # Environment: SKIP_BUILD (build dir, default build/), SCALE (0.05), SEED
 # (1), LIMIT (4000), CONC (16), KBPS (8), SLICE (50k), TIME_SCALE (0.001),
 # DURATION (wrk seconds per run, 5), KEEP=1 (leave the work dir),
-# BENCH_OUT (work dir, default a temp dir).
+# BENCH_OUT (work dir, default a temp dir); DATA_DIR and MODELS_DIR (a
+# dataset and a directory with full.model and seed.model trained on its
+# time split, as make demo has them: no generating, no training), NO_WRK=1
+# (skip the wrk run).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -102,16 +105,26 @@ wait_port() {
 }
 
 # --- data, models, feature store (as scripts/demo.sh) ----------------------
-say "== dataset: skipctl gen --scale $SCALE --seed $SEED"
-"$SKIPCTL" gen --out "$W/data" --scale "$SCALE" --seed "$SEED" --quiet
-say "== models: full (lr, all features) and seed (svm, the original's inputs)"
-mkdir -p "$W/models"
-"$SKIPCTL" train --data "$W/data" --name full --model-dir "$W/models" \
-    --split time --test-fraction 0.2 --features full --solver lr \
-    > "$W/train-full.txt" 2>&1
-"$SKIPCTL" train --data "$W/data" --name seed --model-dir "$W/models" \
-    --split time --test-fraction 0.2 --features seed --solver svm \
-    > "$W/train-seed.txt" 2>&1
+if [ -n "${DATA_DIR:-}" ]; then
+    say "== dataset: $DATA_DIR"
+    ln -s "$DATA_DIR" "$W/data"
+else
+    say "== dataset: skipctl gen --scale $SCALE --seed $SEED"
+    "$SKIPCTL" gen --out "$W/data" --scale "$SCALE" --seed "$SEED" --quiet
+fi
+if [ -n "${MODELS_DIR:-}" ]; then
+    say "== models: $MODELS_DIR/full.model, $MODELS_DIR/seed.model"
+    ln -s "$MODELS_DIR" "$W/models"
+else
+    say "== models: full (lr, all features) and seed (svm, the original's inputs)"
+    mkdir -p "$W/models"
+    "$SKIPCTL" train --data "$W/data" --name full --model-dir "$W/models" \
+        --split time --test-fraction 0.2 --features full --solver lr \
+        > "$W/train-full.txt" 2>&1
+    "$SKIPCTL" train --data "$W/data" --name seed --model-dir "$W/models" \
+        --split time --test-fraction 0.2 --features seed --solver svm \
+        > "$W/train-seed.txt" 2>&1
+fi
 
 RPORT=$(freeport)
 redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
@@ -308,7 +321,7 @@ done
 
 # --- wrk: a cached track, prefetch configured vs off ---------------------------------
 WRK=""
-if command -v wrk >/dev/null && echo "$RUN" | grep -q model; then
+if [ -z "${NO_WRK:-}" ] && command -v wrk >/dev/null && echo "$RUN" | grep -q model; then
     # 50 (user, track) pairs the model decided "play" for (prefetch fires),
     # each track warmed completely on both edges first
     python3 - "$W" "$EPORT_off" "$EPORT_model" "$SLICE" <<'EOF' > "$W/wrk-pairs.txt"

@@ -12,6 +12,11 @@
 #      (GET each track, then POST what the listener did)
 #   6. summary: requests, cache hit ratio, live accuracy per arm with 95 %
 #      CIs (skipctl abreport), Redis lookup latency from /metrics; HTML report
+#   7. prefetch where tracks are sliced: bench/prefetch.sh on the same data
+#      and models, players (skipctl replay --player) streaming slices along
+#      their listening time through edges with prefetch off, always, by the
+#      models and at the threshold skipctl simulate names (DEMO_PREFETCH=0
+#      skips it; DEMO_PREFETCH_LIMIT plays, default 2000)
 #
 # Everything lives in demo-out/ (DEMO_OUT); nothing is installed.  Every
 # process started here is stopped at the end, on error and on Ctrl-C.
@@ -39,7 +44,7 @@ TEMPLATE=${DEMO_NGINX_TEMPLATE:-$ROOT/scripts/demo-nginx.conf}
 
 PIDS=""
 STEP=0
-STEPS=8
+STEPS=9
 T_START=$(date +%s)
 
 say()  { printf '%s\n' "$*" >&2; }
@@ -286,7 +291,22 @@ then
     METRICS_OK=1
 fi
 
-# --- 8. summary ---------------------------------------------------------------------------
+# --- 8. prefetch ---------------------------------------------------------------------------
+PREFETCH_OK=0
+if [ "${DEMO_PREFETCH:-1}" != 0 ]; then
+    stage "prefetch where tracks are sliced: players through four edges"
+    if SKIP_BUILD=$BUILD DATA_DIR=$DATA MODELS_DIR=$MODELS NO_WRK=1 \
+       LIMIT=${DEMO_PREFETCH_LIMIT:-2000} BENCH_OUT=$OUT/prefetch \
+       sh "$ROOT/bench/prefetch.sh" > "$OUT/prefetch.txt" 2> "$OUT/prefetch.err"
+    then
+        PREFETCH_OK=1
+        sed 's/^/    /' "$OUT/prefetch.txt" >&2
+    else
+        say "prefetch bench failed: $(tail -3 "$OUT/prefetch.err")"
+    fi
+fi
+
+# --- 9. summary ---------------------------------------------------------------------------
 stage "summary"
 {
     echo
@@ -340,6 +360,12 @@ stage "summary"
         echo "  redis latency: /metrics not available (skip_metrics not served yet)"
     fi
     echo
+    if [ "$PREFETCH_OK" -eq 1 ]; then
+        echo "  prefetch (bench/prefetch.sh, from $OUT/prefetch.txt):"
+        grep -E '^(config|off|always|model|chosen) ' "$OUT/prefetch.txt" \
+            | sed 's/^/    /'
+        echo
+    fi
     echo "  reports: $OUT/abreport.html  (A/B chart with CIs)"
     echo "           $OUT/models.html  (offline evaluation of both models)"
     echo "           $OUT/abreport.txt, $OUT/replay.txt, $OUT/train-*.txt"
