@@ -33,6 +33,14 @@ files() {
     fi
 }
 find "$SRC" -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} +
+# The copy's build/ holds nginx's configured sources: start afresh when
+# nginx-dev (the nginx the module must match) is not the one it was made of.
+ngx=$(dpkg-query -W -f='${Version}' nginx-dev 2>/dev/null || true)
+if [ "$(cat "$SRC/build/.nginx-dev" 2>/dev/null)" != "$ngx" ]; then
+    rm -rf "$SRC/build"
+    mkdir -p "$SRC/build"
+    echo "$ngx" > "$SRC/build/.nginx-dev"
+fi
 files | tar -cf - -T - | tar -xf - -C "$SRC"
 
 # debian/changelog from src/version.h: the version has one home.
