@@ -13,6 +13,10 @@
 # DEB_LINTIAN=0 to skip lintian.
 set -eu
 cd "$(dirname "$0")/.."
+# Run from `make test` or `make SANITIZE=1 ...`, the outer make's variables
+# would reach the package build's make through MAKEFLAGS (debian/rules also
+# says SANITIZE=0: command-line variables are exported too).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 ROOT=$(pwd)
 
 VERSION=$(sed -n 's/^#define SK_VERSION "\(.*\)"$/\1/p' src/version.h)
