@@ -127,3 +127,9 @@ clean:
 	rm -rf build build-asan
 
 distclean: clean
+
+# Debian packages libnginx-mod-http-skip and skipctl, built from a copy of
+# the checkout under build/deb/ (scripts/deb.sh, docs/packaging.md).
+.PHONY: deb
+deb:
+	sh scripts/deb.sh
