@@ -15,6 +15,10 @@
 #           skip_prefetch_threshold that `skipctl simulate --waste-budget
 #           0.5` names for it on an independently generated dataset (seed
 #           SEED + 1): the threshold is not tuned on the replayed sessions
+#   ahead1  the same threshold, but one slice ahead of each request
+#           (skip_prefetch_ahead 1) instead of the rest of the track: a
+#           listener who skips wastes at most the slice after the one it
+#           stopped in
 # Each edge is its own nginx (the module's prefetch ledger is per nginx).
 # Every edge runs skip_predict with the same models and split, so that the
 # table can show every configuration per arm and per decision.  The origin
@@ -163,7 +167,7 @@ say "== origin: $(wc -l < "$W/sizes.txt") sparse track files"
 
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-CONFIGS="off always model chosen"
+CONFIGS="off always model chosen ahead1"
 for c in $CONFIGS; do
     eval "OPORT_$c=$(freeport)"
     eval "EPORT_$c=$(freeport)"
@@ -244,9 +248,12 @@ EOF
         chosen) pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
             skip_prefetch_ahead all; skip_prefetch_next 1;
             skip_prefetch_threshold $CHOSEN;" ;;
+        ahead1) pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
+            skip_prefetch_ahead 1; skip_prefetch_next 1;
+            skip_prefetch_threshold $CHOSEN;" ;;
         esac
         arm='$skip_arm'
-        [ "$c" = chosen ] && arm=full
+        case $c in chosen|ahead1) arm=full ;; esac
         cat <<EOF
 
     # ---- $c
@@ -416,7 +423,7 @@ for c in configs:
         share = None
         # "chosen" serves every listener with one arm: compare with all
         # of "always"
-        key = '' if c == 'chosen' else g['value']
+        key = '' if c in ('chosen', 'ahead1') else g['value']
         if c != 'off' and waste is not None and always_waste.get(key):
             share = waste / always_waste[key]
         cov = (g['full_play_bytes_prefetched'] / g['full_play_bytes']
@@ -440,8 +447,9 @@ print('wasted: origin bytes of prefetches of slices no player asked for;'
       ' full plays that were HITs of prefetched slices (target >= 85 %);'
       ' later-covered: the same after the first slice')
 print('chosen: skip_prefetch_threshold %s, named by skipctl simulate'
-      ' --waste-budget 0.5 on another dataset; its wasted/always compares'
-      ' with all of "always"' % chosen)
+      ' --waste-budget 0.5 on another dataset, the full model for every'
+      ' listener; ahead1: the same, one slice ahead; their wasted/always'
+      ' compares with all of "always"' % chosen)
 print('origin_MB target: model <= always.  ttfb in ms per slice.')
 for c in run:
     bad = sum(g['bad_range'] + g['errors'] for g in res[c]['groups'] if g['by'] == 'all')
