@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cachesim.h"
+#include "sim/cachesim.h"
 #include "tap.h"
 
 /*

@@ -1,9 +1,9 @@
 /* The event rule (event_rule.h): what the store script would refuse. */
 #include <string.h>
 
-#include "event_rule.h"
+#include "core/event_rule.h"
 #include "tap.h"
-#include "timeparse.h"
+#include "core/timeparse.h"
 
 #define NOW  1707378760925LL          /* 2024-02-08 07:52:40.925 UTC */
 #define TR   "0123456789abcdefABCDEF"

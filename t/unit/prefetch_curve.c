@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cachesim.h"
+#include "sim/cachesim.h"
 #include "tap.h"
 
 /*

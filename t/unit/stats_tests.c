@@ -9,7 +9,7 @@
  * p-value = 0.03367.
  */
 #include "tap.h"
-#include "stats_tests.h"
+#include "ab/stats_tests.h"
 
 int
 main(void)
