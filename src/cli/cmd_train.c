@@ -1,6 +1,6 @@
 /*
- * skipctl train: fit a model on a dataset and evaluate it honestly (issue 4,
- * docs/model.md).  The pipeline is in trainer.c; this file is the command
+ * skipctl train: fit a model on a dataset and evaluate it honestly
+ * (docs/model.md).  The pipeline is in trainer.c; this file is the command
  * line, the report and the model files.
  */
 #include <errno.h>

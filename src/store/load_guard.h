@@ -1,6 +1,6 @@
 /*
- * What `skipctl features load` checks before it activates a snapshot (issue
- * 12): data that would make every request "missing" or drop the learned
+ * What `skipctl features load` checks before it activates a snapshot:
+ * data that would make every request "missing" or drop the learned
  * history must not go live silently.
  *
  *   - a file with no valid rows (an empty users.jsonl, a sessions.jsonl of
