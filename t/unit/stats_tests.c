@@ -1,5 +1,5 @@
 /*
- * Known values for the A/B statistics (src/stats_tests.c).
+ * Known values for the A/B statistics (src/ab/stats_tests.c).
  *
  * References: Wilson intervals and the difference interval from Newcombe,
  * "Two-sided confidence intervals for the single proportion" and "Interval
