@@ -10,7 +10,8 @@
  * models were evaluated on offline.
  *
  * N connections in N threads, plain blocking sockets with keep-alive; the
- * HTTP client (src/httpc.c) is deliberately minimal.
+ * HTTP client (src/replay/httpc.c) is deliberately minimal (httpc.h says
+ * why it is not libcurl).
  */
 #include <errno.h>
 #include <getopt.h>

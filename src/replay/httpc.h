@@ -5,6 +5,15 @@
  * headers captured by name.  Plain http:// only; no redirects, no proxies.
  *
  * Not thread-safe per connection; use one sk_http per thread.
+ *
+ * Why not libcurl: the same API on libcurl's easy interface (one handle per
+ * thread, kept-alive connections reused, TTFB from CURLINFO_*_TIME_T)
+ * replayed 130,501 plays against a local nginx serving 4 kB at 10-13 k
+ * requests/s where this client did 17-20 k (3 alternating runs each, 4
+ * connections, 2 cores shared with nginx): libcurl spends ~3x the CPU per
+ * request (three poll() calls and its transfer setup around each).  replay
+ * measures nginx, so the client must stay the cheaper side; this one is
+ * kept, small enough to read, and tested through t/71-replay.t.
  */
 #ifndef SKIP_HTTPC_H
 #define SKIP_HTTPC_H
