@@ -103,7 +103,9 @@ $(NGX_BLD)/Makefile: config $(NGX_LIST) | $(BUILD)/.deps
 
 $(MODULE): $(NGX_BLD)/Makefile $(MOD_SRCS)
 	$(MAKE) -s -f $(NGX_BLD)/Makefile -C $(NGX_SRC) modules
-	cp $(NGX_BLD)/ngx_http_skip_module.so $@
+	@# a new inode, not an overwrite: nginx processes running the old .so
+	@# (a bench, a demo left running) keep their mapping intact
+	cp $(NGX_BLD)/ngx_http_skip_module.so $@.tmp && mv -f $@.tmp $@
 
 # prove runs the unit programs (they print TAP) and the Perl tests alike.
 # t/lib/SkipTest.pm reads SKIP_BUILD to find the binaries under test.
@@ -132,3 +134,9 @@ clean:
 	rm -rf build build-asan
 
 distclean: clean
+
+# Debian packages libnginx-mod-http-skip and skipctl, built from a copy of
+# the checkout under build/deb/ (scripts/deb.sh, docs/packaging.md).
+.PHONY: deb
+deb:
+	sh scripts/deb.sh

@@ -7,6 +7,8 @@ set -eu
 PACKAGES="gcc make libc6-dev dpkg-dev nginx nginx-dev liblinear-dev \
 libhiredis-dev libcjson-dev redis-server redis-tools perl clang \
 libclang-rt-14-dev wrk prometheus curl"
+# `make deb` and its test, t/85-deb.t (dh_nginx comes with nginx-dev)
+PACKAGES="$PACKAGES build-essential debhelper help2man lintian"
 
 missing=""
 for p in $PACKAGES; do

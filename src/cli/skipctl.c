@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "../core/version.h"
 
 static const sk_command commands[] = {
     { "gen",      cmd_gen,      "generate a Pozytywka-like dataset" },
@@ -71,7 +72,8 @@ usage(FILE *out)
     }
     fprintf(out,
         "\n"
-        "Run `skipctl COMMAND --help` for a command's options.\n"
+        "Run `skipctl COMMAND --help` for a command's options,\n"
+        "`skipctl --version` for the version.\n"
         "Exit status: 0 success, 1 failure, 2 usage error.\n");
 }
 
@@ -88,6 +90,10 @@ main(int argc, char **argv)
         || strcmp(argv[1], "help") == 0)
     {
         usage(stdout);
+        return SK_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("skipctl (ngx_skip) %s\n", SK_VERSION);
         return SK_EXIT_OK;
     }
     for (c = commands; c->name; c++) {

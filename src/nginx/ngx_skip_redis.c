@@ -47,6 +47,7 @@
 #include "../core/records.h"
 #include "ngx_skip_prom.h"
 #include "ngx_skip_redis.h"
+#include "../core/version.h"
 
 
 #define NGX_SKIP_REDIS_BACKOFF_MIN   50
@@ -496,7 +497,8 @@ ngx_skip_redis_handshake_done(void *data, redisReply **replies, ngx_uint_t n)
     ngx_http_skip_metrics_redis_connected(1);
 
     ngx_log_error(NGX_LOG_INFO, &rd->log, 0,
-                  "skip: connected to Redis %V, active snapshot \"%s\"",
+                  "skip: ngx_skip " SK_VERSION " connected to Redis %V, "
+                  "active snapshot \"%s\"",
                   &rd->conf->addr.name, rd->has_snap ? rd->snap : "");
 
     ngx_add_timer(&rd->refresh, rd->conf->refresh);
