@@ -22,19 +22,23 @@ endif
 CC      ?= cc
 OPT     ?= -O2
 CFLAGS  := $(OPT) -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
-           -D_GNU_SOURCE -iquote src $(SANFLAGS) $(EXTRA_CFLAGS)
+           -D_GNU_SOURCE $(SANFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS := $(SANFLAGS)
 LDLIBS  := -lhiredis -llinear -lcjson -lm
 
-# Plain C sources shared by skipctl, the unit tests and (partly) the module.
-# Files named ngx_skip_*.c need nginx headers and are built only by nginx's
-# own build (see ./config); cmd_*.c and skipctl.c belong to the CLI only.
-LIB_SRCS  := $(filter-out src/ngx_skip_%.c src/skipctl.c src/cmd_%.c src/fuzz_%.c, \
-               $(wildcard src/*.c))
-CLI_SRCS  := src/skipctl.c $(wildcard src/cmd_*.c)
+# src/ is one folder per component (docs/CONTRIBUTING.md, "Layout").
+# src/core and src/nginx are the module (built only by nginx's own build, see
+# ./config; core is plain C and also goes into libskip.a); src/cli is
+# skipctl's command layer; src/fuzz the libFuzzer targets (t/lib/SkipFuzz.pm).
+# Every other folder is plain-C tooling in libskip.a, linked into skipctl and
+# every unit test.  Sources include each other relative to their own folder
+# ("x.h", "../core/x.h"), so no include path is set.
+LIB_SRCS  := $(filter-out src/nginx/% src/cli/% src/fuzz/%, \
+               $(wildcard src/*/*.c))
+CLI_SRCS  := $(wildcard src/cli/*.c)
 LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 CLI_OBJS  := $(CLI_SRCS:src/%.c=$(BUILD)/obj/%.o)
-HEADERS   := $(wildcard src/*.h)
+HEADERS   := $(wildcard src/*/*.h)
 
 UNIT_SRCS := $(wildcard t/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%)
@@ -66,7 +70,7 @@ $(SKIPCTL): $(CLI_OBJS) $(BUILD)/libskip.a
 
 $(BUILD)/t/%: t/unit/%.c t/unit/tap.h $(BUILD)/libskip.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -iquote t/unit -o $@ $< $(BUILD)/libskip.a $(LDLIBS)
+	$(CC) $(CFLAGS) -iquote t/unit -iquote src -o $@ $< $(BUILD)/libskip.a $(LDLIBS)
 
 # The module is built out of tree exactly as Debian builds its own dynamic
 # modules: a writable copy of /usr/share/nginx/src, configured with the
@@ -77,12 +81,13 @@ NGX_BLD   := $(CURDIR)/$(BUILD)/nginx
 NGX_CC    := $(shell dpkg-buildflags --get CFLAGS 2>/dev/null) -fPIC \
              $(shell dpkg-buildflags --get CPPFLAGS 2>/dev/null) $(SANFLAGS)
 NGX_LD    := $(shell dpkg-buildflags --get LDFLAGS 2>/dev/null) -fPIC $(SANFLAGS)
-MOD_SRCS  := ngx_skip_module.c $(wildcard src/*.c src/*.h)
+MOD_SRCS  := ngx_skip_module.c $(wildcard src/core/* src/nginx/*)
 
-# configure lists src/ngx_skip_*.c (see ./config): adding or removing one
-# needs a rerun, editing one does not.  The list file changes only then.
+# configure lists src/core/*.c and src/nginx/*.c (see ./config): adding or
+# removing one needs a rerun, editing one does not.  The list file changes
+# only then.
 NGX_LIST  := $(BUILD)/nginx-srcs.list
-NGX_SKIPS := $(sort $(wildcard src/ngx_skip_*.c))
+NGX_SKIPS := $(sort $(wildcard src/core/*.c src/nginx/*.c))
 $(shell mkdir -p $(BUILD); echo '$(NGX_SKIPS)' | cmp -s - $(NGX_LIST) \
           || echo '$(NGX_SKIPS)' > $(NGX_LIST))
 
@@ -112,7 +117,7 @@ test: all
 unit: all
 	prove $(UNIT_BINS)
 
-# The libFuzzer targets (src/fuzz_*.c) alone: each test builds its target
+# The libFuzzer targets (src/fuzz/*.c) alone: each test builds its target
 # with clang into $(BUILD)/fuzz and runs it on its seeds, then fuzzes for
 # SKIP_FUZZ_SECONDS (`make fuzz SKIP_FUZZ_SECONDS=600` for a longer run).
 fuzz: deps

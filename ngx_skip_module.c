@@ -27,16 +27,16 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "src/keys.h"
-#include "src/model.h"
-#include "src/records.h"
-#include "src/ngx_skip_cache.h"
-#include "src/ngx_skip_conf.h"
-#include "src/ngx_skip_ledger.h"
-#include "src/ngx_skip_prefetch.h"
-#include "src/ngx_skip_prom.h"
-#include "src/ngx_skip_recent.h"
-#include "src/ngx_skip_redis.h"
+#include "src/core/keys.h"
+#include "src/core/model.h"
+#include "src/core/records.h"
+#include "src/nginx/ngx_skip_cache.h"
+#include "src/nginx/ngx_skip_conf.h"
+#include "src/nginx/ngx_skip_ledger.h"
+#include "src/nginx/ngx_skip_prefetch.h"
+#include "src/nginx/ngx_skip_prom.h"
+#include "src/nginx/ngx_skip_recent.h"
+#include "src/nginx/ngx_skip_redis.h"
 
 
 /* Values of $skip_source, in the order of the metrics enum. */

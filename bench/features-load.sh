@@ -1,5 +1,5 @@
 #!/bin/sh
-# Feature store load (issue 5): `skipctl features load` of the --scale 1
+# Feature store load: `skipctl features load` of the --scale 1
 # dataset (5,000 users + 129,648 tracks) into a private redis-server,
 # target: records written and the snapshot active in under 3 s.  Printed
 # next to what redis-benchmark gets from the same server in the same run:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The nginx module (issue 6): what a prediction costs in the request path.
+# The nginx module: what a prediction costs in the request path.
 #
 # One nginx worker serves a small track (4 kB) from proxy_cache (every
 # request a cache HIT after the first) in three locations, measured with

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Parity with the original model (issue 4): skipctl train --features seed
+# Parity with the original model: skipctl train --features seed
 # --solver svm --balanced against scikit-learn's
 # LinearSVC(class_weight='balanced') on exactly the same rows and features
 # (exported by skipctl with --export-csv), same time split.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What configuring prefetch costs when it has nothing to do: every slice
-# of every track already in the cache (issue 11's last target: >= 0.9 of
+# of every track already in the cache (target: >= 0.9 of
 # the requests/s without prefetch, measured in the same run).
 #
 # One nginx worker, two server blocks sharing one proxy_cache: "off"

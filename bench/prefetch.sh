@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prefetch where tracks are sliced (issue 11): the held-out sessions of a
+# Prefetch where tracks are sliced: the held-out sessions of a
 # generated dataset streamed by `skipctl replay --player` through three
 # edge configurations in one run, each its own nginx server block, port and
 # proxy_cache, all in front of ONE origin nginx that logs every byte range

@@ -1,5 +1,5 @@
 #!/bin/sh
-# How much the "full >= seed + 3 pp" comparison of issue 4 depends on the
+# How much the "full >= seed + 3 pp" target of bench/train.sh depends on the
 # dataset: full (the default model), seed features with logistic
 # regression, and the original's model (seed features, LinearSVC balanced,
 # C = 1) on the time split, for datasets generated with several seeds, and

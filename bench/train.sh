@@ -1,5 +1,5 @@
 #!/bin/sh
-# skipctl train at --scale 1 (issue 4 targets): end-to-end time and peak
+# skipctl train at --scale 1 against its targets (below): end-to-end time and peak
 # memory (/usr/bin/time -v), accuracy of the full and seed feature sets on
 # the honest time split against the naive and majority baselines and the
 # Bayes limit, and the original's leaky random split for reference.

@@ -4,7 +4,7 @@
 #
 # The tree (tracked files plus new, not ignored ones; local edits included)
 # is copied into build/deb/ngx-skip/, debian/changelog is written there
-# from the one version string (src/version.h), and dpkg-buildpackage -b
+# from the one version string (src/core/version.h), and dpkg-buildpackage -b
 # runs in the copy, so the checkout stays clean and the .deb files land in
 # build/deb/.  The copy keeps its build/ and the files' times, so the next
 # run only recompiles what changed.  Details: docs/packaging.md.
@@ -19,8 +19,8 @@ cd "$(dirname "$0")/.."
 unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 ROOT=$(pwd)
 
-VERSION=$(sed -n 's/^#define SK_VERSION "\(.*\)"$/\1/p' src/version.h)
-[ -n "$VERSION" ] || { echo "deb: no SK_VERSION in src/version.h" >&2; exit 1; }
+VERSION=$(sed -n 's/^#define SK_VERSION "\(.*\)"$/\1/p' src/core/version.h)
+[ -n "$VERSION" ] || { echo "deb: no SK_VERSION in src/core/version.h" >&2; exit 1; }
 OUT=${DEB_OUT:-$ROOT/build/deb}
 SRC=$OUT/ngx-skip
 mkdir -p "$SRC"
@@ -47,7 +47,7 @@ if [ "$(cat "$SRC/build/.nginx-dev" 2>/dev/null)" != "$ngx" ]; then
 fi
 files | tar -cf - -T - | tar -xf - -C "$SRC"
 
-# debian/changelog from src/version.h: the version has one home.
+# debian/changelog from src/core/version.h: the version has one home.
 if git rev-parse --verify -q HEAD >/dev/null 2>&1; then
     commit=$(git rev-parse --short HEAD)
     date=$(git log -1 --format=%aD HEAD)

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The libFuzzer target for the dataset line parser (src/fuzz_reader.c),
+# The libFuzzer target for the dataset line parser (src/fuzz/fuzz_reader.c),
 # built with clang -fsanitize=fuzzer,address,undefined and run briefly on
 # the seed corpus t/fuzz-corpus/reader/.  The target reads every input with
 # and without the sessions fast path and aborts when they disagree.
@@ -16,8 +16,8 @@ use SkipFuzz;
 my $t    = SkipTest->new;
 my $root = $t->root;
 my $bin  = SkipFuzz::build($t, 'fuzz_reader',
-    [qw(fuzz_reader.c dataset_reader.c dataset_fast.c timeparse.c
-        genres.c)], '-lcjson -lm');
+    [qw(fuzz/fuzz_reader.c core/dataset_reader.c core/dataset_fast.c
+        core/timeparse.c core/genres.c)], '-lcjson -lm');
 
 # Every seed once: a regression run over the committed corpus.
 my $corpus = "$root/t/fuzz-corpus/reader";

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # The libFuzzer target for the record decoders and the feature code they
-# feed (src/fuzz_records.c), built with clang
+# feed (src/fuzz/fuzz_records.c), built with clang
 # -fsanitize=fuzzer,address,undefined and run briefly on the seed corpus
 # t/fuzz-corpus/records/.  The module decodes whatever Redis holds: the
 # target aborts on a crash, on a record that does not survive encoding and
@@ -19,7 +19,8 @@ my $t    = SkipTest->new;
 my $root = $t->root;
 my $out  = $t->build . '/fuzz';
 my $bin  = SkipFuzz::build($t, 'fuzz_records',
-    [qw(fuzz_records.c records.c featurize.c genres.c)], '-lm');
+    [qw(fuzz/fuzz_records.c core/records.c core/featurize.c core/genres.c)],
+    '-lm');
 
 # A crashing input is written next to the binary (build/fuzz/crash-*), not
 # into the source tree and not into the temp dir that is removed at exit.

@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # The libFuzzer target for the CMCD parser and the nor resolution
-# (src/fuzz_cmcd.c), built with clang -fsanitize=fuzzer,address,undefined
+# (src/fuzz/fuzz_cmcd.c), built with clang -fsanitize=fuzzer,address,undefined
 # and run briefly on the seed corpus t/fuzz-corpus/cmcd/.  The module
 # parses what any player sends: the target aborts on a crash, an over-read,
 # a failed parse that changed the record, and a resolved path a URI must
@@ -18,7 +18,8 @@ use SkipFuzz;
 my $t    = SkipTest->new;
 my $root = $t->root;
 my $out  = $t->build . '/fuzz';
-my $bin  = SkipFuzz::build($t, 'fuzz_cmcd', [qw(fuzz_cmcd.c cmcd.c)], '');
+my $bin  = SkipFuzz::build($t, 'fuzz_cmcd',
+    [qw(fuzz/fuzz_cmcd.c core/cmcd.c)], '');
 
 # A crashing input is written next to the binary (build/fuzz/crash-*), not
 # into the source tree and not into the temp dir that is removed at exit.

@@ -524,7 +524,7 @@ like($out, qr/--keep N/, 'documents --keep');
     close $c;
 }
 
-# ---- as_of: bounded event times, one bad row cannot move it (issue 12.4) ----
+# ---- as_of: bounded event times, one bad row cannot move it ---------------
 #
 # The dataset plus rows no clock should write: before 1970, in year 9999,
 # a day ahead of this clock (all beyond now + --max-skew: rejected,
@@ -577,7 +577,7 @@ like($out, qr/--keep N/, 'documents --keep');
     $t->stop_redis($fport);
 }
 
-# ---- the hand-over never blocks Redis (issue 12.5) ---------------------------
+# ---- the hand-over never blocks Redis ----------------------------------------
 #
 # 20,000 journaled events after as_of (a long backlog, as after a slow
 # nightly load) are replayed into the new snapshot.  Every script call is

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Issue 12 items 3 and 8.  `skipctl features load` refuses to activate
+# Guarded loads.  `skipctl features load` refuses to activate
 # unusable data (a file with no valid rows, too many rejected lines, far
 # fewer users or tracks than the active snapshot) unless --force, leaving
 # the old snapshot active; bad field values are counted and reported as

@@ -1,7 +1,7 @@
 #!/usr/bin/perl
-# Issue 12 items 6 and 7.  `nginx -t` refuses values that silently disable
-# a safety (a 0 timeout, an empty events token, a constant skip_use_model
-# naming no model) and says the real reason for a threshold with too many
+# Configuration checks and clean logs.  `nginx -t` refuses values that
+# silently disable a safety (a 0 timeout, an empty events token, a constant
+# skip_use_model naming no model) and says the real reason for a threshold with too many
 # decimals, naming the directive and the value.  Logs carry no control
 # bytes from Redis error replies or from skip_use_model values, and the
 # malformed-record warning names the key.

@@ -170,7 +170,7 @@ unlike($t->read_file('error.log'), qr/\[(error|crit|alert|emerg)\]/,
     my $root = $t->root;
     my $doc = $t->read_file("$root/docs/directives.md");
     my %seen;
-    for my $src (glob("$root/ngx_skip_module.c $root/src/ngx_skip_*.c")) {
+    for my $src (glob("$root/ngx_skip_module.c $root/src/nginx/*.c")) {
         my $c = $t->read_file($src);
         # directive tables: { ngx_string("name"), NGX_..._CONF ...
         $seen{$1} = 1 while $c =~ /\{\s*ngx_string\("(skip_\w+)"\),\s*NGX_/g;

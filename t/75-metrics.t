@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Metrics (issue 7): the skip_metrics handler serves valid Prometheus text
+# Metrics: the skip_metrics handler serves valid Prometheus text
 # (every sample typed, counters named *_total, histogram buckets cumulative
 # with +Inf == _count, accepted by `promtool check metrics`), with every
 # metric name the ops side uses (conf/prometheus-rules.yml,

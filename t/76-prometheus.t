@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Metrics (issue 7), end to end: a real Prometheus (Debian package) on
+# Metrics, end to end: a real Prometheus (Debian package) on
 # loopback scrapes nginx's skip_metrics endpoint every second, using the
 # shipped conf/prometheus.yml and recording rules (only the target and the
 # intervals changed), and a metric comes back through its HTTP query API.

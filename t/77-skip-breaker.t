@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# Issue 12 item 9.  A Redis that accepts but never answers must not cost
+# The circuit breaker.  A Redis that accepts but never answers must not cost
 # every request the full deadline forever: after N lookups in a row time
 # out the worker's circuit breaker opens, requests fall back at once
 # ($skip_source "breaker"), one probe goes through after a growing

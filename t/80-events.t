@@ -180,9 +180,9 @@ like($res->{body}, qr/\{"line":5,"field":null,"reason":"invalid JSON/, 'bad line
 is_deeply([counters("$snap:u:$user")], \@u0, 'bad batch: nothing applied');
 is(xlen(), $x0, 'bad batch: nothing journaled');
 
-# ---- poison and future-dated events (issue 12, items 1 and 4) ---------------------
+# ---- poison and future-dated events ------------------------------------------
 #
-# The one event rule (src/event_rule.h) decides up front what the store
+# The one event rule (src/core/event_rule.h) decides up front what the store
 # script would refuse: an event before 1970 (a device with an unset clock at
 # UTC+2) used to pass here, be refused by the script after the batch's valid
 # events were stored, and get 503 "send again" forever.  Now: 400 naming the

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# skip_events and durability (issue 12, item 2): "an acknowledged event is
+# skip_events and durability: "an acknowledged event is
 # never lost" holds only when Redis persists each write before it replies.
 #
 # Checked, each against a real redis-server started the way it says:

@@ -34,9 +34,9 @@ my $R = "$dir/root";
 
 # ---- build --------------------------------------------------------------
 
-my ($version) = $t->read_file("$root/src/version.h")
+my ($version) = $t->read_file("$root/src/core/version.h")
     =~ /^#define SK_VERSION "([^"]+)"/m;
-ok($version, "src/version.h: $version");
+ok($version, "src/core/version.h: $version");
 
 my $out = "$root/build/deb";
 my $log = `sh $root/scripts/deb.sh 2>&1`;
@@ -50,7 +50,7 @@ for my $p (qw(libnginx-mod-http-skip skipctl)) {
     $deb{$p} = $f;
     my $v = `dpkg-deb -f $f Version`;
     chomp $v;
-    is($v, $version, "${p}'s version is src/version.h's");
+    is($v, $version, "${p}'s version is src/core/version.h's");
 }
 my $depends = `dpkg-deb -f $deb{'libnginx-mod-http-skip'} Depends`;
 my ($abi) = $t->read_file('/usr/share/nginx/src/debian/libnginx-mod.abisubstvars')

@@ -1,5 +1,5 @@
 package SkipFuzz;
-# Builds a libFuzzer target (src/fuzz_*.c) for a test: clang with
+# Builds a libFuzzer target (src/fuzz/*.c) for a test: clang with
 # -fsanitize=fuzzer,address,undefined into $BUILD/fuzz, rebuilt only when a
 # source or header is newer than the binary.  Plans skip_all when clang or
 # its libFuzzer runtime is missing; a compile error is a failed test.
@@ -8,7 +8,7 @@ use warnings;
 use Test::More;
 use File::Path qw(make_path);
 
-# build($t, 'fuzz_reader', [qw(fuzz_reader.c ...)], '-lcjson -lm'): the
+# build($t, 'fuzz_reader', [qw(fuzz/fuzz_reader.c ...)], '-lcjson -lm'): the
 # binary's path (the test ends here when it cannot be built).
 sub build {
     my ($t, $name, $files, $libs) = @_;
@@ -23,14 +23,14 @@ sub build {
 
     make_path($out);
     my $newest = 0;
-    for (@src, glob("$root/src/*.h")) {
+    for (@src, glob("$root/src/*/*.h")) {
         my $m = (stat $_)[9] // 0;
         $newest = $m if $m > $newest;
     }
     if (!-x $bin || (stat $bin)[9] < $newest) {
         my $log = $t->dir . "/clang-$name.log";
         system("$clang -g -O1 -fsanitize=fuzzer,address,undefined "
-               . "-fno-sanitize-recover=undefined -D_GNU_SOURCE -I$root/src "
+               . "-fno-sanitize-recover=undefined -D_GNU_SOURCE "
                . join(' ', @src) . " $libs -o $bin >$log 2>&1");
         if ($? != 0) {
             my $msg = $t->read_file($log);

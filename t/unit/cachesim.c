@@ -1,5 +1,5 @@
 /*
- * The cache simulator (src/cachesim*.c) on hand-made request sequences with
+ * The cache simulator (src/sim/cachesim*.c) on hand-made request sequences with
  * known answers: LRU eviction order, min-uses admission and its inactive
  * window, TinyLFU refusing a one-hit wonder, Belady evicting the farthest
  * and bypassing what is never reused, the two skip modes, objects larger
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cachesim.h"
+#include "sim/cachesim.h"
 #include "tap.h"
 
 /*

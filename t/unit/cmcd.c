@@ -4,7 +4,7 @@
  */
 #include "tap.h"
 
-#include "cmcd.h"
+#include "core/cmcd.h"
 
 
 static int

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "gen.h"
+#include "core/dataset.h"
+#include "gen/gen.h"
 #include "tap.h"
 
 static void

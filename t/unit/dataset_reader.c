@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "dataset_int.h"
+#include "core/dataset.h"
+#include "core/dataset_int.h"
 #include "tap.h"
 
 #define ID_A "6u11Qbko2N2hP4lTBYjX86"

@@ -1,7 +1,7 @@
 /* Redis persistence settings -> durable or not (durability.h). */
 #include <string.h>
 
-#include "durability.h"
+#include "core/durability.h"
 #include "tap.h"
 
 int

@@ -1,9 +1,9 @@
 /* The event rule (event_rule.h): what the store script would refuse. */
 #include <string.h>
 
-#include "event_rule.h"
+#include "core/event_rule.h"
 #include "tap.h"
-#include "timeparse.h"
+#include "core/timeparse.h"
 
 #define NOW  1707378760925LL          /* 2024-02-08 07:52:40.925 UTC */
 #define TR   "0123456789abcdefABCDEF"
@@ -28,7 +28,7 @@ main(void)
     is_int(check("101", 0, 0, &field, reason), SK_EVENT_OK,
            "1970-01-01 00:00:00.000 UTC passes (the script takes \"0\")");
 
-    /* the poison event of issue 12: an unset clock at UTC+2 */
+    /* the poison event: a player whose clock was never set, at UTC+2 */
     sk_time_parse("1970-01-01 00:00:00.000 +02:00:00", 33, &ms, NULL, NULL);
     is_int(check("101", ms, SK_EVENT_SKEW_DEFAULT_MS, &field, reason),
            SK_EVENT_BAD, "1970-01-01 00:00 +02:00 is refused (negative ms)");

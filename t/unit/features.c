@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "featurize.h"
-#include "genres.h"
+#include "core/featurize.h"
+#include "core/genres.h"
 #include "tap.h"
 
 static const char *const seed_expect[12] = {

@@ -1,10 +1,10 @@
 /* Generator pieces: number formatting, the PRNG, the hidden skip model. */
 #include <math.h>
 
-#include "gen.h"
-#include "gen_out.h"
-#include "gen_rng.h"
-#include "gen_skip.h"
+#include "gen/gen.h"
+#include "gen/gen_out.h"
+#include "gen/gen_rng.h"
+#include "gen/gen_skip.h"
 #include "tap.h"
 
 static const char *

@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "featurize.h"
-#include "history.h"
-#include "labels.h"
-#include "split.h"
+#include "core/featurize.h"
+#include "data/history.h"
+#include "data/labels.h"
+#include "data/split.h"
 #include "tap.h"
-#include "trainer.h"
+#include "train/trainer.h"
 
 #define NT 12          /* tracks */
 #define NU 4           /* users */

@@ -14,10 +14,10 @@
 #include <cjson/cJSON.h>
 #include <linear.h>
 
-#include "featurize.h"
-#include "genres.h"
-#include "manifest.h"
-#include "model.h"
+#include "core/featurize.h"
+#include "core/genres.h"
+#include "train/manifest.h"
+#include "core/model.h"
 #include "tap.h"
 
 static char dir[256], mpath[512], jpath[512];

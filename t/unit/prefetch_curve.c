@@ -1,6 +1,6 @@
 /*
  * The prefetch threshold curve and the sliced prefetch economics
- * (src/cachesim_curve.c, src/cachesim_prefetch.c) on a hand-made trace
+ * (src/sim/cachesim_curve.c, src/sim/cachesim_prefetch.c) on a hand-made trace
  * whose every figure is worked out below, the waste-budget choice (the
  * greatest coverage, ties to the least waste, "none"), whole tracks
  * (--slice 0), the search in steps of 0.001, and on random traces: the point at 0 is prefetch-always,
@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cachesim.h"
+#include "sim/cachesim.h"
 #include "tap.h"
 
 /*

@@ -3,9 +3,9 @@
 #include <string.h>
 
 #include "tap.h"
-#include "genres.h"
-#include "keys.h"
-#include "records.h"
+#include "core/genres.h"
+#include "core/keys.h"
+#include "core/records.h"
 
 static void
 decode_args(char vals[][SK_REC_VALMAX], int n, const char **v, size_t *l)

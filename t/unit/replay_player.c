@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "listened.h"
-#include "replay_player.h"
-#include "replay_report.h"
+#include "data/listened.h"
+#include "replay/replay_player.h"
+#include "replay/replay_report.h"
 #include "tap.h"
 
 #define MB (1024 * 1024)

@@ -1,5 +1,5 @@
 /*
- * Known values for the A/B statistics (src/stats_tests.c).
+ * Known values for the A/B statistics (src/ab/stats_tests.c).
  *
  * References: Wilson intervals and the difference interval from Newcombe,
  * "Two-sided confidence intervals for the single proportion" and "Interval
@@ -9,7 +9,7 @@
  * p-value = 0.03367.
  */
 #include "tap.h"
-#include "stats_tests.h"
+#include "ab/stats_tests.h"
 
 int
 main(void)

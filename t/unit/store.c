@@ -9,9 +9,9 @@
 #include <time.h>
 
 #include "tap.h"
-#include "keys.h"
-#include "store.h"
-#include "store_scripts.h"
+#include "core/keys.h"
+#include "store/store.h"
+#include "core/store_scripts.h"
 
 static void
 test_snapshot_id(void)

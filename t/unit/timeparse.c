@@ -2,7 +2,7 @@
 #include <stdint.h>
 
 #include "tap.h"
-#include "timeparse.h"
+#include "core/timeparse.h"
 
 /* 2024-02-08 07:52:40.925 UTC */
 #define T0 1707378760925LL

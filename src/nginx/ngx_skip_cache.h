@@ -1,0 +1,68 @@
+/*
+ * ngx_skip: a small per-worker cache of decoded user and track records.
+ *
+ * Why: one Redis round trip per request caps one worker at roughly half of
+ * what plain nginx serves (DESIGN.md, "Known costs").  Track popularity is
+ * Zipf-shaped and a listener's requests come in bursts (range and slice
+ * requests of one track, seeks, the next track), so a short-lived cache
+ * keeps most requests off Redis while bounding how stale a record can be.
+ *
+ * Bounded: a fixed table allocated once per worker, 4-way set associative;
+ * a full set evicts its entry that expires first.  Entries carry the
+ * snapshot generation, so a snapshot switch invalidates them all at once.
+ * Records Redis does not have (or that do not decode) are cached too, with
+ * their status, so a missing id costs one round trip per TTL, not one per
+ * request.
+ */
+
+#ifndef _NGX_SKIP_CACHE_H_INCLUDED_
+#define _NGX_SKIP_CACHE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "../core/keys.h"
+#include "../core/records.h"
+
+
+#define NGX_SKIP_CACHE_USER   0
+#define NGX_SKIP_CACHE_TRACK  1
+
+
+typedef struct {
+    ngx_msec_t     expires;
+    ngx_uint_t     gen;            /* snapshot generation */
+    ngx_int_t      status;         /* SK_REC_OK / _MISSING / _MALFORMED */
+    u_char         kind;
+    u_char         len;            /* 0: empty slot */
+    u_char         id[SK_ID_MAX];
+    union {
+        sk_user_rec   user;
+        sk_track_rec  track;
+    } rec;
+} ngx_skip_cache_entry_t;
+
+
+typedef struct {
+    ngx_skip_cache_entry_t  *entries;
+    ngx_uint_t               mask;       /* number of sets - 1 */
+    ngx_msec_t               ttl;
+} ngx_skip_cache_t;
+
+
+/* size entries (rounded up to a power of two, >= 4); NULL on ENOMEM. */
+ngx_skip_cache_t *ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl,
+    ngx_log_t *log);
+void ngx_skip_cache_destroy(ngx_skip_cache_t *cache);
+
+/* A fresh entry of this generation, or NULL. */
+ngx_skip_cache_entry_t *ngx_skip_cache_get(ngx_skip_cache_t *cache,
+    ngx_uint_t kind, u_char *id, size_t len, ngx_uint_t gen);
+
+/* Store a record (rec may be NULL unless status is SK_REC_OK). */
+void ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
+    size_t len, ngx_uint_t gen, ngx_int_t status, const void *rec);
+
+
+#endif /* _NGX_SKIP_CACHE_H_INCLUDED_ */

@@ -1,0 +1,213 @@
+/*
+ * The feature store's Redis side for skipctl (docs/feature-store.md):
+ * connection options, a synchronous hiredis connection, a pipelined bulk
+ * writer, and the snapshot bookkeeping (ids, meta, listing, deletion).
+ *
+ * Plain C and blocking: this is the operator tool's client.  The nginx
+ * module has its own non-blocking client and shares only the key schema
+ * (keys.h), the records (records.h) and the Lua scripts (store_scripts.h).
+ *
+ * Every command is an argv array (redisCommandArgv / redisAppendCommandArgv);
+ * nothing is ever pasted into a command string.
+ */
+#ifndef SKIP_STORE_H
+#define SKIP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "../core/keys.h"
+#include "../core/records.h"
+
+#define SK_STORE_DEFAULT_HOST     "127.0.0.1"
+#define SK_STORE_DEFAULT_PORT     6379
+#define SK_STORE_DEFAULT_TIMEOUT  5000      /* ms, connect and each reply */
+#define SK_STORE_PASSWORD_ENV     "SKIP_REDIS_PASSWORD"
+
+typedef struct {
+    char         host[256];        /* TCP host, "" when unix_path is set */
+    int          port;
+    char         unix_path[256];   /* unix socket, "" for TCP */
+    const char  *password;         /* NULL: none (or $SKIP_REDIS_PASSWORD) */
+    int          db;               /* SELECT db when > 0 */
+    char         prefix[SK_PREFIX_MAX + 1];
+    int          timeout_ms;
+} sk_store_opts;
+
+/* 127.0.0.1:6379, db 0, prefix "skip", 5 s, password from the env. */
+void sk_store_opts_init(sk_store_opts *o);
+
+/*
+ * The shared command-line options: returns 1 when name (e.g. "--redis") was
+ * one of --redis, --password, --db, --prefix, --timeout and arg was valid,
+ * 0 when name is not a store option, -1 with err on a bad value.
+ *   --redis HOST:PORT | unix:PATH | PORT    (IPv6: [::1]:6379)
+ */
+int sk_store_opt(sk_store_opts *o, const char *name, const char *arg,
+    char *err, size_t errlen);
+
+/* "127.0.0.1:6379" or "unix:/path", for messages. */
+const char *sk_store_addr(const sk_store_opts *o, char *buf, size_t size);
+
+typedef struct {
+    redisContext   *c;
+    sk_store_opts   opts;
+    char            err[512];      /* the last failure, for the user */
+} sk_store;
+
+/*
+ * Connect, AUTH and SELECT.  Returns 0, or -1 with s->err naming the
+ * address and the problem.  sk_store_close is safe after a failure.
+ */
+int sk_store_connect(sk_store *s, const sk_store_opts *o);
+void sk_store_close(sk_store *s);
+
+/*
+ * One command, argv style (lens may be NULL for NUL-terminated args).
+ * Returns the reply (free with freeReplyObject), or NULL with s->err set on
+ * an I/O failure or an error reply ("CMD: message").
+ */
+redisReply *sk_store_cmd(sk_store *s, int argc, const char **argv,
+    const size_t *lens);
+
+/* The same with a NULL-terminated list of strings. */
+redisReply *sk_store_cmdl(sk_store *s, const char *arg0, ...)
+    __attribute__((sentinel));
+
+/*
+ * Pipelined writer: commands are appended to hiredis' output buffer and
+ * sent every `batch` commands.  One batch stays in flight: after sending
+ * batch N the writer reads the replies of batch N-1, so Redis executes one
+ * batch while the caller encodes the next (two cores, not one after the
+ * other).  The first error reply or I/O failure stops it: every later call
+ * returns -1 and s->err says which command failed and why.
+ */
+typedef struct {
+    sk_store  *s;
+    int        batch;              /* commands per round trip */
+    int        pending;            /* appended, not sent yet */
+    int        inflight;           /* sent, replies not read yet */
+    long       sent;               /* commands confirmed by Redis */
+    int        failed;
+} sk_bulk;
+
+void sk_bulk_init(sk_bulk *b, sk_store *s, int batch);
+int sk_bulk_append(sk_bulk *b, int argc, const char **argv,
+    const size_t *lens);
+/* Read every pending reply.  0 or -1. */
+int sk_bulk_flush(sk_bulk *b);
+
+
+/* ---- snapshots ------------------------------------------------------ */
+
+/* Snapshot states kept in meta.state. */
+#define SK_SNAP_LOADING   "loading"
+#define SK_SNAP_COMPLETE  "complete"
+#define SK_SNAP_DELETING  "deleting"
+
+/*
+ * "s<yyyymmddHHMMSS>" of t (UTC), with "-<attempt>" when attempt > 1.
+ * Returns the length, 0 when size is too small.  Sorts by time as text.
+ */
+size_t sk_snapshot_id(char *buf, size_t size, time_t t, int attempt);
+
+/*
+ * Reserve a fresh snapshot id for time t: the first of sk_snapshot_id(t, 1),
+ * (t, 2), ... whose meta Redis creates for us (HSETNX state loading), then
+ * fill the rest of the meta (created, as_of, model, replayed_to 0-0, ...)
+ * and list it in <prefix>:snapshots.  Returns 0 with id set, or -1.
+ */
+int sk_snapshot_create(sk_store *s, time_t t, int64_t as_of_ms,
+    const char *model, const char *source, char *id, size_t idsize);
+
+/* GET <prefix>:active into buf ("" when unset).  0, or -1 on failure. */
+int sk_snapshot_active(sk_store *s, char *buf, size_t size);
+
+typedef struct {
+    char     id[SK_SNAP_MAX + 1];
+    double   created;              /* zset score (unix seconds) */
+    char     state[16];            /* "" when the meta is gone */
+    int64_t  as_of;
+    long     users, tracks;
+    char     model[160];
+    char     replayed_to[48];
+    long     activated;            /* unix seconds, 0 never */
+} sk_snapshot_info;
+
+/*
+ * All snapshots listed in <prefix>:snapshots, newest first, with their meta.
+ * *out is malloc'ed (free it); returns the count, or -1.
+ */
+int sk_snapshot_list(sk_store *s, sk_snapshot_info **out);
+
+/*
+ * Delete a snapshot: meta.state = deleting, then SCAN MATCH
+ * <prefix>:<snap>:* and UNLINK in batches, the meta last, then ZREM.  A
+ * deletion cut short can simply be run again.  Refuses the active one.
+ * *deleted counts the keys removed.  0 or -1.
+ */
+int sk_snapshot_delete(sk_store *s, const char *snap, long *deleted);
+
+
+/* ---- records and scripts (store_load.c) ------------------------------ */
+
+/* Queue HSET <prefix>:<snap>:u:<id> with every user field on the writer. */
+int sk_store_put_user(sk_bulk *b, const char *snap, const char *id,
+    size_t idlen, const sk_user_rec *u);
+int sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
+    size_t idlen, const sk_track_rec *t);
+
+/*
+ * HMGET one record of snapshot snap (fields in sk_user_fields order) and
+ * decode it.  The raw values land in vals (NULL-free: "" for nil, with
+ * present[i] = 0).  Returns SK_REC_OK, SK_REC_MISSING, SK_REC_MALFORMED
+ * (why in derr), or -10 on a Redis failure (s->err).
+ */
+#define SK_STORE_IOERR (-10)
+int sk_store_get_user(sk_store *s, const char *snap, const char *id,
+    sk_user_rec *u, char vals[][SK_REC_VALMAX], int *present, char *derr,
+    size_t derrlen);
+int sk_store_get_track(sk_store *s, const char *snap, const char *id,
+    sk_track_rec *t, char vals[][SK_REC_VALMAX], int *present, char *derr,
+    size_t derrlen);
+
+/*
+ * EVALSHA a script of store_scripts.h, loading it on NOSCRIPT (and
+ * checking that Redis computed the same SHA1).  NULL with s->err on
+ * failure, including an error reply from the script.
+ */
+redisReply *sk_store_eval(sk_store *s, const char *body, int nkeys,
+    int argc, const char **argv);
+
+/* SK_SCRIPT_FINISH: loading -> complete with the record counts. */
+int sk_snapshot_finish(sk_store *s, const char *snap, long users,
+    long tracks);
+
+typedef struct {
+    long  read;                    /* stream entries looked at */
+    long  applied;                 /* replayed into the snapshot */
+    long  calls;                   /* script calls */
+    char  cursor[48];              /* meta.replayed_to afterwards */
+    char  previous[SK_SNAP_MAX + 1];   /* active before ("" none) */
+} sk_handover_result;
+
+/*
+ * Redis time one hand-over script call may take (us): calls are sized by
+ * time, not by count, so a long backlog never stalls the module's 20 ms
+ * lookups (docs/feature-store.md, "Live events and snapshot switches").
+ */
+#define SK_HANDOVER_BUDGET_US  250
+
+/*
+ * Catch snap up with the events stream in script calls of at most
+ * budget_us of Redis time each (0: unbounded, one call), Redis serving
+ * other clients in between; when activate, the call that reaches the end
+ * of the stream also makes snap active, atomically.  0, or -1 with s->err.
+ */
+int sk_snapshot_handover(sk_store *s, const char *snap, int activate,
+    long budget_us, sk_handover_result *res);
+
+#endif

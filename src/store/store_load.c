@@ -1,0 +1,273 @@
+/*
+ * Records and scripts over skipctl's Redis connection (see store.h):
+ * writing records through the pipelined writer, reading one back through
+ * the record decoder, and running the Lua scripts of store_scripts.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+#include "../core/store_scripts.h"
+
+/* HSET key f1 v1 ... with the encoded values. */
+static int
+put_record(sk_bulk *b, const char *key, size_t keylen,
+    const char *const *fields, int nfields, char vals[][SK_REC_VALMAX])
+{
+    const char *argv[2 + 2 * SK_TRACK_NFIELDS];
+    size_t      lens[2 + 2 * SK_TRACK_NFIELDS];
+    int         i, argc = 0;
+
+    argv[argc] = "HSET";
+    lens[argc++] = 4;
+    argv[argc] = key;
+    lens[argc++] = keylen;
+    for (i = 0; i < nfields; i++) {
+        argv[argc] = fields[i];
+        lens[argc++] = strlen(fields[i]);
+        argv[argc] = vals[i];
+        lens[argc++] = strlen(vals[i]);
+    }
+    return sk_bulk_append(b, argc, argv, lens);
+}
+
+int
+sk_store_put_user(sk_bulk *b, const char *snap, const char *id, size_t idlen,
+    const sk_user_rec *u)
+{
+    char   key[SK_KEY_MAX];
+    char   vals[SK_USER_NFIELDS][SK_REC_VALMAX];
+    size_t klen;
+
+    if (!sk_id_valid(id, idlen)) {
+        snprintf(b->s->err, sizeof(b->s->err), "user id \"%.*s\": not 1..%d "
+                 "characters of [A-Za-z0-9_.-]", (int) (idlen > 80 ? 80 : idlen),
+                 id, SK_ID_MAX);
+        b->failed = 1;
+        return -1;
+    }
+    klen = sk_key_user(key, sizeof(key), b->s->opts.prefix, snap, id, idlen);
+    sk_user_rec_encode(u, vals);
+    return put_record(b, key, klen, sk_user_fields, SK_USER_NFIELDS, vals);
+}
+
+int
+sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
+    size_t idlen, const sk_track_rec *t)
+{
+    char   key[SK_KEY_MAX];
+    char   vals[SK_TRACK_NFIELDS][SK_REC_VALMAX];
+    size_t klen;
+
+    if (!sk_id_valid(id, idlen)) {
+        snprintf(b->s->err, sizeof(b->s->err), "track id \"%.*s\": not "
+                 "1..%d characters of [A-Za-z0-9_.-]",
+                 (int) (idlen > 80 ? 80 : idlen), id, SK_ID_MAX);
+        b->failed = 1;
+        return -1;
+    }
+    klen = sk_key_track(key, sizeof(key), b->s->opts.prefix, snap, id, idlen);
+    sk_track_rec_encode(t, vals);
+    return put_record(b, key, klen, sk_track_fields, SK_TRACK_NFIELDS, vals);
+}
+
+/* HMGET key fields... -> vals/present, then decode with the decoder. */
+static int
+get_record(sk_store *s, const char *key, const char *const *fields,
+    int nfields, char vals[][SK_REC_VALMAX], int *present,
+    const char **ptrs, size_t *lens)
+{
+    const char *argv[2 + SK_TRACK_NFIELDS];
+    redisReply *r;
+    int         i;
+
+    argv[0] = "HMGET";
+    argv[1] = key;
+    for (i = 0; i < nfields; i++) {
+        argv[2 + i] = fields[i];
+    }
+    r = sk_store_cmd(s, 2 + nfields, argv, NULL);
+    if (r == NULL) {
+        return SK_STORE_IOERR;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || (int) r->elements != nfields) {
+        snprintf(s->err, sizeof(s->err), "HMGET %s: unexpected reply", key);
+        freeReplyObject(r);
+        return SK_STORE_IOERR;
+    }
+    for (i = 0; i < nfields; i++) {
+        redisReply *e = r->element[i];
+
+        present[i] = e->type == REDIS_REPLY_STRING;
+        lens[i] = present[i] ? (e->len < SK_REC_VALMAX ? e->len
+                                                       : SK_REC_VALMAX - 1)
+                             : 0;
+        memcpy(vals[i], present[i] ? e->str : "", lens[i]);
+        vals[i][lens[i]] = '\0';
+        ptrs[i] = present[i] ? vals[i] : NULL;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int
+sk_store_get_user(sk_store *s, const char *snap, const char *id,
+    sk_user_rec *u, char vals[][SK_REC_VALMAX], int *present, char *derr,
+    size_t derrlen)
+{
+    char        key[SK_KEY_MAX];
+    const char *ptrs[SK_USER_NFIELDS];
+    size_t      lens[SK_USER_NFIELDS];
+    int         rc;
+
+    sk_key_user(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
+    rc = get_record(s, key, sk_user_fields, SK_USER_NFIELDS, vals, present,
+                    ptrs, lens);
+    if (rc != 0) {
+        return rc;
+    }
+    return sk_user_rec_decode(u, ptrs, lens, derr, derrlen);
+}
+
+int
+sk_store_get_track(sk_store *s, const char *snap, const char *id,
+    sk_track_rec *t, char vals[][SK_REC_VALMAX], int *present, char *derr,
+    size_t derrlen)
+{
+    char        key[SK_KEY_MAX];
+    const char *ptrs[SK_TRACK_NFIELDS];
+    size_t      lens[SK_TRACK_NFIELDS];
+    int         rc;
+
+    sk_key_track(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
+    rc = get_record(s, key, sk_track_fields, SK_TRACK_NFIELDS, vals, present,
+                    ptrs, lens);
+    if (rc != 0) {
+        return rc;
+    }
+    return sk_track_rec_decode(t, ptrs, lens, derr, derrlen);
+}
+
+redisReply *
+sk_store_eval(sk_store *s, const char *body, int nkeys, int argc,
+    const char **argv)
+{
+    const char *args[24];
+    char        sha[41], nk[16];
+    redisReply *r, *l;
+    int         i, attempt;
+
+    if (argc + 3 > (int) (sizeof(args) / sizeof(args[0]))) {
+        snprintf(s->err, sizeof(s->err), "too many script arguments");
+        return NULL;
+    }
+    sk_script_sha1(body, sha);
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    args[0] = "EVALSHA";
+    args[1] = sha;
+    args[2] = nk;
+    for (i = 0; i < argc; i++) {
+        args[3 + i] = argv[i];
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        r = sk_store_cmd(s, argc + 3, args, NULL);
+        if (r != NULL || strstr(s->err, "NOSCRIPT") == NULL) {
+            return r;
+        }
+        /* First use on this server: load it, and check our SHA1 agrees
+         * (the module relies on sk_script_sha1 for EVALSHA). */
+        l = sk_store_cmdl(s, "SCRIPT", "LOAD", body, NULL);
+        if (l == NULL) {
+            return NULL;
+        }
+        if (l->type != REDIS_REPLY_STRING || strcmp(l->str, sha) != 0) {
+            snprintf(s->err, sizeof(s->err), "SCRIPT LOAD returned %s, "
+                     "sk_script_sha1 computed %s", l->str ? l->str : "?",
+                     sha);
+            freeReplyObject(l);
+            return NULL;
+        }
+        freeReplyObject(l);
+    }
+    return NULL;
+}
+
+int
+sk_snapshot_finish(sk_store *s, const char *snap, long users, long tracks)
+{
+    char        meta[SK_KEY_MAX], nu[32], nt[32];
+    const char *argv[3];
+    redisReply *r;
+
+    sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
+    snprintf(nu, sizeof(nu), "%ld", users);
+    snprintf(nt, sizeof(nt), "%ld", tracks);
+    argv[0] = meta;
+    argv[1] = nu;
+    argv[2] = nt;
+    r = sk_store_eval(s, sk_script_finish, SK_SCRIPT_FINISH_NKEYS, 3, argv);
+    if (r == NULL) {
+        return -1;
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int
+sk_snapshot_handover(sk_store *s, const char *snap, int activate,
+    long budget_us, sk_handover_result *res)
+{
+    char        active[SK_KEY_MAX], events[SK_KEY_MAX], meta[SK_KEY_MAX];
+    char        budget[32];
+    const char *argv[8];
+    redisReply *r;
+    int         more;
+
+    memset(res, 0, sizeof(*res));
+    sk_key_active(active, sizeof(active), s->opts.prefix);
+    snprintf(events, sizeof(events), "%s:events", s->opts.prefix);
+    sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
+    snprintf(budget, sizeof(budget), "%ld", budget_us > 0 ? budget_us : 0);
+    argv[0] = active;
+    argv[1] = events;
+    argv[2] = meta;
+    argv[3] = s->opts.prefix;
+    argv[4] = snap;
+    argv[5] = "0";                  /* no count limit: the budget bounds */
+    argv[6] = activate ? "1" : "0";
+    argv[7] = budget;
+
+    /*
+     * Every call replays for at most budget_us of Redis time (other
+     * clients are served in between) and activates only in the call that
+     * reached the end of the stream: that call is the hand-over.  Redis
+     * runs scripts one at a time, so every event is either in the stream
+     * before it (replayed) or applied live to the new snapshot after it.
+     */
+    do {
+        r = sk_store_eval(s, sk_script_handover, SK_SCRIPT_HANDOVER_NKEYS, 8,
+                          argv);
+        if (r == NULL) {
+            return -1;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 5) {
+            snprintf(s->err, sizeof(s->err), "hand-over script: unexpected "
+                     "reply");
+            freeReplyObject(r);
+            return -1;
+        }
+        res->calls++;
+        res->read += r->element[0]->integer;
+        res->applied += r->element[1]->integer;
+        snprintf(res->cursor, sizeof(res->cursor), "%s",
+                 r->element[2]->str ? r->element[2]->str : "");
+        more = (int) r->element[3]->integer;
+        if (res->previous[0] == '\0' && r->element[4]->str) {
+            snprintf(res->previous, sizeof(res->previous), "%s",
+                     r->element[4]->str);
+        }
+        freeReplyObject(r);
+    } while (more);
+    return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * The training and evaluation pipeline behind `skipctl train` and
+ * `skipctl eval` (docs/model.md):
+ *
+ *   dataset tables + sessions -> labelled plays (labels.h)
+ *   -> split (split.h): time (default) or random (the original's, leaky)
+ *   -> history records from the training window (history.h); a training
+ *      row sees the history of the other folds of training sessions (out
+ *      of fold, so never its own label), a test row the whole window
+ *   -> features (featurize.h), standardised as StandardScaler does
+ *   -> liblinear fit (C given or chosen on a later slice of the training
+ *      window), class weights as scikit-learn's class_weight='balanced'
+ *   -> evaluation on the test rows through sk_model_score, the function the
+ *      module calls, plus the naive and majority baselines and the Bayes
+ *      limit when truth.jsonl is present.
+ */
+#ifndef SKIP_TRAINER_H
+#define SKIP_TRAINER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linear.h>
+
+#include "../core/dataset.h"
+#include "../core/featurize.h"
+#include "../data/history.h"
+#include "../data/labels.h"
+#include "metrics.h"
+#include "../core/model.h"
+
+#define SK_MAX_C 8
+
+typedef struct {
+    const char  *data_dir;
+    int          split_random;    /* 0: time split, 1: the original's */
+    double       test_fraction;   /* 0.2 */
+    uint64_t     seed;            /* random split and sub-sampling */
+    int          folds;           /* out-of-fold history for training rows:
+                                     K folds of sessions; 0 = in-sample (the
+                                     original's); -1 = 5 for the time split,
+                                     0 for the random split */
+    int          solver;          /* L2R_LR or L2R_L2LOSS_SVC */
+    double       C;               /* <= 0: choose by validation */
+    int          balanced;
+    double       eps;             /* liblinear stopping tolerance */
+    double       threshold;
+    double       user_weight;     /* smoothing pseudo-counts */
+    double       track_weight;
+    int          verbose;         /* progress on stderr */
+    const char  *cmd;             /* the subcommand, for progress lines
+                                     ("train", "eval", "simulate") */
+} sk_train_opts;
+
+typedef struct {
+    const char    *dir;           /* the dataset directory */
+    sk_dataset     ds;
+    sk_labels      labels;
+    sk_history     hist;          /* training window (all rows if random) */
+    sk_read_stats  sessions;      /* reader counts of sessions.jsonl */
+    size_t         n_sessions, n_train_sessions;
+    int64_t        cut_ms;
+    size_t         n_train, n_test;
+    double         train_play_rate;
+    int            folds;         /* 0: training rows use hist as is */
+    sk_history    *fold_hist;     /* per fold: counts of its training rows */
+    uint64_t       fold_seed;
+    char           rows_hash[17]; /* FNV-1a of the labelled rows */
+} sk_prepared;
+
+typedef struct {
+    sk_metrics  model, naive, majority;
+    int         majority_label;
+    double      bayes_limit;      /* NAN without truth.jsonl */
+    long        bayes_rows;       /* test rows matched in truth.jsonl */
+    double      bayes_logloss;    /* log loss of the true probabilities */
+} sk_evaluation;
+
+typedef struct {
+    double  C;
+    double  class_weight[2];
+    int     n_c;
+    double  c_tried[SK_MAX_C], c_score[SK_MAX_C];
+    double  fit_seconds;
+    size_t  nodes;
+} sk_fit_info;
+
+void sk_train_opts_default(sk_train_opts *o);
+
+/* Load, label, split, build history.  0, or -1 with err. */
+int sk_prepare(sk_prepared *p, const sk_train_opts *o, char *err,
+    size_t errlen);
+void sk_prepared_free(sk_prepared *p);
+
+/* Fold 0..folds-1 of a row (by session: a session stays in one fold). */
+int sk_row_fold(const sk_prepared *p, const sk_labelled *r);
+
+/* The records (and hour) row r is scored with (out of fold if training). */
+void sk_row_inputs(const sk_prepared *p, const sk_labelled *r,
+    sk_user_rec *u, sk_track_rec *t, sk_context *ctx);
+
+/*
+ * Fit on the training rows with the features of plan (names set; mean,
+ * scale and priors filled here).  Returns the liblinear model or NULL.
+ */
+struct model *sk_fit(const sk_prepared *p, const sk_train_opts *o,
+    sk_feature_plan *plan, sk_fit_info *fi, char *err, size_t errlen);
+
+/* Evaluate m on the test rows (and the baselines, Bayes limit). */
+int sk_evaluate(const sk_prepared *p, const sk_model *m, sk_evaluation *ev,
+    char *err, size_t errlen);
+
+/* Raw features of every row as CSV: split,label,<feature names...>. */
+int sk_export_csv(const sk_prepared *p, const sk_feature_plan *plan,
+    const char *path, char *err, size_t errlen);
+
+double sk_now(void);
+
+#endif
