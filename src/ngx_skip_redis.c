@@ -71,7 +71,7 @@ struct ngx_skip_redis_cmd_s {
     ngx_msec_t                  sent;
     ngx_uint_t                  n;           /* replies expected */
     ngx_uint_t                  got;
-    redisReply                 *replies[NGX_SKIP_REDIS_MAXCMDS];
+    redisReply                 *replies[1];  /* n of them, allocated */
 };
 
 
@@ -389,7 +389,7 @@ ngx_skip_redis_connected(ngx_skip_redis_t *rd)
     const char             *argv[3][2];
     u_char                  db[NGX_INT_T_LEN];
     u_char                  key[SK_KEY_MAX];
-    ngx_skip_redis_argv_t   cmds[NGX_SKIP_REDIS_MAXCMDS];
+    ngx_skip_redis_argv_t   cmds[3];
 
     rd->conn->write->handler = ngx_skip_redis_write_handler;
     rd->state = NGX_SKIP_REDIS_HANDSHAKE;
@@ -572,57 +572,62 @@ static ngx_skip_redis_cmd_t *
 ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     ngx_uint_t n, ngx_skip_redis_handler_pt handler, void *data)
 {
-    int                    len[NGX_SKIP_REDIS_MAXCMDS];
-    char                  *buf[NGX_SKIP_REDIS_MAXCMDS];
-    size_t                 need, size;
+    int                    len;
+    char                  *buf;
+    size_t                 size, olen;
     u_char                *p;
-    ngx_uint_t             i, k;
+    ngx_uint_t             i;
     ngx_skip_redis_cmd_t  *cmd;
 
+    if (n == 0 || n > NGX_SKIP_REDIS_MAXCMDS) {
+        return NULL;
+    }
+
+    cmd = ngx_calloc(sizeof(ngx_skip_redis_cmd_t)
+                     + (n - 1) * sizeof(redisReply *), &rd->log);
+    if (cmd == NULL) {
+        return NULL;
+    }
+
     /*
-     * Format everything first and copy only when all of it fits: a
-     * command half in the buffer would desynchronise the reply FIFO.
+     * Append every command, and take them all back when one does not
+     * fit: a command half in the buffer would desynchronise the reply
+     * FIFO.  Nothing is sent before the posted write event, so cutting
+     * the buffer back to where it was is enough.
      */
-    need = rd->olen;
+    olen = rd->olen;
 
     for (i = 0; i < n; i++) {
-        len[i] = redisFormatCommandArgv(&buf[i], cmds[i].argc, cmds[i].argv,
-                                        cmds[i].lens);
-        if (len[i] < 0) {
+        len = redisFormatCommandArgv(&buf, cmds[i].argc, cmds[i].argv,
+                                     cmds[i].lens);
+        if (len < 0) {
             goto failed;
         }
 
-        need += len[i];
-    }
-
-    if (need > NGX_SKIP_REDIS_OBUF_MAX) {
-        goto failed;
-    }
-
-    if (need > rd->osize) {
-        size = ngx_max(rd->osize * 2, 16384);
-        while (size < need) {
-            size *= 2;
-        }
-
-        p = realloc(rd->obuf, size);
-        if (p == NULL) {
+        if (rd->olen + len > NGX_SKIP_REDIS_OBUF_MAX) {
+            redisFreeCommand(buf);
             goto failed;
         }
 
-        rd->obuf = p;
-        rd->osize = size;
-    }
+        if (rd->olen + len > rd->osize) {
+            size = ngx_max(rd->osize * 2, 16384);
+            while (size < rd->olen + len) {
+                size *= 2;
+            }
 
-    cmd = ngx_calloc(sizeof(ngx_skip_redis_cmd_t), &rd->log);
-    if (cmd == NULL) {
-        goto failed;
-    }
+            p = realloc(rd->obuf, size);
+            if (p == NULL) {
+                redisFreeCommand(buf);
+                goto failed;
+            }
 
-    for (k = 0; k < n; k++) {
-        ngx_memcpy(rd->obuf + rd->olen, buf[k], len[k]);
-        rd->olen += len[k];
-        redisFreeCommand(buf[k]);
+            rd->obuf = p;
+            rd->osize = size;
+        }
+
+        ngx_memcpy(rd->obuf + rd->olen, buf, len);
+        rd->olen += len;
+        redisFreeCommand(buf);
     }
 
     cmd->handler = handler;
@@ -637,9 +642,8 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
 
 failed:
 
-    for (k = 0; k < i; k++) {
-        redisFreeCommand(buf[k]);
-    }
+    rd->olen = olen;
+    ngx_free(cmd);
 
     return NULL;
 }
