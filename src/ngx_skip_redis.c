@@ -10,9 +10,9 @@
  * the bugs each public adapter had because of that.  Here the connection is
  * an ordinary nginx peer connection (ngx_event_connect_peer, c->send,
  * c->recv until EAGAIN), all timeouts are nginx timers, and hiredis is used
- * only for what it is good at: redisFormatCommandArgv() to build commands
- * from argv (ids never go through a format string) and redisReader to parse
- * replies.  None of the traps above can happen by construction.
+ * only for what it is good at: redisReader to parse replies.  Commands are
+ * built from argv as length-prefixed RESP (ids never go through a format
+ * string), written by ngx_skip_redis_enqueue() itself.  None of the traps above can happen by construction.
  *
  * Life of the connection:
  *
@@ -572,9 +572,8 @@ static ngx_skip_redis_cmd_t *
 ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     ngx_uint_t n, ngx_skip_redis_handler_pt handler, void *data)
 {
-    int                    len;
-    char                  *buf;
-    size_t                 size, olen;
+    int                    j;
+    size_t                 need, size;
     u_char                *p;
     ngx_uint_t             i;
     ngx_skip_redis_cmd_t  *cmd;
@@ -583,52 +582,65 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
         return NULL;
     }
 
+    /*
+     * The commands are written straight into the output buffer in RESP
+     * (what redisFormatCommandArgv() writes: "*argc", then "$len" and
+     * the bytes of each argument), without its malloc() per command and
+     * libc sprintf() per argument: a batch of the prediction API is 101
+     * commands of 26 arguments.  Arguments are length-prefixed, so no
+     * byte of an id can become a command.  All of it fits, or nothing is
+     * queued: a command half in the buffer would desynchronise the reply
+     * FIFO.
+     */
+    need = rd->olen;
+
+    for (i = 0; i < n; i++) {
+        need += 1 + NGX_INT_T_LEN + 2;
+
+        for (j = 0; j < cmds[i].argc; j++) {
+            need += 1 + NGX_SIZE_T_LEN + 2 + cmds[i].lens[j] + 2;
+        }
+    }
+
+    if (need > NGX_SKIP_REDIS_OBUF_MAX) {
+        return NULL;
+    }
+
+    if (need > rd->osize) {
+        size = ngx_max(rd->osize * 2, 16384);
+        while (size < need) {
+            size *= 2;
+        }
+
+        p = realloc(rd->obuf, size);
+        if (p == NULL) {
+            return NULL;
+        }
+
+        rd->obuf = p;
+        rd->osize = size;
+    }
+
     cmd = ngx_calloc(sizeof(ngx_skip_redis_cmd_t)
                      + (n - 1) * sizeof(redisReply *), &rd->log);
     if (cmd == NULL) {
         return NULL;
     }
 
-    /*
-     * Append every command, and take them all back when one does not
-     * fit: a command half in the buffer would desynchronise the reply
-     * FIFO.  Nothing is sent before the posted write event, so cutting
-     * the buffer back to where it was is enough.
-     */
-    olen = rd->olen;
+    p = rd->obuf + rd->olen;
 
     for (i = 0; i < n; i++) {
-        len = redisFormatCommandArgv(&buf, cmds[i].argc, cmds[i].argv,
-                                     cmds[i].lens);
-        if (len < 0) {
-            goto failed;
+        p = ngx_sprintf(p, "*%d\r\n", cmds[i].argc);
+
+        for (j = 0; j < cmds[i].argc; j++) {
+            p = ngx_sprintf(p, "$%uz\r\n", cmds[i].lens[j]);
+            p = ngx_cpymem(p, cmds[i].argv[j], cmds[i].lens[j]);
+            *p++ = '\r';
+            *p++ = '\n';
         }
-
-        if (rd->olen + len > NGX_SKIP_REDIS_OBUF_MAX) {
-            redisFreeCommand(buf);
-            goto failed;
-        }
-
-        if (rd->olen + len > rd->osize) {
-            size = ngx_max(rd->osize * 2, 16384);
-            while (size < rd->olen + len) {
-                size *= 2;
-            }
-
-            p = realloc(rd->obuf, size);
-            if (p == NULL) {
-                redisFreeCommand(buf);
-                goto failed;
-            }
-
-            rd->obuf = p;
-            rd->osize = size;
-        }
-
-        ngx_memcpy(rd->obuf + rd->olen, buf, len);
-        rd->olen += len;
-        redisFreeCommand(buf);
     }
+
+    rd->olen = p - rd->obuf;
 
     cmd->handler = handler;
     cmd->data = data;
@@ -639,13 +651,6 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     rd->npending++;
 
     return cmd;
-
-failed:
-
-    rd->olen = olen;
-    ngx_free(cmd);
-
-    return NULL;
 }
 
 
