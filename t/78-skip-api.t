@@ -267,4 +267,46 @@ for my $d (qw(skip_api skip_api_max_tracks skip_api_max_body)) {
 }
 
 $t->stop;
+
+# ---- the example configuration's three endpoints -----------------------------------
+
+{
+    my $e = SkipTest->new;
+    my $root = $e->root;
+    my $dir = $e->dir;
+    my $rport = $e->start_redis;
+    SkipModule::load_dataset($e);
+    my $conf = $e->read_file("$root/conf/nginx-skip.conf");
+    my ($p8080, $p8081) = ($e->port(8080), $e->port(8081));
+    $conf =~ s{build/ngx_skip_module\.so}{$e->module}e;
+    $conf =~ s{\.\./models/}{$root/models/}g;
+    $conf =~ s{pid\s+run/nginx\.pid}{pid $dir/nginx.pid};
+    $conf =~ s{(\s)run/}{$1$dir/run/}g;
+    $conf =~ s{listen  8080;}{listen  127.0.0.1:$p8080;};
+    $conf =~ s{127\.0\.0\.1:8081}{127.0.0.1:$p8081}g;
+    $conf =~ s{127\.0\.0\.1:6379}{127.0.0.1:$rport};
+    $e->write_file('nginx.conf', SkipModule::user() . $conf);
+    mkdir "$dir/run";
+    $e->start_nginx("$dir/nginx.conf");
+    my %model;
+    for my $path (qw(/naive /recommend /abtest)) {
+        for my $user (@$users[0 .. 9]) {
+            my $r = $e->http_post($path, qq({"user_id": $user, "track_id": "$tr"}),
+                                  'Content-Type' => 'application/json');
+            my ($m) = $r->{body} =~ /"model":"(\w+)@/;
+            $model{$path}{ $m // "status $r->{status}" }++;
+        }
+    }
+    is(join(',', keys %{ $model{'/naive'} }), 'naive',
+       'example conf: /naive answers with the naive model');
+    is(join(',', keys %{ $model{'/recommend'} }), 'default',
+       'example conf: /recommend with the default model');
+    is(join(',', sort keys %{ $model{'/abtest'} }), 'default,naive',
+       'example conf: /abtest with both arms');
+    my @lines = SkipModule::lines_of("$dir/run/abtest.json");
+    is(scalar(grep { /"arm":"(default|naive)","user":"\d+","track":"\Q$tr\E","decision":"(PLAY|SKIP)"/ } @lines),
+       10, 'example conf: /abtest logs arm, user, track and decision per answer');
+    $e->stop;
+}
+
 done_testing();
