@@ -110,7 +110,16 @@ for f in single batch; do
     cat >> "$WORK/$f.lua" <<'EOF'
 local i = 0
 local headers = { ["Content-Type"] = "application/json" }
-setup = function(thread) thread:set("id", math.random(1, #bodies)) end
+local threads = {}
+setup = function(thread)
+    thread:set("id", math.random(1, #bodies))
+    threads[#threads + 1] = thread
+end
+done = function(summary, latency, requests)
+    local n = 0
+    for _, t in ipairs(threads) do n = n + (t:get("bad") or 0) end
+    print("unexpected answers total: " .. n)
+end
 request = function()
     i = i % #bodies + 1
     return wrk.format("POST", "/recommend", headers,
@@ -119,7 +128,10 @@ end
 response = function(status, headers, body)
     if status ~= 200 or string.find(body, '"score":null', 1, true) then
         bad = (bad or 0) + 1
-        if bad < 3 then print("unexpected answer: " .. status .. " " .. body) end
+        if bad < 3 then
+            print("unexpected answer: " .. status .. " "
+                  .. (string.match(body, '"source":"(%a+)"[^"]*$') or body))
+        end
     end
 end
 EOF
@@ -177,9 +189,10 @@ $WRK -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$WORK/single.lua" \
 RPS=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$WORK/single.out")
 P50=$(awk '$1 == "50%" { print $2 }' "$WORK/single.out")
 P99=$(awk '$1 == "99%" { print $2 }' "$WORK/single.out")
-ERRS=$(grep -c 'unexpected answer' "$WORK/single.out" || true)
+ERRS=$(sed -n 's/^unexpected answers total: //p' "$WORK/single.out")
 printf 'requests/s %s (%.0fx the original 157 req/s)  p50 %s  p99 %s  unexpected answers %s\n' \
     "$RPS" "$(echo "$RPS / 157" | bc -l)" "$P50" "$P99" "$ERRS"
+grep 'unexpected answer:' "$WORK/single.out" | head -2 || true
 grep -E 'Non-2xx|Socket errors' "$WORK/single.out" || true
 
 sed -i 's/local headers = { \["Content-Type"\] = "application\/json" }/local headers = { ["Content-Type"] = "application\/json", ["X-Log"] = "1" }/' \
@@ -210,7 +223,8 @@ batch() {
                a[int(NR * 0.99) + 1] * 1000 }')
     printf 'batches/s %s  client-side p50 %s  p99 %s  server $request_time %s  HMGETs per batch %.1f  unexpected answers %s\n' \
         "$BRPS" "$B50" "$B99" "$SRV" "$(echo "($HM1 - $HM0) / $N" | bc -l)" \
-        "$(grep -c 'unexpected answer' "$WORK/batch.out" || true)"
+        "$(sed -n 's/^unexpected answers total: //p' "$WORK/batch.out")"
+    grep 'unexpected answer:' "$WORK/batch.out" | head -2 || true
 }
 
 echo "== batch of 100 tracks: record cache off, 1 connection, ${DURATION}s"

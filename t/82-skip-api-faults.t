@@ -36,6 +36,7 @@ http {
 
         location = /recommend { skip_api; skip_redis_timeout 20ms; }
         location = /slow      { skip_api; skip_redis_timeout 200ms; }
+        location = /patient   { skip_api; skip_redis_timeout 2s; }
     }
 }
 EOF
@@ -46,11 +47,11 @@ my $BATCH = '{"user_id": 101, "track_ids": ['
 
 # $n answers; returns (all 200?, slowest in ms, { source => count }).
 sub burst {
-    my ($t, $n, $body) = @_;
+    my ($t, $n, $body, $path) = @_;
     my ($ok, $max, %src) = (1, 0);
     for (1 .. $n) {
         my $t0 = time;
-        my $r = $t->http_post('/recommend', $body,
+        my $r = $t->http_post($path // '/recommend', $body,
                               'Content-Type' => 'application/json');
         my $ms = (time - $t0) * 1000;
         $max = $ms if $ms > $max;
@@ -74,7 +75,7 @@ sub no_errors {
 }
 
 sub fault_case {
-    my ($name, $setup, $check) = @_;
+    my ($name, $setup, $check, $path) = @_;
     my $t = SkipTest->new;
     $setup->($t);
     $t->write_conf(SkipModule::user() . $CONF);
@@ -82,7 +83,7 @@ sub fault_case {
     sleep 0.2;
     for my $form ([ 'batch of 100', $BATCH, 8 ], [ 'single', $SINGLE, 30 ]) {
         my ($what, $body, $n) = @$form;
-        my ($ok, $max, $src) = burst($t, $n, $body);
+        my ($ok, $max, $src) = burst($t, $n, $body, $path);
         ok($ok, "$name, $what: all 200 with the fallback (play)");
         $check->("$name, $what", $max, $src);
     }
@@ -125,14 +126,15 @@ fault_case('garbage Redis', sub {
 });
 
 # ---- an error reply per HMGET --------------------------------------------------
+# (a patient deadline: the Perl fake parses a batch of 101 commands slowly)
 
 fault_case('Redis error replies', sub {
     my ($t) = @_;
     $t->run_daemon(SkipModule::fake_redis('error'), $t->port(6379));
 }, sub {
     my ($what, $max, $src) = @_;
-    ok($src->{error}, "$what: errors: " . show($src));
-});
+    is(join(',', keys %$src), 'error', "$what: errors: " . show($src));
+}, '/patient');
 
 # ---- clients that leave mid-lookup ----------------------------------------------
 
