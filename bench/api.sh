@@ -77,7 +77,10 @@ plays = []
 with open(work + "/data/sessions.jsonl") as f:
     for line in f:
         e = json.loads(line)
-        plays.append((e["user_id"], e["track_id"]))
+        # listens only (the sessions also hold ads and other events
+        # without a track)
+        if e.get("track_id") and e.get("event_type") in ("Play", "Skip"):
+            plays.append((e["user_id"], e["track_id"]))
 users = sorted({u for u, _ in plays})
 tracks = [json.loads(l)["id"] for l in open(work + "/data/tracks.jsonl")]
 pairs = random.sample(plays, min(n, len(plays)))
