@@ -18,8 +18,12 @@
 #            at one connection (server time plus loopback and client: an
 #            upper bound of the server time) and nginx's own $request_time
 #            (millisecond resolution only), and HMGETs per batch.
+#   tracks   for comparison: GET /tracks/T with X-User-Id: U, skip_predict
+#            on, the same pairs: the same lookup in the preaccess phase
+#            (one round trip per request), in the same run.
 # With 2+ cores the nginx worker runs on CPU 0, wrk and redis-server on
-# CPU 1.
+# CPU 1.  The load average (other work on the machine) is printed: the
+# figures move with it.
 #
 # Environment: SKIP_BUILD (default ./build), DURATION (s per run, 10),
 # CONNS (8), PAIRS (20000), SCALE (dataset scale, 0.05: 250 users, 6.5 k
@@ -92,6 +96,14 @@ with open(work + "/single.lua", "w") as f:
         f.write(lua_str(json.dumps({"user_id": u, "track_id": t},
                                    separators=(",", ":"))) + ",\n")
     f.write("}\n")
+with open(work + "/tracks.lua", "w") as f:
+    f.write("local pairs_ = {\n")
+    for u, t in pairs:
+        f.write('{"%s",%s},\n' % (u, lua_str(t)))
+    f.write("}\nlocal i = 0\nrequest = function()\n"
+            "    i = i % #pairs_ + 1\n"
+            "    return wrk.format('GET', '/tracks/' .. pairs_[i][2],\n"
+            "                      { ['X-User-Id'] = pairs_[i][1] })\nend\n")
 with open(work + "/batch.lua", "w") as f:
     f.write("local bodies = {\n")
     for _ in range(200):
@@ -173,13 +185,25 @@ http {
             skip_api;
             access_log $WORK/api.log rt if=\$log_on;
         }
+
+        # the same lookup for a track request, for comparison
+        location ~ ^/tracks/(?<track>[^/]+)\$ {
+            skip_predict on;
+            skip_user \$http_x_user_id;
+            skip_track \$track;
+            add_header X-Skip-Score \$skip_score_exact;
+            root $WORK;
+            try_files /x =404;
+        }
     }
 
     map \$http_x_log \$log_on { default 0; 1 1; }
 }
 EOF
+echo ok > "$WORK/x"
 nginx -p "$WORK/" -c "$WORK/nginx.conf" -e "$WORK/error.log"
 sleep 0.5
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores, shared)"
 
 WRK="wrk"
 [ -n "$PIN" ] && WRK="taskset -c 1 wrk"
@@ -230,6 +254,14 @@ batch() {
     grep 'unexpected answer:' "$WORK/batch.out" | head -2 || true
 }
 
+echo "== for comparison: track requests (GET /tracks/T, X-User-Id: U, skip_predict on), same pairs, same lookup"
+$WRK -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$WORK/tracks.lua" \
+    "http://127.0.0.1:$HPORT" > "$WORK/tracks.out"
+printf 'requests/s %s  p50 %s  p99 %s\n' \
+    "$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$WORK/tracks.out")" \
+    "$(awk '$1 == "50%" { print $2 }' "$WORK/tracks.out")" \
+    "$(awk '$1 == "99%" { print $2 }' "$WORK/tracks.out")"
+
 echo "== batch of 100 tracks: record cache off, 1 connection, ${DURATION}s"
 batch
 
@@ -238,3 +270,4 @@ sed -i 's/skip_record_cache off;/skip_record_cache 4096 2s;/' "$WORK/nginx.conf"
 kill -HUP "$(cat "$WORK/nginx.pid")"
 sleep 1
 batch
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
