@@ -242,8 +242,8 @@ ngx_http_skip_api_handler(ngx_http_request_t *r)
         }
 
         return ngx_http_skip_api_error(r, NGX_HTTP_NOT_ALLOWED,
-                                       "method not allowed: POST a JSON body, or "
-                                       "GET with query arguments",
+                                       "method not allowed: POST a JSON "
+                                       "body, or GET with query arguments",
                                        &ngx_http_skip_api_field_method);
     }
 
@@ -502,7 +502,8 @@ ngx_http_skip_api_answer(ngx_http_request_t *r, ngx_http_skip_api_ctx_t *ctx)
     p = ngx_cpymem(p, ctx->user_json.data, ctx->user_json.len);
 
     if (ctx->batch) {
-        p = ngx_cpymem(p, ",\"predictions\":[", sizeof(",\"predictions\":[") - 1);
+        p = ngx_cpymem(p, ",\"predictions\":[",
+                       sizeof(",\"predictions\":[") - 1);
     }
 
     for (i = 0; i < ctx->ntracks; i++) {

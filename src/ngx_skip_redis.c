@@ -12,7 +12,8 @@
  * c->recv until EAGAIN), all timeouts are nginx timers, and hiredis is used
  * only for what it is good at: redisReader to parse replies.  Commands are
  * built from argv as length-prefixed RESP (ids never go through a format
- * string), written by ngx_skip_redis_enqueue() itself.  None of the traps above can happen by construction.
+ * string), written by ngx_skip_redis_enqueue() itself.  None of the traps
+ * above can happen by construction.
  *
  * Life of the connection:
  *

@@ -72,6 +72,19 @@ sub post {
     return $r;
 }
 
+# Lines of an access log, once it has $n (the log phase runs after the
+# answer is sent: the last line may come a moment after the response).
+sub log_lines {
+    my ($file, $n) = @_;
+    my @l;
+    for (1 .. 100) {
+        @l = -e $file ? SkipModule::lines_of($file) : ();
+        last if @l >= $n;
+        select(undef, undef, undef, 0.02);
+    }
+    return @l;
+}
+
 sub get {
     my ($path) = @_;
     my $r = $t->http_get($path);
@@ -253,7 +266,7 @@ ok($models{default} && $models{naive},
    'abtest: both arms answer: ' . join(', ', map { "$_ $models{$_}" } sort keys %models));
 ok($sticky, 'abtest: a user stays in the arm (split_clients on $skip_api_user)');
 
-my @log = map { $json->decode($_) } SkipModule::lines_of($t->dir . '/abtest.log');
+my @log = map { $json->decode($_) } log_lines($t->dir . '/abtest.log', 80);
 is(scalar @log, 80, 'abtest: one access-log line per answer');
 my $consistent = grep { $_->{model} =~ /^\Q$_->{arm}\E@/ && $_->{track} eq $tr
                         && $_->{decision} =~ /^(PLAY|SKIP)$/ } @log;
@@ -303,7 +316,7 @@ $t->stop;
        'example conf: /recommend with the default model');
     is(join(',', sort keys %{ $model{'/abtest'} }), 'default,naive',
        'example conf: /abtest with both arms');
-    my @lines = SkipModule::lines_of("$dir/run/abtest.json");
+    my @lines = log_lines("$dir/run/abtest.json", 10);
     is(scalar(grep { /"arm":"(default|naive)","user":"\d+","track":"\Q$tr\E","decision":"(PLAY|SKIP)"/ } @lines),
        10, 'example conf: /abtest logs arm, user, track and decision per answer');
     $e->stop;
