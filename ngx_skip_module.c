@@ -2,11 +2,15 @@
  * ngx_skip: skip-aware caching for nginx.
  *
  * This file is nginx glue only: directives, configuration, the preaccess
- * phase handler and the variables.  The feature, model and Redis-record
- * code is plain C under src/, shared with skipctl; the Redis connection is
- * src/ngx_skip_redis.c, the record cache src/ngx_skip_cache.c, the
- * Prometheus counters and the skip_zone / skip_metrics directives
- * src/ngx_skip_prom.c (issue 7).
+ * phase handler, the variables and the header filter that starts
+ * prefetches.  The feature, model and Redis-record code is plain C in
+ * src/core/, shared with skipctl; the other nginx parts are in
+ * src/nginx/: the Redis connection (ngx_skip_redis.c), the record cache
+ * (ngx_skip_cache.c), the lookup shared with the prediction API (cache,
+ * breaker, one pipelined round trip, deadline: ngx_skip_lookup.c), the
+ * prefetch jobs and their ledger (ngx_skip_prefetch.c, ngx_skip_ledger.c),
+ * the Prometheus counters and the skip_zone / skip_metrics directives
+ * (ngx_skip_prom.c).
  *
  * Per client request, in a location with "skip_predict on":
  *
@@ -33,151 +37,47 @@
 #include "src/nginx/ngx_skip_cache.h"
 #include "src/nginx/ngx_skip_conf.h"
 #include "src/nginx/ngx_skip_ledger.h"
+#include "src/nginx/ngx_skip_lookup.h"
+#include "src/nginx/ngx_skip_module.h"
 #include "src/nginx/ngx_skip_prefetch.h"
 #include "src/nginx/ngx_skip_prom.h"
 #include "src/nginx/ngx_skip_recent.h"
 #include "src/nginx/ngx_skip_redis.h"
 
 
-/* Values of $skip_source, in the order of the metrics enum. */
-typedef enum {
-    NGX_HTTP_SKIP_SRC_REDIS = 0,
-    NGX_HTTP_SKIP_SRC_CACHE,
-    NGX_HTTP_SKIP_SRC_TIMEOUT,
-    NGX_HTTP_SKIP_SRC_ERROR,
-    NGX_HTTP_SKIP_SRC_DISCONNECTED,
-    NGX_HTTP_SKIP_SRC_MISSING,
-    NGX_HTTP_SKIP_SRC_MALFORMED,
-    NGX_HTTP_SKIP_SRC_BADID,
-    NGX_HTTP_SKIP_SRC_BREAKER
-} ngx_http_skip_source_e;
-
-
-static ngx_str_t  ngx_http_skip_sources[] = {
-    ngx_string("redis"),
-    ngx_string("cache"),
-    ngx_string("timeout"),
-    ngx_string("error"),
-    ngx_string("disconnected"),
-    ngx_string("missing"),
-    ngx_string("malformed"),
-    ngx_string("badid"),
-    ngx_string("breaker")
-};
-
-
-#define NGX_HTTP_SKIP_PLAY  1
-#define NGX_HTTP_SKIP_SKIP  0
-
-/* A reply that is no HMGET answer (SK_REC_* are 0, -1, -2). */
-#define NGX_HTTP_SKIP_REC_ERROR  -100
-
 #define NGX_HTTP_SKIP_WAITING  1
 #define NGX_HTTP_SKIP_DONE     2
 
 
 typedef struct {
-    ngx_str_t                  name;
-    ngx_str_t                  label;       /* "name@version" */
-    ngx_uint_t                 metrics;     /* index for ngx_skip_prom */
-    sk_model                   model;
-} ngx_http_skip_model_t;
-
-
-typedef struct {
-    ngx_array_t                models;      /* ngx_http_skip_model_t */
-    ngx_http_skip_model_t     *naive;
-
-    ngx_url_t                 *redis_url;   /* NULL: no skip_redis */
-    ngx_str_t                  redis_password;
-    ngx_int_t                  redis_db;
-    ngx_str_t                  redis_prefix;
-    ngx_msec_t                 redis_connect_timeout;
-    ngx_int_t                  breaker;     /* threshold; 0: off */
-    ngx_msec_t                 breaker_open;
-    ngx_msec_t                 breaker_max;
-    ngx_skip_redis_conf_t      redis_conf;
-
-    ngx_int_t                  cache_size;  /* 0: off */
-    ngx_msec_t                 cache_ttl;
-
-    ngx_int_t                  prefetch_inflight;   /* per worker */
-    ngx_uint_t                 prefetch_zone;       /* declared */
-    ngx_event_t                prefetch_sweep;      /* worker 0 */
-
-    /* per worker, from init_process */
-    ngx_skip_redis_t          *redis;
-    ngx_skip_cache_t          *cache;
-} ngx_http_skip_main_conf_t;
-
-
-typedef struct {
-    ngx_flag_t                 predict;
-    ngx_http_complex_value_t  *user;
-    ngx_http_complex_value_t  *track;
-    ngx_http_complex_value_t  *use_model;
-    ngx_http_complex_value_t  *hour;
-    ngx_http_complex_value_t  *position;   /* plays before, in the session */
-    ngx_skip_prefetch_conf_t   prefetch;
-    ngx_msec_t                 timeout;
-    ngx_int_t                  threshold;   /* millionths; -1: the model's */
-    ngx_uint_t                 fallback;
-} ngx_http_skip_loc_conf_t;
-
-
-typedef struct {
     ngx_http_request_t        *request;
     ngx_uint_t                 state;
-    ngx_skip_redis_cmd_t      *cmd;         /* pending lookup */
-    ngx_event_t                deadline;
 
     ngx_http_skip_model_t     *model;
     double                     threshold;
     ngx_uint_t                 fallback;
     sk_context                 skctx;
 
-    ngx_str_t                  user_id;
-    ngx_str_t                  track_id;
-    ngx_uint_t                 gen;         /* snapshot generation */
-    char                       snap[SK_SNAP_MAX + 1];   /* for messages */
-    ngx_uint_t                 want_user;   /* asked Redis for it */
-    ngx_uint_t                 want_track;
-    ngx_msec_int_t             sent_usec;   /* -1: no round trip */
-    ngx_int_t                  user_status; /* SK_REC_* */
-    ngx_int_t                  track_status;
-    sk_user_rec                user;
-    sk_track_rec               track;
+    /* the records of the user and the one track (src/ngx_skip_lookup.h) */
+    ngx_skip_lookup_t          lk;
+    ngx_skip_lookup_track_t    track;
 
     /* the result */
-    ngx_uint_t                 source;
-    ngx_uint_t                 decision;
-    ngx_uint_t                 scored;
+    ngx_http_skip_result_t     res;
     ngx_uint_t                 prefetch_checked;
-    double                     score;
 } ngx_http_skip_ctx_t;
 
 
 static ngx_int_t ngx_http_skip_handler(ngx_http_request_t *r);
 static void ngx_http_skip_start(ngx_http_request_t *r,
     ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
-static ngx_http_skip_model_t *ngx_http_skip_choose_model(
-    ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
 static ngx_int_t ngx_http_skip_header_filter(ngx_http_request_t *r);
 static void ngx_http_skip_prefetch(ngx_http_request_t *r,
     ngx_http_skip_ctx_t *ctx, ngx_http_skip_loc_conf_t *slcf);
-static ngx_int_t ngx_http_skip_position(ngx_http_request_t *r,
-    ngx_http_skip_loc_conf_t *slcf);
-static ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
-    ngx_http_skip_loc_conf_t *slcf);
-static void ngx_http_skip_reply(void *data, redisReply **replies,
-    ngx_uint_t n);
-static ngx_int_t ngx_http_skip_decode(ngx_http_skip_ctx_t *ctx,
-    redisReply *reply, ngx_uint_t kind, void *rec);
-static void ngx_http_skip_deadline(ngx_event_t *ev);
-static void ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx,
-    ngx_uint_t source);
-static void ngx_http_skip_count(ngx_http_skip_ctx_t *ctx);
-static ngx_msec_int_t ngx_http_skip_usec(void);
+static void ngx_http_skip_looked_up(ngx_skip_lookup_t *lk);
+static void ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx);
+static void ngx_http_skip_count(ngx_http_skip_model_t *m,
+    ngx_skip_lookup_t *lk, ngx_uint_t latency, ngx_http_skip_result_t *res);
 static void ngx_http_skip_wake(ngx_http_skip_ctx_t *ctx);
 static void ngx_http_skip_cleanup(void *data);
 static ngx_http_skip_ctx_t *ngx_http_skip_get_ctx(ngx_http_request_t *r);
@@ -545,46 +445,12 @@ ngx_http_skip_handler(ngx_http_request_t *r)
 }
 
 
-/* One "HMGET key field..." of a record into cmd (argv/lens its storage). */
-static void
-ngx_http_skip_hmget(ngx_skip_redis_argv_t *cmd, const char **argv,
-    size_t *lens, u_char *key, size_t key_len, const char *const *fields,
-    ngx_uint_t nfields)
-{
-    ngx_uint_t  i;
-
-    argv[0] = "HMGET";
-    lens[0] = 5;
-    argv[1] = (const char *) key;
-    lens[1] = key_len;
-
-    for (i = 0; i < nfields; i++) {
-        argv[2 + i] = fields[i];
-        lens[2 + i] = ngx_strlen(fields[i]);
-    }
-
-    cmd->argc = 2 + nfields;
-    cmd->argv = argv;
-    cmd->lens = lens;
-}
-
-
 static void
 ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     ngx_http_skip_loc_conf_t *slcf)
 {
-    size_t                      lens[2][SK_TRACK_NFIELDS + 2];
-    u_char                      ukey[SK_KEY_MAX], tkey[SK_KEY_MAX];
-    ngx_uint_t                  n;
-    const char                 *snap;
-    const char                 *argv[2][SK_TRACK_NFIELDS + 2];
-    ngx_skip_cache_entry_t     *e;
-    ngx_skip_redis_argv_t       cmds[2];
-    ngx_http_skip_main_conf_t  *smcf;
+    ngx_skip_lookup_t  *lk;
 
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
-
-    ctx->sent_usec = -1;
     ctx->model = ngx_http_skip_choose_model(r, slcf);
     ctx->threshold = slcf->threshold >= 0 ? slcf->threshold / 1000000.0
                                            : ctx->model->model.threshold;
@@ -592,138 +458,51 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     ctx->skctx.hour = ngx_http_skip_hour(r, slcf);
     ctx->skctx.position = ngx_http_skip_position(r, slcf);
 
+    lk = &ctx->lk;
+    ngx_http_skip_lookup_init(r, lk, slcf);
+    lk->handler = ngx_http_skip_looked_up;
+    lk->data = ctx;
+    lk->tracks = &ctx->track;
+    lk->ntracks = 1;
+
     if (slcf->user == NULL
-        || ngx_http_complex_value(r, slcf->user, &ctx->user_id) != NGX_OK)
+        || ngx_http_complex_value(r, slcf->user, &lk->user_id) != NGX_OK)
     {
-        ngx_str_null(&ctx->user_id);
+        ngx_str_null(&lk->user_id);
     }
 
     if (slcf->track == NULL
-        || ngx_http_complex_value(r, slcf->track, &ctx->track_id) != NGX_OK)
+        || ngx_http_complex_value(r, slcf->track, &ctx->track.id) != NGX_OK)
     {
-        ngx_str_null(&ctx->track_id);
+        ngx_str_null(&ctx->track.id);
     }
 
-    /* ids reach Redis only as argv elements, and only when valid */
-    if (!sk_id_valid((const char *) ctx->user_id.data, ctx->user_id.len)
-        || !sk_id_valid((const char *) ctx->track_id.data,
-                        ctx->track_id.len))
-    {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_BADID);
+    if (ngx_skip_lookup_start(lk) == NGX_AGAIN) {
+        ctx->state = NGX_HTTP_SKIP_WAITING;
         return;
     }
 
-    if (smcf->redis == NULL) {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
-        return;
-    }
-
-    /*
-     * The last snapshot seen, also while disconnected: fresh record-cache
-     * entries of it still serve when Redis cannot (down, breaker open).
-     */
-    snap = ngx_skip_redis_snapshot(smcf->redis, &ctx->gen);
-    if (snap == NULL) {
-        if (ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
-            ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
-            return;
-        }
-
-        /* Redis has no active snapshot: no records at all */
-        ctx->user_status = SK_REC_MISSING;
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_MISSING);
-        return;
-    }
-
-    ngx_cpystrn((u_char *) ctx->snap, (u_char *) snap, sizeof(ctx->snap));
-
-    ctx->want_user = 1;
-    ctx->want_track = 1;
-
-    if (smcf->cache) {
-        e = ngx_skip_cache_get(smcf->cache, NGX_SKIP_CACHE_USER,
-                               ctx->user_id.data, ctx->user_id.len, ctx->gen);
-        if (e) {
-            ctx->want_user = 0;
-            ctx->user_status = e->status;
-            ctx->user = e->rec.user;
-        }
-
-        e = ngx_skip_cache_get(smcf->cache, NGX_SKIP_CACHE_TRACK,
-                               ctx->track_id.data, ctx->track_id.len,
-                               ctx->gen);
-        if (e) {
-            ctx->want_track = 0;
-            ctx->track_status = e->status;
-            ctx->track = e->rec.track;
-        }
-
-        ngx_http_skip_metrics_track_cache(ctx->want_track
-                                          ? NGX_HTTP_SKIP_METRICS_MISS
-                                          : NGX_HTTP_SKIP_METRICS_HIT);
-
-        /* one known-missing record decides already */
-        if ((!ctx->want_user && ctx->user_status != SK_REC_OK)
-            || (!ctx->want_track && ctx->track_status != SK_REC_OK)
-            || (!ctx->want_user && !ctx->want_track))
-        {
-            ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_CACHE);
-            return;
-        }
-    }
-
-    if (ngx_skip_redis_ready(smcf->redis) != NGX_OK) {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
-        return;
-    }
-
-    if (ngx_skip_redis_breaker_allow(smcf->redis) != NGX_OK) {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_BREAKER);
-        return;
-    }
-
-    n = 0;
-
-    if (ctx->want_user) {
-        ngx_http_skip_hmget(&cmds[n], argv[n], lens[n], ukey,
-                            sk_key_user((char *) ukey, sizeof(ukey),
-                                   (const char *) smcf->redis_prefix.data,
-                                   snap, (const char *) ctx->user_id.data,
-                                   ctx->user_id.len),
-                            sk_user_fields, SK_USER_NFIELDS);
-        n++;
-    }
-
-    if (ctx->want_track) {
-        ngx_http_skip_hmget(&cmds[n], argv[n], lens[n], tkey,
-                            sk_key_track((char *) tkey, sizeof(tkey),
-                                   (const char *) smcf->redis_prefix.data,
-                                   snap, (const char *) ctx->track_id.data,
-                                   ctx->track_id.len),
-                            sk_track_fields, SK_TRACK_NFIELDS);
-        n++;
-    }
-
-    ctx->cmd = ngx_skip_redis_send(smcf->redis, cmds, n, ngx_http_skip_reply,
-                                   ctx);
-    if (ctx->cmd == NULL) {
-        /* not connected after all, or too many lookups in flight */
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_DISCONNECTED);
-        return;
-    }
-
-    ctx->state = NGX_HTTP_SKIP_WAITING;
-    ctx->sent_usec = ngx_http_skip_usec();
-
-    ctx->deadline.handler = ngx_http_skip_deadline;
-    ctx->deadline.data = r->connection;
-    ctx->deadline.log = r->connection->log;
-
-    ngx_add_timer(&ctx->deadline, slcf->timeout);
+    ngx_http_skip_finish(ctx);
 }
 
 
-static ngx_http_skip_model_t *
+void
+ngx_http_skip_lookup_init(ngx_http_request_t *r, ngx_skip_lookup_t *lk,
+    ngx_http_skip_loc_conf_t *slcf)
+{
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+
+    lk->redis = smcf->redis;
+    lk->cache = smcf->cache;
+    lk->prefix = smcf->redis_prefix.data;
+    lk->timeout = slcf->timeout;
+    lk->connection = r->connection;
+}
+
+
+ngx_http_skip_model_t *
 ngx_http_skip_choose_model(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf)
 {
@@ -827,14 +606,14 @@ ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
          * costs nothing by itself.  Without a score (fallback), the
          * fallback decision says.
          */
-        if (ctx->scored) {
+        if (ctx->res.scored) {
             threshold = slcf->prefetch.threshold >= 0
                         ? slcf->prefetch.threshold / 1000000.0
                         : ctx->threshold;
-            want.track = (ctx->score >= threshold);
+            want.track = (ctx->res.score >= threshold);
 
         } else {
-            want.track = (ctx->decision == NGX_HTTP_SKIP_PLAY);
+            want.track = (ctx->res.decision == NGX_HTTP_SKIP_PLAY);
         }
     }
 
@@ -842,7 +621,7 @@ ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
         /* read (and counted) on every request; used on "skip" only */
         ngx_skip_prefetch_cmcd(r, &want.next);
 
-        if (ctx->decision != NGX_HTTP_SKIP_SKIP) {
+        if (ctx->res.decision != NGX_HTTP_SKIP_SKIP) {
             ngx_str_null(&want.next);
         }
     }
@@ -857,7 +636,7 @@ ngx_http_skip_prefetch(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
  * position.  A value that is not a whole number is unknown, not an error:
  * prediction never fails a request.
  */
-static ngx_int_t
+ngx_int_t
 ngx_http_skip_position(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
 {
     ngx_str_t  v;
@@ -882,7 +661,7 @@ ngx_http_skip_position(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
 
 
 /* The request's local hour 0..23, or what skip_hour says (-1 unknown). */
-static ngx_int_t
+ngx_int_t
 ngx_http_skip_hour(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
 {
     time_t      t;
@@ -916,241 +695,73 @@ ngx_http_skip_hour(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
 /* ---- reply, deadline, result ------------------------------------------- */
 
 
+/* The lookup came back (reply, lost connection or deadline). */
 static void
-ngx_http_skip_reply(void *data, redisReply **replies, ngx_uint_t n)
+ngx_http_skip_looked_up(ngx_skip_lookup_t *lk)
 {
-    ngx_http_skip_ctx_t *ctx = data;
+    ngx_http_skip_ctx_t *ctx = lk->data;
 
-    ngx_uint_t                  i;
-    ngx_http_request_t         *r;
-    ngx_http_skip_main_conf_t  *smcf;
-
-    r = ctx->request;
-    ctx->cmd = NULL;
-
-    if (ctx->deadline.timer_set) {
-        ngx_del_timer(&ctx->deadline);
-    }
-
-    if (replies == NULL) {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_ERROR);
-        ngx_http_skip_wake(ctx);
-        return;
-    }
-
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
-    i = 0;
-
-    /* Redis answers: whatever the answer, the breaker may close */
-    ngx_skip_redis_breaker_result(smcf->redis, 0);
-
-    if (ctx->want_user) {
-        ctx->user_status = ngx_http_skip_decode(ctx, replies[i++],
-                                                NGX_SKIP_CACHE_USER,
-                                                &ctx->user);
-        if (ctx->user_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
-            ngx_skip_cache_put(smcf->cache, NGX_SKIP_CACHE_USER,
-                               ctx->user_id.data, ctx->user_id.len, ctx->gen,
-                               ctx->user_status, &ctx->user);
-        }
-    }
-
-    if (ctx->want_track) {
-        ctx->track_status = ngx_http_skip_decode(ctx, replies[i],
-                                                 NGX_SKIP_CACHE_TRACK,
-                                                 &ctx->track);
-        if (ctx->track_status != NGX_HTTP_SKIP_REC_ERROR && smcf->cache) {
-            ngx_skip_cache_put(smcf->cache, NGX_SKIP_CACHE_TRACK,
-                               ctx->track_id.data, ctx->track_id.len,
-                               ctx->gen, ctx->track_status, &ctx->track);
-        }
-    }
-
-    if (ctx->user_status == NGX_HTTP_SKIP_REC_ERROR
-        || ctx->track_status == NGX_HTTP_SKIP_REC_ERROR)
-    {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_ERROR);
-
-    } else {
-        ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_REDIS);
-    }
-
+    ngx_http_skip_finish(ctx);
     ngx_http_skip_wake(ctx);
 }
 
 
-/*
- * One HMGET reply -> SK_REC_OK / SK_REC_MISSING / SK_REC_MALFORMED, or
- * NGX_HTTP_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
- */
-static ngx_int_t
-ngx_http_skip_decode(ngx_http_skip_ctx_t *ctx, redisReply *reply,
-    ngx_uint_t kind, void *rec)
-{
-    char                        err[256], key[SK_KEY_MAX];
-    size_t                      lens[SK_TRACK_NFIELDS];
-    ngx_int_t                   rc;
-    ngx_str_t                  *id;
-    ngx_uint_t                  i, nfields;
-    const char                 *vals[SK_TRACK_NFIELDS];
-    redisReply                 *f;
-    ngx_http_request_t         *r;
-    ngx_http_skip_main_conf_t  *smcf;
-
-    r = ctx->request;
-
-    nfields = (kind == NGX_SKIP_CACHE_USER) ? SK_USER_NFIELDS
-                                            : SK_TRACK_NFIELDS;
-
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != nfields) {
-        if (reply->type == REDIS_REPLY_ERROR) {
-            /* Redis may echo what it was sent: no control bytes */
-            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
-
-            ngx_skip_warn(r->connection->log, 0, "skip: Redis error: %s",
-                          err);
-
-        } else {
-            ngx_skip_warn(r->connection->log, 0, "skip: unexpected Redis "
-                          "reply of type %d to HMGET", reply->type);
-        }
-
-        return NGX_HTTP_SKIP_REC_ERROR;
-    }
-
-    for (i = 0; i < nfields; i++) {
-        f = reply->element[i];
-
-        if (f->type == REDIS_REPLY_STRING) {
-            vals[i] = f->str;
-            lens[i] = f->len;
-
-        } else if (f->type == REDIS_REPLY_NIL) {
-            vals[i] = NULL;
-            lens[i] = 0;
-
-        } else {
-            return NGX_HTTP_SKIP_REC_ERROR;
-        }
-    }
-
-    err[0] = '\0';
-
-    if (kind == NGX_SKIP_CACHE_USER) {
-        rc = sk_user_rec_decode(rec, vals, lens, err, sizeof(err));
-
-    } else {
-        rc = sk_track_rec_decode(rec, vals, lens, err, sizeof(err));
-    }
-
-    if (rc == SK_REC_MALFORMED) {
-        /* the key, so that an operator can look at the record */
-        smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
-        id = (kind == NGX_SKIP_CACHE_USER) ? &ctx->user_id : &ctx->track_id;
-
-        if (((kind == NGX_SKIP_CACHE_USER) ? sk_key_user : sk_key_track)
-                (key, sizeof(key), (const char *) smcf->redis_prefix.data,
-                 ctx->snap, (const char *) id->data, id->len)
-            == 0)
-        {
-            key[0] = '\0';
-        }
-
-        ngx_skip_warn(r->connection->log, 0, "skip: malformed %s record "
-                      "%s: %s", kind == NGX_SKIP_CACHE_USER ? "user" : "track",
-                      key, err);
-    }
-
-    return rc;
-}
-
-
 static void
-ngx_http_skip_deadline(ngx_event_t *ev)
+ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx)
 {
-    ngx_http_skip_ctx_t        *ctx;
-    ngx_http_request_t         *r;
-    ngx_http_skip_main_conf_t  *smcf;
+    ctx->state = NGX_HTTP_SKIP_DONE;
 
-    ctx = (ngx_http_skip_ctx_t *)
-              ((u_char *) ev - offsetof(ngx_http_skip_ctx_t, deadline));
-    r = ctx->request;
-
-    if (ctx->cmd) {
-        ngx_skip_redis_detach(ctx->cmd);
-        ctx->cmd = NULL;
-    }
-
-    ngx_http_skip_finish(ctx, NGX_HTTP_SKIP_SRC_TIMEOUT);
-
-    /* a Redis that stopped answering altogether is dropped from here */
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
-    if (smcf->redis) {
-        ngx_skip_redis_breaker_result(smcf->redis, 1);
-        ngx_skip_redis_check(smcf->redis);
-    }
-
-    ngx_http_skip_wake(ctx);
+    ngx_http_skip_decide(ctx->model, ctx->threshold, ctx->fallback,
+                         &ctx->skctx, &ctx->lk, 0, 1, &ctx->res);
 }
 
 
 /* Score when both records are there, else the fallback; count it. */
-static void
-ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx, ngx_uint_t source)
+void
+ngx_http_skip_decide(ngx_http_skip_model_t *m, double threshold,
+    ngx_uint_t fallback, sk_context *skctx, ngx_skip_lookup_t *lk,
+    ngx_uint_t i, ngx_uint_t latency, ngx_http_skip_result_t *res)
 {
-    ngx_int_t  slot;
+    ngx_int_t                 slot;
+    ngx_uint_t                source;
+    ngx_skip_lookup_track_t  *t;
 
-    if (source == NGX_HTTP_SKIP_SRC_REDIS
-        || source == NGX_HTTP_SKIP_SRC_CACHE)
-    {
-        if (ctx->user_status == SK_REC_MISSING
-            || ctx->track_status == SK_REC_MISSING)
-        {
-            source = NGX_HTTP_SKIP_SRC_MISSING;
+    t = &lk->tracks[i];
+    source = ngx_skip_lookup_source(lk, i);
 
-        } else if (ctx->user_status == SK_REC_MALFORMED
-                   || ctx->track_status == SK_REC_MALFORMED)
-        {
-            source = NGX_HTTP_SKIP_SRC_MALFORMED;
-        }
-    }
+    res->source = source;
+    res->scored = 0;
 
-    ctx->source = source;
-    ctx->state = NGX_HTTP_SKIP_DONE;
-
-    if (source == NGX_HTTP_SKIP_SRC_REDIS
-        || source == NGX_HTTP_SKIP_SRC_CACHE)
-    {
-        ctx->score = sk_model_score(&ctx->model->model, &ctx->user,
-                                    &ctx->track, &ctx->skctx);
-        ctx->scored = 1;
-        ctx->decision = ctx->score >= ctx->threshold ? NGX_HTTP_SKIP_PLAY
-                                                     : NGX_HTTP_SKIP_SKIP;
+    if (source == NGX_SKIP_SRC_REDIS || source == NGX_SKIP_SRC_CACHE) {
+        res->score = sk_model_score(&m->model, &lk->user, &t->rec, skctx);
+        res->scored = 1;
+        res->decision = res->score >= threshold ? NGX_HTTP_SKIP_PLAY
+                                                : NGX_HTTP_SKIP_SKIP;
 
         /*
          * Live evaluation: the listener's play/skip event for this pair
          * (skip_events, maybe in another worker) is counted against this
          * prediction.  A no-op without skip_events_recent.
          */
-        slot = ngx_http_skip_metrics_slot(ctx->model->metrics);
+        slot = ngx_http_skip_metrics_slot(m->metrics);
 
         if (slot != NGX_ERROR) {
-            ngx_skip_recent_remember(&ctx->user_id, &ctx->track_id,
-                                     (ngx_uint_t) slot,
-                                     ctx->decision == NGX_HTTP_SKIP_SKIP);
+            ngx_skip_recent_remember(&lk->user_id, &t->id, (ngx_uint_t) slot,
+                                     res->decision == NGX_HTTP_SKIP_SKIP);
         }
 
     } else {
-        ctx->decision = ctx->fallback;
+        res->decision = fallback;
     }
 
-    ngx_http_skip_count(ctx);
+    ngx_http_skip_count(m, lk, latency, res);
 }
 
 
 /* The metrics of one prediction (src/ngx_skip_prom.h). */
 static void
-ngx_http_skip_count(ngx_http_skip_ctx_t *ctx)
+ngx_http_skip_count(ngx_http_skip_model_t *m, ngx_skip_lookup_t *lk,
+    ngx_uint_t latency, ngx_http_skip_result_t *res)
 {
     ngx_uint_t  result;
 
@@ -1166,37 +777,27 @@ ngx_http_skip_count(ngx_http_skip_ctx_t *ctx)
         NGX_HTTP_SKIP_METRICS_BREAKER
     };
 
-    result = results[ctx->source];
+    result = results[res->source];
 
     /*
      * Every prediction that wanted records is a lookup, answered by Redis
      * or by the record cache; only round trips have a latency.
      */
     if (result != NGX_HTTP_SKIP_METRICS_BADID) {
-        ngx_http_skip_metrics_lookup(result, ctx->sent_usec < 0 ? -1
-                                     : ngx_http_skip_usec() - ctx->sent_usec);
+        ngx_http_skip_metrics_lookup(result,
+                                     (!latency || lk->sent_usec < 0) ? -1
+                                     : ngx_skip_lookup_usec()
+                                       - lk->sent_usec);
     }
 
-    if (!ctx->scored) {
+    if (!res->scored) {
         ngx_http_skip_metrics_fallback(result);
     }
 
-    ngx_http_skip_metrics_decision(ctx->model->metrics,
-                                   ctx->decision == NGX_HTTP_SKIP_PLAY
+    ngx_http_skip_metrics_decision(m->metrics,
+                                   res->decision == NGX_HTTP_SKIP_PLAY
                                    ? NGX_HTTP_SKIP_METRICS_PLAY
                                    : NGX_HTTP_SKIP_METRICS_SKIP);
-}
-
-
-/* A monotonic clock in microseconds, for lookup latencies only. */
-static ngx_msec_int_t
-ngx_http_skip_usec(void)
-{
-    struct timespec  ts;
-
-    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-
-    return (ngx_msec_int_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 
@@ -1229,14 +830,7 @@ ngx_http_skip_cleanup(void *data)
 {
     ngx_http_skip_ctx_t *ctx = data;
 
-    if (ctx->cmd) {
-        ngx_skip_redis_detach(ctx->cmd);
-        ctx->cmd = NULL;
-    }
-
-    if (ctx->deadline.timer_set) {
-        ngx_del_timer(&ctx->deadline);
-    }
+    ngx_skip_lookup_cancel(&ctx->lk);
 }
 
 
@@ -1304,7 +898,7 @@ ngx_http_skip_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     switch (data) {
 
     case NGX_HTTP_SKIP_VAR_DECISION:
-        if (ctx->decision == NGX_HTTP_SKIP_PLAY) {
+        if (ctx->res.decision == NGX_HTTP_SKIP_PLAY) {
             v->len = sizeof("play") - 1;
             v->data = (u_char *) "play";
 
@@ -1317,7 +911,7 @@ ngx_http_skip_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_HTTP_SKIP_VAR_BYPASS:
         /* proxy_cache_bypass / proxy_no_cache: non-empty and not "0" */
-        if (ctx->decision == NGX_HTTP_SKIP_SKIP) {
+        if (ctx->res.decision == NGX_HTTP_SKIP_SKIP) {
             v->len = 1;
             v->data = (u_char *) "1";
 
@@ -1330,7 +924,7 @@ ngx_http_skip_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
 
     case NGX_HTTP_SKIP_VAR_SCORE:
     case NGX_HTTP_SKIP_VAR_EXACT:
-        if (!ctx->scored) {
+        if (!ctx->res.scored) {
             v->not_found = 1;
             return NGX_OK;
         }
@@ -1343,7 +937,7 @@ ngx_http_skip_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         /* nginx's %f does not round; snprintf does, and knows %.17g */
         v->len = snprintf((char *) p, 32,
                           data == NGX_HTTP_SKIP_VAR_SCORE ? "%.4f" : "%.17g",
-                          ctx->score);
+                          ctx->res.score);
         v->data = p;
 
         return NGX_OK;
@@ -1355,7 +949,7 @@ ngx_http_skip_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         return NGX_OK;
 
     default: /* NGX_HTTP_SKIP_VAR_SOURCE */
-        s = &ngx_http_skip_sources[ctx->source];
+        s = &ngx_skip_sources[ctx->res.source];
         v->len = s->len;
         v->data = s->data;
 

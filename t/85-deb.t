@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# The Debian packages (issue 19): `make deb` builds libnginx-mod-http-skip
+# The Debian packages: `make deb` builds libnginx-mod-http-skip
 # and skipctl with debhelper + dh_nginx, lintian finds no error; they are
 # unpacked with dpkg-deb into a throwaway root and their own maintainer
 # scripts run there (absolute paths pointed into the root, the dpkg trigger

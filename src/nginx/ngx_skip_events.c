@@ -164,8 +164,6 @@ static void ngx_http_skip_events_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_skip_events_parse(ngx_http_request_t *r,
     ngx_http_skip_events_ctx_t *ctx, u_char *body, size_t len,
     ngx_uint_t max, ngx_msec_t max_skew, ngx_str_t *out);
-static u_char *ngx_http_skip_events_read_body(ngx_http_request_t *r,
-    size_t *len);
 static ngx_int_t ngx_http_skip_events_send_one(
     ngx_http_skip_events_ctx_t *ctx, ngx_http_skip_events_ticket_t *t,
     ngx_uint_t eval);
@@ -181,14 +179,10 @@ static void ngx_http_skip_events_refused(ngx_http_skip_events_ctx_t *ctx,
     long line, const char *why, size_t len);
 static void ngx_http_skip_events_finalize(ngx_http_skip_events_ctx_t *ctx,
     ngx_int_t rc);
-static ngx_int_t ngx_http_skip_events_respond(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
 static ngx_int_t ngx_http_skip_events_respond_str(ngx_http_request_t *r,
     ngx_uint_t status, const char *body);
 static u_char *ngx_http_skip_events_json_str(u_char *p, u_char *last,
     const char *s);
-static ngx_int_t ngx_http_skip_events_add_header(ngx_http_request_t *r,
-    const char *name, const char *value);
 
 static char *ngx_http_skip_events_recent(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -516,7 +510,7 @@ ngx_http_skip_events_body(ngx_http_request_t *r)
 
 
 /* The request body as one buffer (memory or the temp file). */
-static u_char *
+u_char *
 ngx_http_skip_events_read_body(ngx_http_request_t *r, size_t *len)
 {
     u_char       *body, *p;
@@ -1268,7 +1262,7 @@ ngx_http_skip_events_finalize(ngx_http_skip_events_ctx_t *ctx, ngx_int_t rc)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_skip_events_respond(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len)
 {
@@ -1344,7 +1338,7 @@ ngx_http_skip_events_json_str(u_char *p, u_char *last, const char *s)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_skip_events_add_header(ngx_http_request_t *r, const char *name,
     const char *value)
 {

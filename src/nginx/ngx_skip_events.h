@@ -30,6 +30,18 @@ char *ngx_http_skip_events_conf(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_skip_redis_t *ngx_http_skip_worker_redis(ngx_http_request_t *r,
     ngx_str_t *prefix);
 
+/*
+ * Also used by the prediction API (ngx_skip_api.c): the request body read
+ * by ngx_http_read_client_request_body() as one NUL-terminated string
+ * (memory or temp file; NULL on failure), a complete JSON answer, and an
+ * output header.
+ */
+u_char *ngx_http_skip_events_read_body(ngx_http_request_t *r, size_t *len);
+ngx_int_t ngx_http_skip_events_respond(ngx_http_request_t *r,
+    ngx_uint_t status, u_char *body, size_t len);
+ngx_int_t ngx_http_skip_events_add_header(ngx_http_request_t *r,
+    const char *name, const char *value);
+
 
 extern ngx_module_t  ngx_http_skip_events_module;
 

@@ -1,5 +1,6 @@
 /*
- * Owned by the metrics work (issue 7); the module calls this API.
+ * The Prometheus counters of the module; the module and its handlers call
+ * this API.
  *
  * Counters live in one shared memory zone as a fixed block of ngx_atomic_t,
  * no mutex: each worker adds into its own shard (ngx_worker modulo the

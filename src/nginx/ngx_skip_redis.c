@@ -10,9 +10,10 @@
  * the bugs each public adapter had because of that.  Here the connection is
  * an ordinary nginx peer connection (ngx_event_connect_peer, c->send,
  * c->recv until EAGAIN), all timeouts are nginx timers, and hiredis is used
- * only for what it is good at: redisFormatCommandArgv() to build commands
- * from argv (ids never go through a format string) and redisReader to parse
- * replies.  None of the traps above can happen by construction.
+ * only for what it is good at: redisReader to parse replies.  Commands are
+ * built from argv as length-prefixed RESP (ids never go through a format
+ * string), written by ngx_skip_redis_enqueue() itself.  None of the traps
+ * above can happen by construction.
  *
  * Life of the connection:
  *
@@ -73,7 +74,7 @@ struct ngx_skip_redis_cmd_s {
     ngx_msec_t                  sent;
     ngx_uint_t                  n;           /* replies expected */
     ngx_uint_t                  got;
-    redisReply                 *replies[NGX_SKIP_REDIS_MAXCMDS];
+    redisReply                 *replies[1];  /* n of them, allocated */
 };
 
 
@@ -399,7 +400,7 @@ ngx_skip_redis_connected(ngx_skip_redis_t *rd)
     const char             *argv[3][2];
     u_char                  db[NGX_INT_T_LEN];
     u_char                  key[SK_KEY_MAX];
-    ngx_skip_redis_argv_t   cmds[NGX_SKIP_REDIS_MAXCMDS];
+    ngx_skip_redis_argv_t   cmds[3];
 
     rd->conn->write->handler = ngx_skip_redis_write_handler;
     rd->state = NGX_SKIP_REDIS_HANDSHAKE;
@@ -700,31 +701,38 @@ static ngx_skip_redis_cmd_t *
 ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     ngx_uint_t n, ngx_skip_redis_handler_pt handler, void *data)
 {
-    int                    len[NGX_SKIP_REDIS_MAXCMDS];
-    char                  *buf[NGX_SKIP_REDIS_MAXCMDS];
+    int                    j;
     size_t                 need, size;
     u_char                *p;
-    ngx_uint_t             i, k;
+    ngx_uint_t             i;
     ngx_skip_redis_cmd_t  *cmd;
 
+    if (n == 0 || n > NGX_SKIP_REDIS_MAXCMDS) {
+        return NULL;
+    }
+
     /*
-     * Format everything first and copy only when all of it fits: a
-     * command half in the buffer would desynchronise the reply FIFO.
+     * The commands are written straight into the output buffer in RESP
+     * (what redisFormatCommandArgv() writes: "*argc", then "$len" and
+     * the bytes of each argument), without its malloc() per command and
+     * libc sprintf() per argument: a batch of the prediction API is 101
+     * commands of 26 arguments.  Arguments are length-prefixed, so no
+     * byte of an id can become a command.  All of it fits, or nothing is
+     * queued: a command half in the buffer would desynchronise the reply
+     * FIFO.
      */
     need = rd->olen;
 
     for (i = 0; i < n; i++) {
-        len[i] = redisFormatCommandArgv(&buf[i], cmds[i].argc, cmds[i].argv,
-                                        cmds[i].lens);
-        if (len[i] < 0) {
-            goto failed;
-        }
+        need += 1 + NGX_INT_T_LEN + 2;
 
-        need += len[i];
+        for (j = 0; j < cmds[i].argc; j++) {
+            need += 1 + NGX_SIZE_T_LEN + 2 + cmds[i].lens[j] + 2;
+        }
     }
 
     if (need > NGX_SKIP_REDIS_OBUF_MAX) {
-        goto failed;
+        return NULL;
     }
 
     if (need > rd->osize) {
@@ -735,23 +743,33 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
 
         p = realloc(rd->obuf, size);
         if (p == NULL) {
-            goto failed;
+            return NULL;
         }
 
         rd->obuf = p;
         rd->osize = size;
     }
 
-    cmd = ngx_calloc(sizeof(ngx_skip_redis_cmd_t), &rd->log);
+    cmd = ngx_calloc(sizeof(ngx_skip_redis_cmd_t)
+                     + (n - 1) * sizeof(redisReply *), &rd->log);
     if (cmd == NULL) {
-        goto failed;
+        return NULL;
     }
 
-    for (k = 0; k < n; k++) {
-        ngx_memcpy(rd->obuf + rd->olen, buf[k], len[k]);
-        rd->olen += len[k];
-        redisFreeCommand(buf[k]);
+    p = rd->obuf + rd->olen;
+
+    for (i = 0; i < n; i++) {
+        p = ngx_sprintf(p, "*%d\r\n", cmds[i].argc);
+
+        for (j = 0; j < cmds[i].argc; j++) {
+            p = ngx_sprintf(p, "$%uz\r\n", cmds[i].lens[j]);
+            p = ngx_cpymem(p, cmds[i].argv[j], cmds[i].lens[j]);
+            *p++ = '\r';
+            *p++ = '\n';
+        }
     }
+
+    rd->olen = p - rd->obuf;
 
     cmd->handler = handler;
     cmd->data = data;
@@ -762,14 +780,6 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     rd->npending++;
 
     return cmd;
-
-failed:
-
-    for (k = 0; k < i; k++) {
-        redisFreeCommand(buf[k]);
-    }
-
-    return NULL;
 }
 
 

@@ -20,8 +20,12 @@
 #include <hiredis/hiredis.h>
 
 
-/* Most commands one ngx_skip_redis_send() pipelines (AUTH, SELECT, GET). */
-#define NGX_SKIP_REDIS_MAXCMDS   3
+/*
+ * Most commands one ngx_skip_redis_send() pipelines: the prediction API's
+ * batch (one user and up to skip_api_max_tracks tracks, one HMGET each)
+ * leaves in one send and comes back as one callback.
+ */
+#define NGX_SKIP_REDIS_MAXCMDS   1024
 
 /* Commands in flight per worker; beyond that lookups fail at once. */
 #define NGX_SKIP_REDIS_MAX_PENDING  4096

@@ -1,0 +1,529 @@
+/*
+ * ngx_skip: the record lookup shared by track requests and the prediction
+ * API (see ngx_skip_lookup.h for the contract).
+ *
+ * Order of the checks, the same for one track as for five hundred:
+ *
+ *   invalid user id                  -> BADID, nothing asked
+ *   no connection object             -> DISCONNECTED
+ *   no snapshot known                -> DISCONNECTED (not connected) or
+ *                                       MISSING (Redis has none)
+ *   record cache: user, each track   -> a known-missing user decides all;
+ *                                       nothing left to ask -> CACHE
+ *   not connected / breaker open     -> DISCONNECTED / BREAKER
+ *   one pipelined send of the HMGETs -> reply (REDIS), lost connection
+ *                                       (ERROR) or deadline (TIMEOUT)
+ *
+ * When the round trip fails, the tracks whose records were all in the
+ * cache are still scored (ngx_skip_lookup_source says CACHE for them).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "ngx_skip_lookup.h"
+#include "ngx_skip_prom.h"
+
+
+ngx_str_t  ngx_skip_sources[] = {
+    ngx_string("redis"),
+    ngx_string("cache"),
+    ngx_string("timeout"),
+    ngx_string("error"),
+    ngx_string("disconnected"),
+    ngx_string("missing"),
+    ngx_string("malformed"),
+    ngx_string("badid"),
+    ngx_string("breaker")
+};
+
+
+/* Storage for one "HMGET key field..." command. */
+typedef struct {
+    const char                 *argv[SK_TRACK_NFIELDS + 2];
+    size_t                      lens[SK_TRACK_NFIELDS + 2];
+    u_char                      key[SK_KEY_MAX];
+} ngx_skip_lookup_hmget_t;
+
+/* Commands built on the stack; a larger batch takes the heap briefly. */
+#define NGX_SKIP_LOOKUP_STACK_CMDS  4
+
+
+static ngx_int_t ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n);
+static void ngx_skip_lookup_hmget(ngx_skip_redis_argv_t *cmd,
+    ngx_skip_lookup_hmget_t *h, size_t key_len, const char *const *fields,
+    ngx_uint_t nfields);
+static void ngx_skip_lookup_reply(void *data, redisReply **replies,
+    ngx_uint_t n);
+static ngx_int_t ngx_skip_lookup_decode(ngx_skip_lookup_t *lk,
+    redisReply *reply, ngx_uint_t kind, ngx_str_t *id, void *rec);
+static void ngx_skip_lookup_deadline(ngx_event_t *ev);
+
+
+ngx_int_t
+ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
+{
+    ngx_uint_t                i, n, valid, maybe;
+    const char               *snap;
+    ngx_skip_cache_entry_t   *e;
+    ngx_skip_lookup_track_t  *t;
+
+    lk->sent_usec = -1;
+    lk->user_status = NGX_SKIP_REC_NONE;
+    lk->want_user = 0;
+    valid = 0;
+
+    for (i = 0; i < lk->ntracks; i++) {
+        t = &lk->tracks[i];
+        t->want = 0;
+
+        /* ids reach Redis only as argv elements, and only when valid */
+        if (sk_id_valid((const char *) t->id.data, t->id.len)) {
+            t->status = NGX_SKIP_REC_NONE;
+            valid++;
+
+        } else {
+            t->status = NGX_SKIP_REC_BADID;
+        }
+    }
+
+    if (!sk_id_valid((const char *) lk->user_id.data, lk->user_id.len)
+        || valid == 0)
+    {
+        lk->source = NGX_SKIP_SRC_BADID;
+        return NGX_OK;
+    }
+
+    if (lk->redis == NULL) {
+        lk->source = NGX_SKIP_SRC_DISCONNECTED;
+        return NGX_OK;
+    }
+
+    /*
+     * The last snapshot seen, also while disconnected: fresh record-cache
+     * entries of it still serve when Redis cannot (down, breaker open).
+     */
+    snap = ngx_skip_redis_snapshot(lk->redis, &lk->gen);
+    if (snap == NULL) {
+        lk->source = (ngx_skip_redis_ready(lk->redis) != NGX_OK)
+                     ? NGX_SKIP_SRC_DISCONNECTED
+                     : NGX_SKIP_SRC_MISSING;   /* Redis has no snapshot */
+        return NGX_OK;
+    }
+
+    ngx_cpystrn((u_char *) lk->snap, (u_char *) snap, sizeof(lk->snap));
+
+    /* "maybe": tracks whose prediction still needs the user record */
+    lk->want_user = 1;
+    maybe = 0;
+
+    if (lk->cache) {
+        e = ngx_skip_cache_get(lk->cache, NGX_SKIP_CACHE_USER,
+                               lk->user_id.data, lk->user_id.len, lk->gen);
+        if (e) {
+            lk->want_user = 0;
+            lk->user_status = e->status;
+            lk->user = e->rec.user;
+        }
+    }
+
+    for (i = 0; i < lk->ntracks; i++) {
+        t = &lk->tracks[i];
+
+        if (t->status == NGX_SKIP_REC_BADID) {
+            continue;
+        }
+
+        t->want = 1;
+
+        if (lk->cache) {
+            e = ngx_skip_cache_get(lk->cache, NGX_SKIP_CACHE_TRACK,
+                                   t->id.data, t->id.len, lk->gen);
+            if (e) {
+                t->want = 0;
+                t->status = e->status;
+                t->rec = e->rec.track;
+            }
+
+            ngx_http_skip_metrics_track_cache(t->want
+                                              ? NGX_HTTP_SKIP_METRICS_MISS
+                                              : NGX_HTTP_SKIP_METRICS_HIT);
+        }
+
+        if (t->want || t->status == SK_REC_OK) {
+            maybe++;
+        }
+    }
+
+    /* a known-missing user, or known-missing tracks only, decide already */
+    if ((!lk->want_user && lk->user_status != SK_REC_OK) || maybe == 0) {
+        lk->want_user = 0;
+
+        for (i = 0; i < lk->ntracks; i++) {
+            lk->tracks[i].want = 0;
+        }
+
+        lk->source = NGX_SKIP_SRC_CACHE;
+        return NGX_OK;
+    }
+
+    n = lk->want_user;
+
+    for (i = 0; i < lk->ntracks; i++) {
+        n += lk->tracks[i].want;
+    }
+
+    if (n == 0) {
+        lk->source = NGX_SKIP_SRC_CACHE;
+        return NGX_OK;
+    }
+
+    if (ngx_skip_redis_ready(lk->redis) != NGX_OK) {
+        lk->source = NGX_SKIP_SRC_DISCONNECTED;
+        return NGX_OK;
+    }
+
+    if (ngx_skip_redis_breaker_allow(lk->redis) != NGX_OK) {
+        lk->source = NGX_SKIP_SRC_BREAKER;
+        return NGX_OK;
+    }
+
+    if (ngx_skip_lookup_send(lk, n) != NGX_OK) {
+        /* not connected after all, or too many lookups in flight */
+        lk->source = NGX_SKIP_SRC_DISCONNECTED;
+        return NGX_OK;
+    }
+
+    lk->sent_usec = ngx_skip_lookup_usec();
+
+    lk->deadline.handler = ngx_skip_lookup_deadline;
+    lk->deadline.data = lk->connection;
+    lk->deadline.log = lk->connection->log;
+
+    ngx_add_timer(&lk->deadline, lk->timeout);
+
+    return NGX_AGAIN;
+}
+
+
+/* All HMGETs of the lookup, in one ngx_skip_redis_send(): one round trip. */
+static ngx_int_t
+ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
+{
+    ngx_uint_t                i, k;
+    ngx_skip_lookup_track_t  *t;
+    ngx_skip_redis_argv_t     cmds_stack[NGX_SKIP_LOOKUP_STACK_CMDS];
+    ngx_skip_redis_argv_t    *cmds;
+    ngx_skip_lookup_hmget_t   h_stack[NGX_SKIP_LOOKUP_STACK_CMDS];
+    ngx_skip_lookup_hmget_t  *h;
+    u_char                   *heap;
+
+    heap = NULL;
+
+    if (n <= NGX_SKIP_LOOKUP_STACK_CMDS) {
+        cmds = cmds_stack;
+        h = h_stack;
+
+    } else {
+        heap = ngx_alloc(n * (sizeof(ngx_skip_redis_argv_t)
+                              + sizeof(ngx_skip_lookup_hmget_t)),
+                         lk->connection->log);
+        if (heap == NULL) {
+            return NGX_ERROR;
+        }
+
+        h = (ngx_skip_lookup_hmget_t *) heap;
+        cmds = (ngx_skip_redis_argv_t *) (heap
+                                      + n * sizeof(ngx_skip_lookup_hmget_t));
+    }
+
+    k = 0;
+
+    if (lk->want_user) {
+        ngx_skip_lookup_hmget(&cmds[k], &h[k],
+                              sk_key_user((char *) h[k].key, SK_KEY_MAX,
+                                          (const char *) lk->prefix, lk->snap,
+                                          (const char *) lk->user_id.data,
+                                          lk->user_id.len),
+                              sk_user_fields, SK_USER_NFIELDS);
+        k++;
+    }
+
+    for (i = 0; i < lk->ntracks; i++) {
+        t = &lk->tracks[i];
+
+        if (!t->want) {
+            continue;
+        }
+
+        ngx_skip_lookup_hmget(&cmds[k], &h[k],
+                              sk_key_track((char *) h[k].key, SK_KEY_MAX,
+                                           (const char *) lk->prefix,
+                                           lk->snap,
+                                           (const char *) t->id.data,
+                                           t->id.len),
+                              sk_track_fields, SK_TRACK_NFIELDS);
+        k++;
+    }
+
+    lk->cmd = ngx_skip_redis_send(lk->redis, cmds, k, ngx_skip_lookup_reply,
+                                  lk);
+
+    if (heap) {
+        /* the commands are formatted into the output buffer by now */
+        ngx_free(heap);
+    }
+
+    return lk->cmd ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_skip_lookup_hmget(ngx_skip_redis_argv_t *cmd, ngx_skip_lookup_hmget_t *h,
+    size_t key_len, const char *const *fields, ngx_uint_t nfields)
+{
+    ngx_uint_t  i;
+
+    h->argv[0] = "HMGET";
+    h->lens[0] = 5;
+    h->argv[1] = (const char *) h->key;
+    h->lens[1] = key_len;
+
+    for (i = 0; i < nfields; i++) {
+        h->argv[2 + i] = fields[i];
+        h->lens[2 + i] = ngx_strlen(fields[i]);
+    }
+
+    cmd->argc = 2 + nfields;
+    cmd->argv = h->argv;
+    cmd->lens = h->lens;
+}
+
+
+void
+ngx_skip_lookup_cancel(ngx_skip_lookup_t *lk)
+{
+    if (lk->cmd) {
+        ngx_skip_redis_detach(lk->cmd);
+        lk->cmd = NULL;
+    }
+
+    if (lk->deadline.timer_set) {
+        ngx_del_timer(&lk->deadline);
+    }
+}
+
+
+static void
+ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
+{
+    ngx_skip_lookup_t *lk = data;
+
+    ngx_uint_t                i, k;
+    ngx_skip_lookup_track_t  *t;
+
+    lk->cmd = NULL;
+
+    if (lk->deadline.timer_set) {
+        ngx_del_timer(&lk->deadline);
+    }
+
+    if (replies == NULL) {
+        /* the connection was lost before the answer */
+        lk->source = NGX_SKIP_SRC_ERROR;
+        lk->handler(lk);
+        return;
+    }
+
+    /* Redis answers: whatever the answer, the breaker may close */
+    ngx_skip_redis_breaker_result(lk->redis, 0);
+
+    k = 0;
+
+    if (lk->want_user) {
+        lk->user_status = ngx_skip_lookup_decode(lk, replies[k++],
+                                                 NGX_SKIP_CACHE_USER,
+                                                 &lk->user_id, &lk->user);
+        if (lk->user_status != NGX_SKIP_REC_ERROR && lk->cache) {
+            ngx_skip_cache_put(lk->cache, NGX_SKIP_CACHE_USER,
+                               lk->user_id.data, lk->user_id.len, lk->gen,
+                               lk->user_status, &lk->user);
+        }
+    }
+
+    for (i = 0; i < lk->ntracks && k < n; i++) {
+        t = &lk->tracks[i];
+
+        if (!t->want) {
+            continue;
+        }
+
+        t->status = ngx_skip_lookup_decode(lk, replies[k++],
+                                           NGX_SKIP_CACHE_TRACK, &t->id,
+                                           &t->rec);
+        if (t->status != NGX_SKIP_REC_ERROR && lk->cache) {
+            ngx_skip_cache_put(lk->cache, NGX_SKIP_CACHE_TRACK, t->id.data,
+                               t->id.len, lk->gen, t->status, &t->rec);
+        }
+    }
+
+    lk->source = NGX_SKIP_SRC_REDIS;
+    lk->handler(lk);
+}
+
+
+/*
+ * One HMGET reply -> SK_REC_OK / SK_REC_MISSING / SK_REC_MALFORMED, or
+ * NGX_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
+ */
+static ngx_int_t
+ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
+    ngx_uint_t kind, ngx_str_t *id, void *rec)
+{
+    char         err[256], key[SK_KEY_MAX];
+    size_t       lens[SK_TRACK_NFIELDS];
+    ngx_int_t    rc;
+    ngx_log_t   *log;
+    ngx_uint_t   i, nfields;
+    const char  *vals[SK_TRACK_NFIELDS];
+    redisReply  *f;
+
+    log = lk->connection->log;
+
+    nfields = (kind == NGX_SKIP_CACHE_USER) ? SK_USER_NFIELDS
+                                            : SK_TRACK_NFIELDS;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != nfields) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* Redis may echo what it was sent: no control bytes */
+            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
+
+            ngx_skip_warn(log, 0, "skip: Redis error: %s", err);
+
+        } else {
+            ngx_skip_warn(log, 0, "skip: unexpected Redis reply of type %d "
+                          "to HMGET", reply->type);
+        }
+
+        return NGX_SKIP_REC_ERROR;
+    }
+
+    for (i = 0; i < nfields; i++) {
+        f = reply->element[i];
+
+        if (f->type == REDIS_REPLY_STRING) {
+            vals[i] = f->str;
+            lens[i] = f->len;
+
+        } else if (f->type == REDIS_REPLY_NIL) {
+            vals[i] = NULL;
+            lens[i] = 0;
+
+        } else {
+            return NGX_SKIP_REC_ERROR;
+        }
+    }
+
+    err[0] = '\0';
+
+    if (kind == NGX_SKIP_CACHE_USER) {
+        rc = sk_user_rec_decode(rec, vals, lens, err, sizeof(err));
+
+    } else {
+        rc = sk_track_rec_decode(rec, vals, lens, err, sizeof(err));
+    }
+
+    if (rc == SK_REC_MALFORMED) {
+        /* the key, so that an operator can look at the record */
+        if (((kind == NGX_SKIP_CACHE_USER) ? sk_key_user : sk_key_track)
+                (key, sizeof(key), (const char *) lk->prefix, lk->snap,
+                 (const char *) id->data, id->len)
+            == 0)
+        {
+            key[0] = '\0';
+        }
+
+        ngx_skip_warn(log, 0, "skip: malformed %s record %s: %s",
+                      kind == NGX_SKIP_CACHE_USER ? "user" : "track", key,
+                      err);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_skip_lookup_deadline(ngx_event_t *ev)
+{
+    ngx_skip_lookup_t  *lk;
+
+    lk = (ngx_skip_lookup_t *)
+             ((u_char *) ev - offsetof(ngx_skip_lookup_t, deadline));
+
+    if (lk->cmd) {
+        ngx_skip_redis_detach(lk->cmd);
+        lk->cmd = NULL;
+    }
+
+    lk->source = NGX_SKIP_SRC_TIMEOUT;
+
+    /* a Redis that stopped answering altogether is dropped from here */
+    if (lk->redis) {
+        ngx_skip_redis_breaker_result(lk->redis, 1);
+        ngx_skip_redis_check(lk->redis);
+    }
+
+    lk->handler(lk);
+}
+
+
+ngx_uint_t
+ngx_skip_lookup_source(ngx_skip_lookup_t *lk, ngx_uint_t i)
+{
+    ngx_skip_lookup_track_t  *t;
+
+    t = &lk->tracks[i];
+
+    if (lk->source == NGX_SKIP_SRC_BADID || t->status == NGX_SKIP_REC_BADID) {
+        return NGX_SKIP_SRC_BADID;
+    }
+
+    if (lk->user_status == NGX_SKIP_REC_ERROR
+        || t->status == NGX_SKIP_REC_ERROR)
+    {
+        return NGX_SKIP_SRC_ERROR;
+    }
+
+    /* one missing or malformed record decides, even without the other */
+    if (lk->user_status == SK_REC_MISSING || t->status == SK_REC_MISSING) {
+        return NGX_SKIP_SRC_MISSING;
+    }
+
+    if (lk->user_status == SK_REC_MALFORMED
+        || t->status == SK_REC_MALFORMED)
+    {
+        return NGX_SKIP_SRC_MALFORMED;
+    }
+
+    /* a record the lookup did not get: how the lookup ended says why */
+    if (lk->user_status == NGX_SKIP_REC_NONE
+        || t->status == NGX_SKIP_REC_NONE)
+    {
+        return lk->source;
+    }
+
+    return (lk->want_user || t->want) ? NGX_SKIP_SRC_REDIS
+                                      : NGX_SKIP_SRC_CACHE;
+}
+
+
+ngx_msec_int_t
+ngx_skip_lookup_usec(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (ngx_msec_int_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

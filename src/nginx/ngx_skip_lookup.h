@@ -1,0 +1,124 @@
+/*
+ * ngx_skip: "fetch the records of one user and of these tracks, with the
+ * record cache, the circuit breaker and a deadline, and call me back".
+ *
+ * Shared by the track-request phase handler (ngx_skip_module.c: one user,
+ * one track) and the prediction API (ngx_skip_api.c: one user, up to
+ * skip_api_max_tracks tracks).  Whatever is not in the per-worker record
+ * cache leaves in ONE pipelined send on the worker's Redis connection (one
+ * HMGET per record), so a batch costs one round trip, not one per track.
+ *
+ * The lookup never fails: it ends with a source (NGX_SKIP_SRC_*) saying
+ * where the records came from or why there are none, and the caller turns
+ * that into scores or fallback decisions.
+ *
+ *   lk = ngx_pcalloc(r->pool, ...); fill the "caller" part;
+ *   rc = ngx_skip_lookup_start(lk);
+ *       NGX_OK:    done now (cache, bad id, Redis down...), no callback;
+ *       NGX_AGAIN: lk->handler(lk) runs exactly once later (reply, lost
+ *                  connection or deadline), unless cancelled first.
+ *   ngx_skip_lookup_cancel(lk): the caller is going away (request
+ *       cleanup): detach the pending command, delete the deadline.
+ *   ngx_skip_lookup_source(lk, i): what track i's prediction rests on.
+ *
+ * The handler may free the memory lk lives in (finalize its request): the
+ * lookup does not touch lk after calling it.
+ */
+
+#ifndef _NGX_SKIP_LOOKUP_H_INCLUDED_
+#define _NGX_SKIP_LOOKUP_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+
+#include "../core/keys.h"
+#include "../core/records.h"
+#include "ngx_skip_cache.h"
+#include "ngx_skip_redis.h"
+
+
+/* Values of $skip_source and of the API's "source", in metrics order. */
+typedef enum {
+    NGX_SKIP_SRC_REDIS = 0,
+    NGX_SKIP_SRC_CACHE,
+    NGX_SKIP_SRC_TIMEOUT,
+    NGX_SKIP_SRC_ERROR,
+    NGX_SKIP_SRC_DISCONNECTED,
+    NGX_SKIP_SRC_MISSING,
+    NGX_SKIP_SRC_MALFORMED,
+    NGX_SKIP_SRC_BADID,
+    NGX_SKIP_SRC_BREAKER
+} ngx_skip_source_e;
+
+extern ngx_str_t  ngx_skip_sources[];
+
+
+/* Record statuses beyond SK_REC_OK / _MISSING / _MALFORMED (0, -1, -2). */
+#define NGX_SKIP_REC_ERROR   -100    /* the reply was no HMGET answer */
+#define NGX_SKIP_REC_BADID   -101    /* invalid id: never looked up */
+#define NGX_SKIP_REC_NONE    -102    /* not fetched (the lookup failed) */
+
+/* Most tracks one lookup takes (the API's skip_api_max_tracks bound). */
+#define NGX_SKIP_LOOKUP_MAX_TRACKS  (NGX_SKIP_REDIS_MAXCMDS - 1)
+
+
+typedef struct ngx_skip_lookup_s  ngx_skip_lookup_t;
+
+typedef void (*ngx_skip_lookup_handler_pt)(ngx_skip_lookup_t *lk);
+
+
+typedef struct {
+    ngx_str_t                   id;
+    ngx_int_t                   status;      /* SK_REC_* / NGX_SKIP_REC_* */
+    ngx_uint_t                  want;        /* asked Redis for it */
+    sk_track_rec                rec;
+} ngx_skip_lookup_track_t;
+
+
+struct ngx_skip_lookup_s {
+    /* set by the caller */
+    ngx_skip_redis_t           *redis;       /* NULL: no connection */
+    ngx_skip_cache_t           *cache;       /* NULL: no record cache */
+    u_char                     *prefix;      /* NUL-terminated */
+    ngx_msec_t                  timeout;
+    ngx_connection_t           *connection;  /* the client's (timer, log) */
+    ngx_skip_lookup_handler_pt  handler;
+    void                       *data;
+
+    ngx_str_t                   user_id;
+    ngx_skip_lookup_track_t    *tracks;
+    ngx_uint_t                  ntracks;
+
+    /* results */
+    ngx_uint_t                  source;      /* NGX_SKIP_SRC_* */
+    ngx_int_t                   user_status;
+    ngx_uint_t                  want_user;
+    sk_user_rec                 user;
+    ngx_msec_int_t              sent_usec;   /* -1: no round trip */
+
+    /* private */
+    ngx_skip_redis_cmd_t       *cmd;
+    ngx_event_t                 deadline;
+    ngx_uint_t                  gen;         /* snapshot generation */
+    char                        snap[SK_SNAP_MAX + 1];
+};
+
+
+ngx_int_t ngx_skip_lookup_start(ngx_skip_lookup_t *lk);
+void ngx_skip_lookup_cancel(ngx_skip_lookup_t *lk);
+
+/*
+ * What the prediction of track i rests on: REDIS or CACHE when both
+ * records are there (REDIS when either came over the wire this time), else
+ * why not (BADID, MISSING, MALFORMED, ERROR, or the lookup's own TIMEOUT,
+ * DISCONNECTED, BREAKER).
+ */
+ngx_uint_t ngx_skip_lookup_source(ngx_skip_lookup_t *lk, ngx_uint_t i);
+
+/* A monotonic clock in microseconds, for lookup latencies only. */
+ngx_msec_int_t ngx_skip_lookup_usec(void);
+
+
+#endif /* _NGX_SKIP_LOOKUP_H_INCLUDED_ */
