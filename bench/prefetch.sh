@@ -15,7 +15,9 @@
 #           skip_prefetch_threshold that `skipctl simulate --waste-budget
 #           0.5` names for it on an independently generated dataset (seed
 #           SEED + 1): the threshold is not tuned on the replayed sessions
-#   ahead1  the same threshold, but one slice ahead of each request
+#   always1 prefetch always (threshold 0), one slice ahead of each request:
+#           what the depth alone saves, without the model
+#   ahead1  the chosen threshold, but one slice ahead of each request
 #           (skip_prefetch_ahead 1) instead of the rest of the track: a
 #           listener who skips wastes at most the slice after the one it
 #           stopped in
@@ -167,7 +169,7 @@ say "== origin: $(wc -l < "$W/sizes.txt") sparse track files"
 
 USER_LINE=""
 [ "$(id -u)" = 0 ] && USER_LINE="user root;"
-CONFIGS="off always model chosen ahead1"
+CONFIGS="off always model chosen always1 ahead1"
 for c in $CONFIGS; do
     eval "OPORT_$c=$(freeport)"
     eval "EPORT_$c=$(freeport)"
@@ -248,6 +250,9 @@ EOF
         chosen) pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
             skip_prefetch_ahead all; skip_prefetch_next 1;
             skip_prefetch_threshold $CHOSEN;" ;;
+        always1) pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
+            skip_prefetch_ahead 1; skip_prefetch_next 1;
+            skip_prefetch_threshold 0;" ;;
         ahead1) pf="skip_prefetch /prefetch; skip_prefetch_slice $SLICE;
             skip_prefetch_ahead 1; skip_prefetch_next 1;
             skip_prefetch_threshold $CHOSEN;" ;;
