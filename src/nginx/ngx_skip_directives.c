@@ -1,0 +1,329 @@
+/*
+ * ngx_skip: directive handlers of ngx_http_skip_module (see
+ * ngx_skip_directives.h).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "../core/keys.h"
+#include "../core/model.h"
+#include "ngx_skip_conf.h"
+#include "ngx_skip_directives.h"
+#include "ngx_skip_ledger.h"
+#include "ngx_skip_module.h"
+#include "ngx_skip_prefetch.h"
+#include "ngx_skip_prom.h"
+
+
+char *
+ngx_http_skip_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_str_t  *value;
+    ngx_url_t  *u;
+
+    if (smcf->redis_url) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    u = ngx_pcalloc(cf->pool, sizeof(ngx_url_t));
+    if (u == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * Resolved here, in the master, once: a worker must never block in
+     * getaddrinfo() (hiredis' own connect would).
+     */
+    u->url = value[1];
+    u->default_port = 6379;
+
+    if (ngx_parse_url(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in skip_redis \"%V\"",
+                               u->err, &u->url);
+        }
+
+        return NGX_CONF_ERROR;
+    }
+
+    if (u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_redis \"%V\" has no address", &u->url);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->redis_url = u;
+
+    return NGX_CONF_OK;
+}
+
+
+char *
+ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    char                    err[1024];
+    u_char                 *p;
+    ngx_int_t               index;
+    ngx_str_t              *value, path, version;
+    ngx_uint_t              i;
+    ngx_http_skip_model_t  *m;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[1].len > 63
+        || ngx_strcmp(value[1].data, "naive") == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_model: invalid name \"%V\" (1..63 "
+                           "characters; \"naive\" is built in)", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    m = smcf->models.elts;
+    for (i = 0; i < smcf->models.nelts; i++) {
+        if (m[i].name.len == value[1].len
+            && ngx_strncmp(m[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_model \"%V\" is duplicate", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    path = value[2];
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    m = ngx_array_push(&smcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_skip_model_t));
+    m->name = value[1];
+
+    /* the model and its manifest are checked now: nginx -t says why */
+    if (sk_model_load(&m->model, (const char *) path.data, err, sizeof(err))
+        != 0)
+    {
+        smcf->models.nelts--;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "skip_model \"%V\": %s",
+                           &value[1], err);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, value[1].len + 1 + sizeof(m->model.version));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->label.data = p;
+    m->label.len = ngx_sprintf(p, "%V@%s", &value[1], m->model.version) - p;
+
+    version.data = (u_char *) m->model.version;
+    version.len = ngx_strlen(m->model.version);
+
+    index = ngx_http_skip_metrics_model(cf, &value[1], &version);
+    if (index == NGX_ERROR) {
+        return NGX_CONF_ERROR;
+    }
+
+    m->metrics = index;
+
+    return NGX_CONF_OK;
+}
+
+
+/* liblinear's models live in malloc()ed memory: free them with the cycle. */
+void
+ngx_http_skip_model_cleanup(void *data)
+{
+    ngx_http_skip_main_conf_t *smcf = data;
+
+    ngx_uint_t              i;
+    ngx_http_skip_model_t  *m;
+
+    m = smcf->models.elts;
+
+    for (i = 0; i < smcf->models.nelts; i++) {
+        sk_model_free(&m[i].model);
+    }
+}
+
+
+char *
+ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_int_t  *tp;
+    ngx_str_t  *value;
+
+    /* skip_threshold and skip_prefetch_threshold: millionths of P(play) */
+    tp = (ngx_int_t *) (p + cmd->offset);
+
+    if (*tp != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_http_skip_conf_fraction(cf, &value[1], tp);
+}
+
+
+/* skip_redis_breaker off | THRESHOLD [OPEN [MAX]]; */
+char *
+ngx_http_skip_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_str_t  *value;
+
+    if (smcf->breaker != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    return ngx_http_skip_conf_breaker(cf, value, cf->args->nelts,
+                                      &smcf->breaker, &smcf->breaker_open,
+                                      &smcf->breaker_max);
+}
+
+
+char *
+ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_msec_t   ttl;
+
+    if (smcf->cache_size != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes no time with \"off\"";
+        }
+
+        smcf->cache_size = 0;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n <= 0 || n > 16 * 1024 * 1024) {
+        return "wants \"off\" or a number of entries (1..16777216)";
+    }
+
+    smcf->cache_size = n;
+
+    if (cf->args->nelts > 2) {
+        ttl = ngx_parse_time(&value[2], 0);
+        if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
+            return "has an invalid time";
+        }
+
+        smcf->cache_ttl = ttl;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* skip_prefetch_ahead all | N; */
+char *
+ngx_http_skip_prefetch_ahead(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_loc_conf_t *slcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (slcf->prefetch.ahead != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "all") == 0) {
+        slcf->prefetch.ahead = NGX_SKIP_PREFETCH_ALL;
+        return NGX_CONF_OK;
+    }
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_prefetch_ahead \"%V\": \"all\" or a "
+                           "number of slices, 1..4096", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->prefetch.ahead = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/* skip_prefetch_zone SIZE [WINDOW]; */
+char *
+ngx_http_skip_prefetch_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_skip_main_conf_t *smcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+    ngx_int_t   window;
+
+    if (smcf->prefetch_zone) {
+        /* also when a location before this line declared the default */
+        return "is duplicate, or comes after a location with "
+               "\"skip_prefetch\" (put it before the server blocks)";
+    }
+
+    value = cf->args->elts;
+
+    size = ngx_parse_size(&value[1]);
+    if (size == NGX_ERROR || size < (ssize_t) (64 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_prefetch_zone \"%V\": a size of at "
+                           "least %uzk", &value[1], 64 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    window = NGX_SKIP_LEDGER_DEFAULT_WINDOW;
+
+    if (cf->args->nelts > 2) {
+        window = ngx_parse_time(&value[2], 1);
+        if (window == NGX_ERROR || window < 1 || window > 86400) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_prefetch_zone: window \"%V\" must be "
+                               "a time between 1s and 1d", &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_skip_ledger_add_zone(cf, &ngx_http_skip_module, size, window)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->prefetch_zone = 1;
+
+    return NGX_CONF_OK;
+}
