@@ -5,7 +5,8 @@
 #
 # One nginx worker, two server blocks sharing one proxy_cache: "off"
 # (skip_predict on, no skip_prefetch) and "prefetch" (the same plus
-# skip_prefetch with slices, all ahead), the shipped record cache on both.
+# skip_prefetch with slices, AHEAD slices ahead: 1 as conf/nginx-skip.conf,
+# or all), the shipped record cache on both.
 # The workload is realistic, not one hot URL: the first plays of a
 # generated dataset's sessions in session order (many listeners, many
 # tracks), each play requested as its 4 slices of 64 kB with Range headers
@@ -18,7 +19,8 @@
 # header-only cache-hit subrequest per slice.
 #
 # Environment: SKIP_BUILD (default ./build), DURATION (s per run, 5),
-# CONNS (wrk connections, 50), PLAYS (plays in the request list, 5000).
+# CONNS (wrk connections, 50), PLAYS (plays in the request list, 5000),
+# AHEAD (skip_prefetch_ahead, 1).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,6 +28,7 @@ BUILD=${SKIP_BUILD:-$ROOT/build}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-50}
 PLAYS=${PLAYS:-5000}
+AHEAD=${AHEAD:-1}
 SKIPCTL=$BUILD/skipctl
 MODULE=$BUILD/ngx_skip_module.so
 
@@ -145,6 +148,7 @@ http {
             proxy_http_version 1.1; proxy_set_header Connection "";
             add_header X-Skip-Decision \$skip_decision;
             skip_prefetch /prefetch; skip_prefetch_slice 64k;
+            skip_prefetch_ahead $AHEAD;
             proxy_pass http://origin;
         }
         location /prefetch/ {
@@ -196,7 +200,7 @@ FETCHED=$(curl -s "http://127.0.0.1:$ON/metrics" | awk '/^skip_prefetch_bytes_to
 CACHED=$(curl -s "http://127.0.0.1:$ON/metrics" | awk '/^skip_prefetches_total.*result="cached"/ { s += $2 } END { print s + 0 }')
 DEDUP=$(curl -s "http://127.0.0.1:$ON/metrics" | awk '/^skip_prefetches_total.*result="deduplicated"/ { s += $2 } END { print s + 0 }')
 
-echo "requests/s (median of 3): off $OFF_MED, prefetch configured $ON_MED" \
+echo "requests/s (median of 3): off $OFF_MED, prefetch configured (ahead $AHEAD) $ON_MED" \
      "ratio $(echo "$ON_MED $OFF_MED" | awk '{ printf "%.3f", $1 / $2 }')"
 echo "runs: off$OFF_RUNS; prefetch$ON_RUNS; first (cold ledger) prefetch run $COLD_ON"
 echo "prefetch: slices found cached $CACHED, deduplicated by the ledger $DEDUP," \
