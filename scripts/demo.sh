@@ -294,7 +294,7 @@ fi
 # --- 8. prefetch ---------------------------------------------------------------------------
 PREFETCH_OK=0
 if [ "${DEMO_PREFETCH:-1}" != 0 ]; then
-    stage "prefetch where tracks are sliced: players through four edges"
+    stage "prefetch where tracks are sliced: players through six edges"
     if SKIP_BUILD=$BUILD DATA_DIR=$DATA MODELS_DIR=$MODELS NO_WRK=1 \
        LIMIT=${DEMO_PREFETCH_LIMIT:-2000} BENCH_OUT=$OUT/prefetch \
        sh "$ROOT/bench/prefetch.sh" > "$OUT/prefetch.txt" 2> "$OUT/prefetch.err"
@@ -362,7 +362,7 @@ stage "summary"
     echo
     if [ "$PREFETCH_OK" -eq 1 ]; then
         echo "  prefetch (bench/prefetch.sh, from $OUT/prefetch.txt):"
-        grep -E '^(config|off|always|model|chosen) ' "$OUT/prefetch.txt" \
+        grep -E '^(config|off|always|always1|model|chosen|ahead1) ' "$OUT/prefetch.txt" \
             | sed 's/^/    /'
         echo
     fi
