@@ -143,7 +143,7 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       &ngx_http_skip_conf_msec_positive },
 
     { ngx_string("skip_redis_breaker"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1234,
       ngx_http_skip_breaker,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -1053,6 +1053,7 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         smcf->breaker = 5;
         smcf->breaker_open = 1000;
         smcf->breaker_max = 10000;
+        smcf->breaker_quiet = 250;
     }
     ngx_conf_init_value(smcf->cache_size, 4096);
     ngx_conf_init_msec_value(smcf->cache_ttl, 2000);
@@ -1123,6 +1124,7 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         smcf->redis_conf.breaker_threshold = smcf->breaker;
         smcf->redis_conf.breaker_open = smcf->breaker_open;
         smcf->redis_conf.breaker_max = smcf->breaker_max;
+        smcf->redis_conf.breaker_quiet = smcf->breaker_quiet;
     }
 
     return NGX_CONF_OK;

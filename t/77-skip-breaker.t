@@ -25,7 +25,7 @@ events { worker_connections 1024; }
 http {
     skip_redis 127.0.0.1:%%PORT_6379%%;
     skip_redis_connect_timeout 300ms;
-    skip_redis_breaker 3 400ms 1600ms;
+    skip_redis_breaker 3 400ms 1600ms quiet=0;
     skip_model default %%ROOT%%/models/default.model;
     skip_record_cache 1000 60s;
 
@@ -147,6 +147,46 @@ my %src2;
 $src2{ (ask($_))[0] }++ for 51 .. 60;
 is(show(\%src2), 'redis 10', 'after recovery: predictions from Redis');
 like($t->read_file('error.log'), qr/breaker closed/, 'the log says the breaker closed');
+
+# ---- quiet=: a short stall does not open it; a silent Redis still does ----------
+
+# The default keeps the breaker closed until Redis has been silent for 250
+# ms, so that an fsync stall (appendfsync always) under load does not cost
+# a second of predictions.  Here quiet=300ms: the first ~300 ms of
+# timeouts at 20 ms each are all deadlines, then the breaker opens.
+(my $quiet = $CONF) =~ s/quiet=0/quiet=300ms/;
+$t->write_conf(SkipModule::user() . $quiet);
+$t->reload_nginx;
+sleep 0.5;
+# the new worker's last answered lookup: what the silence is counted from
+$t0 = time;
+while (time - $t0 < 5) {
+    ($src) = ask(69);
+    last if $src eq 'redis';
+    sleep 0.05;
+}
+is($src, 'redis', 'after the reload: a prediction from Redis');
+my $answered = time;
+$t->stop_redis;
+$t->run_daemon(SkipModule::fake_redis('silent', undef, $snap), $rport);
+$t0 = time;
+while (time - $t0 < 5) {
+    ($src) = ask(70);
+    last if $src ne 'disconnected';
+    sleep 0.05;
+}
+my ($first_breaker, $n) = (undef, 0);
+for my $i (71 .. 140) {
+    my $sent = time;
+    my ($s) = ask($i);
+    $n++;
+    if ($s eq 'breaker') { $first_breaker = $sent - $answered; last }
+}
+ok(defined $first_breaker && $first_breaker >= 0.29,
+   sprintf('quiet=300ms: the breaker waited for %.2f s of silence (%d lookups)',
+           $first_breaker // -1, $n));
+ok(defined $first_breaker && $first_breaker < 2, 'and then opened');
+$t->stop_daemons;
 
 $t->stop;
 my @e = grep { /\[(error|crit|alert|emerg)\]/ } split /\n/, $t->read_file('error.log');

@@ -133,14 +133,36 @@ ngx_http_skip_conf_fraction(ngx_conf_t *cf, ngx_str_t *value,
 char *
 ngx_http_skip_conf_breaker(ngx_conf_t *cf, ngx_str_t *value,
     ngx_uint_t nelts, ngx_int_t *threshold, ngx_msec_t *open,
-    ngx_msec_t *max)
+    ngx_msec_t *max, ngx_msec_t *quiet)
 {
     ngx_int_t   n;
+    ngx_str_t   s;
     ngx_uint_t  i;
     ngx_msec_t  t[2];
 
     *open = 1000;
     *max = 10000;
+    *quiet = 250;
+
+    /* quiet=TIME, last if given: the rest is positional */
+    if (nelts > 2
+        && ngx_strncmp(value[nelts - 1].data, "quiet=", 6) == 0)
+    {
+        s.data = value[nelts - 1].data + 6;
+        s.len = value[nelts - 1].len - 6;
+
+        *quiet = ngx_parse_time(&s, 0);
+
+        if (*quiet == (ngx_msec_t) NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in \"%V\" directive, "
+                               "quiet= must be a time", &value[nelts - 1],
+                               &value[0]);
+            return NGX_CONF_ERROR;
+        }
+
+        nelts--;
+    }
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
         if (nelts > 2) {

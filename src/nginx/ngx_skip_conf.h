@@ -26,12 +26,13 @@ char *ngx_http_skip_conf_fraction(ngx_conf_t *cf, ngx_str_t *value,
     ngx_int_t *out);
 
 /*
- * skip_redis_breaker off | THRESHOLD [OPEN [MAX]]: value[1..nelts-1] ->
- * *threshold (0: off), *open, *max (defaults 1s and 10s; MAX >= OPEN).
+ * skip_redis_breaker off | THRESHOLD [OPEN [MAX]] [quiet=TIME]:
+ * value[1..nelts-1] -> *threshold (0: off), *open, *max (defaults 1s and
+ * 10s; MAX >= OPEN), *quiet (default 250ms; 0 allowed).
  */
 char *ngx_http_skip_conf_breaker(ngx_conf_t *cf, ngx_str_t *value,
     ngx_uint_t nelts, ngx_int_t *threshold, ngx_msec_t *open,
-    ngx_msec_t *max);
+    ngx_msec_t *max, ngx_msec_t *quiet);
 
 
 #endif /* _NGX_SKIP_CONF_H_INCLUDED_ */

@@ -197,7 +197,8 @@ ngx_http_skip_breaker(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return ngx_http_skip_conf_breaker(cf, value, cf->args->nelts,
                                       &smcf->breaker, &smcf->breaker_open,
-                                      &smcf->breaker_max);
+                                      &smcf->breaker_max,
+                                      &smcf->breaker_quiet);
 }
 
 

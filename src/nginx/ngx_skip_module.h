@@ -47,6 +47,7 @@ typedef struct {
     ngx_int_t                  breaker;     /* threshold; 0: off */
     ngx_msec_t                 breaker_open;
     ngx_msec_t                 breaker_max;
+    ngx_msec_t                 breaker_quiet;
     ngx_skip_redis_conf_t      redis_conf;
 
     ngx_int_t                  cache_size;  /* 0: off */

@@ -110,6 +110,8 @@ struct ngx_skip_redis_s {
 
     /* circuit breaker */
     ngx_uint_t                  timeouts;    /* lookups in a row */
+    ngx_msec_t                  answered;    /* last answered lookup; a
+                                                reconnect is no answer */
     ngx_uint_t                  open;
     ngx_uint_t                  probing;     /* a probe is out */
     ngx_msec_t                  open_for;
@@ -1131,6 +1133,7 @@ ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd, ngx_uint_t timed_out)
         rd->timeouts = 0;
         rd->open = 0;
         rd->probing = 0;
+        rd->answered = ngx_current_msec;
         return;
     }
 
@@ -1151,7 +1154,9 @@ ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd, ngx_uint_t timed_out)
         return;
     }
 
-    if (++rd->timeouts < conf->breaker_threshold) {
+    if (++rd->timeouts < conf->breaker_threshold
+        || ngx_current_msec - rd->answered < conf->breaker_quiet)
+    {
         return;
     }
 
@@ -1164,9 +1169,10 @@ ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd, ngx_uint_t timed_out)
 
     /* not rate-limited: it opens at most once per interval */
     ngx_log_error(NGX_LOG_WARN, &rd->log, NGX_ETIMEDOUT,
-                  "skip: Redis %V: %ui lookups in a row timed out, breaker "
-                  "open, not asking it for %M ms", &conf->addr.name,
-                  rd->timeouts, rd->open_for);
+                  "skip: Redis %V: %ui lookups in a row timed out, no "
+                  "answer for %M ms, breaker open, not asking it for %M ms",
+                  &conf->addr.name, rd->timeouts,
+                  ngx_current_msec - rd->answered, rd->open_for);
 }
 
 

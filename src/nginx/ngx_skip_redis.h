@@ -62,6 +62,7 @@ typedef struct {
     ngx_uint_t             breaker_threshold;
     ngx_msec_t             breaker_open;     /* first open interval */
     ngx_msec_t             breaker_max;      /* longest open interval */
+    ngx_msec_t             breaker_quiet;    /* and no answer for this long */
 } ngx_skip_redis_conf_t;
 
 
@@ -96,7 +97,9 @@ void ngx_skip_redis_check(ngx_skip_redis_t *rd);
 /*
  * The circuit breaker, per worker.  A Redis that accepts commands but does
  * not answer would otherwise cost every request the whole deadline.  After
- * breaker_threshold lookups in a row timed out, the breaker opens: allow()
+ * breaker_threshold lookups in a row timed out and Redis has answered
+ * nothing for breaker_quiet ms (so that a short stall, e.g. an fsync of
+ * appendfsync always, does not open it under load), the breaker opens: allow()
  * says NGX_BUSY (fall back at once) for breaker_open ms; then it lets one
  * lookup through as a probe.  The probe answered closes the breaker; the
  * probe timed out opens it again for twice as long, up to breaker_max.  Any
