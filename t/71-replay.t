@@ -148,7 +148,20 @@ sub run {
     my $out = `$skipctl replay $args 2>$dir/stderr`;
     return ($? >> 8, $out, $t->read_file('stderr'));
 }
-sub lines { my ($f) = @_; return grep { length } split /\n/, $t->read_file($f) }
+# nginx writes a request's access log line just after the answer, so the
+# replay can exit before the last line is there: read once the file has
+# stopped growing for 100 ms (at most 2 s).
+sub lines {
+    my ($f) = @_;
+    my ($size, $n) = (-1, 0);
+    while ($n++ < 20) {
+        my $now = -s $t->dir . "/$f" // 0;
+        last if $now == $size;
+        $size = $now;
+        select(undef, undef, undef, 0.1);
+    }
+    return grep { length } split /\n/, $t->read_file($f);
+}
 
 # --- usage -----------------------------------------------------------------
 my ($rc, $out, $err) = run('--help');
