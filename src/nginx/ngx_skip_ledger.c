@@ -29,6 +29,7 @@
 
 #include "ngx_skip_ledger.h"
 #include "ngx_skip_prom.h"
+#include "ngx_skip_shtable.h"
 
 
 #define NGX_SKIP_LEDGER_WAYS  4
@@ -48,28 +49,13 @@ typedef struct {
 } ngx_skip_ledger_slot_t;
 
 
-typedef struct {
-    ngx_uint_t                  nbuckets;
-    ngx_uint_t                  sweep;      /* next bucket to sweep */
-    ngx_skip_ledger_slot_t     *slots;      /* nbuckets * WAYS */
-} ngx_skip_ledger_shctx_t;
-
-
-typedef struct {
-    ngx_slab_pool_t            *shpool;
-    ngx_skip_ledger_shctx_t    *sh;
-    time_t                      window;
-} ngx_skip_ledger_ctx_t;
-
-
-static ngx_int_t ngx_skip_ledger_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static ngx_skip_ledger_slot_t *ngx_skip_ledger_bucket(ngx_str_t *path,
     ngx_uint_t slice, uint64_t *key);
 static void ngx_skip_ledger_expire(ngx_skip_ledger_slot_t *s, uint32_t now);
 
 
-static ngx_skip_ledger_ctx_t  *ngx_skip_ledger;
+/* the table of this worker's configuration; ttl is the window */
+static ngx_skip_shtable_t  *ngx_skip_ledger;
 
 static ngx_str_t  ngx_skip_ledger_name = ngx_string("skip_prefetch");
 
@@ -78,150 +64,33 @@ ngx_int_t
 ngx_skip_ledger_add_zone(ngx_conf_t *cf, void *tag, size_t size,
     time_t window)
 {
-    ngx_shm_zone_t         *shm_zone;
-    ngx_skip_ledger_ctx_t  *ctx;
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_skip_ledger_name, size, tag);
-    if (shm_zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (shm_zone->data) {
-        return NGX_OK;
-    }
-
-    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_skip_ledger_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->window = window;
-
-    shm_zone->init = ngx_skip_ledger_init_zone;
-    shm_zone->data = ctx;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_skip_ledger_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_skip_ledger_ctx_t  *octx = data;
-
-    size_t                  avail;
-    ngx_uint_t              n;
-    ngx_skip_ledger_ctx_t  *ctx;
-
-    ctx = shm_zone->data;
-
-    if (octx) {
-        /* reload with the same size: keep what is in flight and done */
-        ctx->shpool = octx->shpool;
-        ctx->sh = octx->sh;
-        return NGX_OK;
-    }
-
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-
-    ctx->sh = ngx_slab_calloc(ctx->shpool, sizeof(ngx_skip_ledger_shctx_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->shpool->data = ctx->sh;
-
-    avail = shm_zone->shm.size - shm_zone->shm.size / 8 - 8 * ngx_pagesize;
-    n = avail / (NGX_SKIP_LEDGER_WAYS * sizeof(ngx_skip_ledger_slot_t));
-
-    for ( ;; ) {
-        if (n < 16) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "zone \"%V\" is too small", &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        ctx->sh->slots = ngx_slab_calloc(ctx->shpool,
-                                         n * NGX_SKIP_LEDGER_WAYS
-                                         * sizeof(ngx_skip_ledger_slot_t));
-        if (ctx->sh->slots) {
-            break;
-        }
-
-        n -= n / 8;
-    }
-
-    ctx->sh->nbuckets = n;
-    ctx->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return ngx_skip_shtable_add(cf, &ngx_skip_ledger_name, tag, size,
+                                NGX_SKIP_LEDGER_WAYS
+                                * sizeof(ngx_skip_ledger_slot_t), window)
+           ? NGX_OK : NGX_ERROR;
 }
 
 
 void
 ngx_skip_ledger_init_process(ngx_cycle_t *cycle, void *tag)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *zone;
-
-    ngx_skip_ledger = NULL;
-
-    part = &cycle->shared_memory.part;
-    zone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            zone = part->elts;
-            i = 0;
-        }
-
-        if (zone[i].tag == tag
-            && zone[i].shm.name.len == ngx_skip_ledger_name.len
-            && ngx_strncmp(zone[i].shm.name.data, ngx_skip_ledger_name.data,
-                           ngx_skip_ledger_name.len) == 0)
-        {
-            ngx_skip_ledger = zone[i].data;
-            break;
-        }
-    }
+    ngx_skip_ledger = ngx_skip_shtable_find(cycle, &ngx_skip_ledger_name,
+                                            tag);
 }
 
 
 static ngx_skip_ledger_slot_t *
 ngx_skip_ledger_bucket(ngx_str_t *path, ngx_uint_t slice, uint64_t *key)
 {
-    u_char    buf[512 + NGX_INT_T_LEN + 1], *p;
-    size_t    len;
-    uint32_t  h1, h2;
+    u_char  buf[512 + NGX_INT_T_LEN + 1], *p;
 
-    len = ngx_min(path->len, 512);
-    p = ngx_cpymem(buf, path->data, len);
+    p = ngx_cpymem(buf, path->data, ngx_min(path->len, 512));
     *p++ = '\n';
     p = ngx_sprintf(p, "%ui", slice);
 
-    h1 = ngx_murmur_hash2(buf, p - buf);
-    h2 = ngx_crc32_long(buf, p - buf);
+    *key = ngx_skip_shtable_key(buf, p - buf);
 
-    *key = ((uint64_t) h1 << 32) | h2;
-
-    if (*key == 0) {
-        *key = 1;
-    }
-
-    return &ngx_skip_ledger->sh->slots[(*key % ngx_skip_ledger->sh->nbuckets)
-                                       * NGX_SKIP_LEDGER_WAYS];
+    return ngx_skip_shtable_bucket(ngx_skip_ledger, *key);
 }
 
 
@@ -319,7 +188,7 @@ ngx_skip_ledger_done(ngx_str_t *path, ngx_uint_t slice, size_t bytes)
             b[i].state = NGX_SKIP_LEDGER_DONE;
             b[i].bytes = (uint32_t) ngx_min(bytes, 0xffffffff);
             b[i].expires = (uint32_t) ngx_time()
-                           + (uint32_t) ngx_skip_ledger->window;
+                           + (uint32_t) ngx_skip_ledger->ttl;
             break;
         }
     }
@@ -400,7 +269,8 @@ ngx_skip_ledger_sweep(void)
 {
     uint32_t                 now;
     ngx_uint_t               n, i, w, bucket;
-    ngx_skip_ledger_shctx_t  *sh;
+    ngx_skip_ledger_slot_t  *b;
+    ngx_skip_shtable_sh_t   *sh;
 
     if (ngx_skip_ledger == NULL) {
         return;
@@ -413,12 +283,13 @@ ngx_skip_ledger_sweep(void)
     for (i = 0; i < n; i++) {
         ngx_shmtx_lock(&ngx_skip_ledger->shpool->mutex);
 
-        bucket = sh->sweep;
-        sh->sweep = (bucket + 1) % sh->nbuckets;
+        bucket = sh->cursor;
+        sh->cursor = (bucket + 1) % sh->nbuckets;
+        b = (ngx_skip_ledger_slot_t *)
+                (sh->buckets + bucket * ngx_skip_ledger->bucket_size);
 
         for (w = 0; w < NGX_SKIP_LEDGER_WAYS; w++) {
-            ngx_skip_ledger_expire(&sh->slots[bucket * NGX_SKIP_LEDGER_WAYS
-                                              + w], now);
+            ngx_skip_ledger_expire(&b[w], now);
         }
 
         ngx_shmtx_unlock(&ngx_skip_ledger->shpool->mutex);

@@ -33,6 +33,7 @@
 #include <ngx_core.h>
 
 #include "ngx_skip_recent.h"
+#include "ngx_skip_shtable.h"
 
 
 #define NGX_SKIP_RECENT_WAYS  4
@@ -47,26 +48,11 @@ typedef struct {
 } ngx_skip_recent_slot_t;
 
 
-typedef struct {
-    ngx_uint_t                  nbuckets;
-    ngx_skip_recent_slot_t     *slots;      /* nbuckets * WAYS */
-} ngx_skip_recent_shctx_t;
-
-
-typedef struct {
-    ngx_slab_pool_t            *shpool;
-    ngx_skip_recent_shctx_t    *sh;
-    time_t                      ttl;
-} ngx_skip_recent_ctx_t;
-
-
-static ngx_int_t ngx_skip_recent_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static uint64_t ngx_skip_recent_key(ngx_str_t *user, ngx_str_t *track);
 
 
 /* the table of this worker's configuration (ngx_skip_recent_init_process) */
-static ngx_skip_recent_ctx_t  *ngx_skip_recent;
+static ngx_skip_shtable_t  *ngx_skip_recent;
 
 static ngx_str_t  ngx_skip_recent_name = ngx_string("skip_recent");
 
@@ -74,143 +60,26 @@ static ngx_str_t  ngx_skip_recent_name = ngx_string("skip_recent");
 ngx_int_t
 ngx_skip_recent_add_zone(ngx_conf_t *cf, void *tag, size_t size, time_t ttl)
 {
-    ngx_shm_zone_t         *shm_zone;
-    ngx_skip_recent_ctx_t  *ctx;
-
-    shm_zone = ngx_shared_memory_add(cf, &ngx_skip_recent_name, size, tag);
-    if (shm_zone == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (shm_zone->data) {
-        /* declared already in this configuration */
-        return NGX_OK;
-    }
-
-    ctx = ngx_pcalloc(cf->pool, sizeof(ngx_skip_recent_ctx_t));
-    if (ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->ttl = ttl;
-
-    shm_zone->init = ngx_skip_recent_init_zone;
-    shm_zone->data = ctx;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_skip_recent_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_skip_recent_ctx_t  *octx = data;
-
-    size_t                  avail;
-    ngx_uint_t              n;
-    ngx_skip_recent_ctx_t  *ctx;
-
-    ctx = shm_zone->data;
-
-    if (octx) {
-        /* reload with the same size: keep the predictions */
-        ctx->shpool = octx->shpool;
-        ctx->sh = octx->sh;
-        return NGX_OK;
-    }
-
-    ctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        ctx->sh = ctx->shpool->data;
-        return NGX_OK;
-    }
-
-    ctx->sh = ngx_slab_alloc(ctx->shpool, sizeof(ngx_skip_recent_shctx_t));
-    if (ctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    ctx->shpool->data = ctx->sh;
-
-    /* what the slab allocator can give in one piece, minus its overhead */
-    avail = shm_zone->shm.size - shm_zone->shm.size / 8 - 8 * ngx_pagesize;
-    n = avail / (NGX_SKIP_RECENT_WAYS * sizeof(ngx_skip_recent_slot_t));
-
-    for ( ;; ) {
-        if (n < 16) {
-            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
-                          "zone \"%V\" is too small", &shm_zone->shm.name);
-            return NGX_ERROR;
-        }
-
-        ctx->sh->slots = ngx_slab_calloc(ctx->shpool,
-                                         n * NGX_SKIP_RECENT_WAYS
-                                         * sizeof(ngx_skip_recent_slot_t));
-        if (ctx->sh->slots) {
-            break;
-        }
-
-        n -= n / 8;
-    }
-
-    ctx->sh->nbuckets = n;
-
-    /* quiet: a full slab must not log "ngx_slab_alloc() failed" later */
-    ctx->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return ngx_skip_shtable_add(cf, &ngx_skip_recent_name, tag, size,
+                                NGX_SKIP_RECENT_WAYS
+                                * sizeof(ngx_skip_recent_slot_t), ttl)
+           ? NGX_OK : NGX_ERROR;
 }
 
 
 void
 ngx_skip_recent_init_process(ngx_cycle_t *cycle, void *tag)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *zone;
-
-    /*
-     * Looked up in the worker's own cycle rather than remembered at
-     * configuration time: a reload that drops the zone must not leave a
-     * pointer into the previous configuration's pool.
-     */
-    ngx_skip_recent = NULL;
-
-    part = &cycle->shared_memory.part;
-    zone = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            zone = part->elts;
-            i = 0;
-        }
-
-        if (zone[i].tag == tag
-            && zone[i].shm.name.len == ngx_skip_recent_name.len
-            && ngx_strncmp(zone[i].shm.name.data, ngx_skip_recent_name.data,
-                           ngx_skip_recent_name.len) == 0)
-        {
-            ngx_skip_recent = zone[i].data;
-            break;
-        }
-    }
+    ngx_skip_recent = ngx_skip_shtable_find(cycle, &ngx_skip_recent_name,
+                                            tag);
 }
 
 
 static uint64_t
 ngx_skip_recent_key(ngx_str_t *user, ngx_str_t *track)
 {
-    u_char     buf[2 * 64 + 2];
-    size_t     len;
-    uint32_t   h1, h2;
-    uint64_t   key;
+    u_char  buf[2 * 64 + 2];
+    size_t  len;
 
     len = ngx_min(user->len, 64);
     ngx_memcpy(buf, user->data, len);
@@ -218,12 +87,7 @@ ngx_skip_recent_key(ngx_str_t *user, ngx_str_t *track)
     ngx_memcpy(buf + len, track->data, ngx_min(track->len, 64));
     len += ngx_min(track->len, 64);
 
-    h1 = ngx_murmur_hash2(buf, len);
-    h2 = ngx_crc32_long(buf, len);
-
-    key = ((uint64_t) h1 << 32) | h2;
-
-    return key ? key : 1;
+    return ngx_skip_shtable_key(buf, len);
 }
 
 
@@ -234,7 +98,7 @@ ngx_skip_recent_remember(ngx_str_t *user, ngx_str_t *track, ngx_uint_t model,
     uint32_t                 now;
     uint64_t                 key;
     ngx_uint_t               i;
-    ngx_skip_recent_ctx_t   *ctx;
+    ngx_skip_shtable_t      *ctx;
     ngx_skip_recent_slot_t  *b, *s, *victim;
 
     ctx = ngx_skip_recent;
@@ -245,7 +109,7 @@ ngx_skip_recent_remember(ngx_str_t *user, ngx_str_t *track, ngx_uint_t model,
 
     key = ngx_skip_recent_key(user, track);
     now = (uint32_t) ngx_time();
-    b = &ctx->sh->slots[(key % ctx->sh->nbuckets) * NGX_SKIP_RECENT_WAYS];
+    b = ngx_skip_shtable_bucket(ctx, key);
 
     ngx_shmtx_lock(&ctx->shpool->mutex);
 
@@ -291,7 +155,7 @@ ngx_skip_recent_consume(ngx_str_t *user, ngx_str_t *track, ngx_uint_t *model,
     uint64_t                 key;
     ngx_int_t                rc;
     ngx_uint_t               i;
-    ngx_skip_recent_ctx_t   *ctx;
+    ngx_skip_shtable_t      *ctx;
     ngx_skip_recent_slot_t  *b;
 
     ctx = ngx_skip_recent;
@@ -302,7 +166,7 @@ ngx_skip_recent_consume(ngx_str_t *user, ngx_str_t *track, ngx_uint_t *model,
 
     key = ngx_skip_recent_key(user, track);
     now = (uint32_t) ngx_time();
-    b = &ctx->sh->slots[(key % ctx->sh->nbuckets) * NGX_SKIP_RECENT_WAYS];
+    b = ngx_skip_shtable_bucket(ctx, key);
 
     rc = NGX_DECLINED;
 
