@@ -42,30 +42,11 @@ MODULE=$BUILD/ngx_skip_module.so
 [ -f "$MODULE" ] || { echo "no $MODULE (make first)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/api-bench.XXXXXX")
-freeport() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. bench/lib.sh
+bench_setup api-bench
 RPORT=$(freeport)
 HPORT=$(freeport)
-
-cleanup() {
-    [ -s "$WORK/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-    [ -s "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-PIN=""
-[ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null && PIN="taskset -c 1"
-$PIN redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$WORK" --daemonize yes --pidfile "$WORK/redis.pid" \
-    --logfile "$WORK/redis.log"
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-    redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
+bench_redis "$RPORT"
 
 "$SKIPCTL" gen --out "$WORK/data" --scale "$SCALE" --seed 7 --quiet
 "$SKIPCTL" features load --redis "127.0.0.1:$RPORT" --data "$WORK/data" \

@@ -3,7 +3,8 @@
 # of every track already in the cache (target: >= 0.9 of
 # the requests/s without prefetch, measured in the same run).
 #
-# One nginx worker, two server blocks sharing one proxy_cache: "off"
+# One nginx worker, three server blocks sharing one proxy_cache: "plain"
+# (no skip module in the location: what nginx costs alone), "off"
 # (skip_predict on, no skip_prefetch) and "prefetch" (the same plus
 # skip_prefetch with slices, AHEAD slices ahead: 1 as conf/nginx-skip.conf,
 # or all), the shipped record cache on both.
@@ -35,32 +36,14 @@ MODULE=$BUILD/ngx_skip_module.so
 [ -f "$MODULE" ] || { echo "no $MODULE (make first)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/prefetch-bench.XXXXXX")
-freeport() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. bench/lib.sh
+bench_setup prefetch-bench
 RPORT=$(freeport)
 OFF=$(freeport)
 ON=$(freeport)
+PLAIN=$(freeport)
 OPORT=$(freeport)
-
-cleanup() {
-    [ -s "$WORK/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-    [ -s "$WORK/redis.pid" ] && kill "$(cat "$WORK/redis.pid")" 2>/dev/null || true
-    sleep 0.3
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-PIN=""
-[ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null && PIN="taskset -c 1"
-$PIN redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$WORK" --daemonize yes --pidfile "$WORK/redis.pid" \
-    --logfile "$WORK/redis.log"
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-    redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break
-    sleep 0.1
-done
+bench_redis "$RPORT"
 
 echo "generating a dataset and loading its features..." >&2
 "$SKIPCTL" gen --out "$WORK/data" --scale 0.01 --seed 7 --quiet
@@ -125,6 +108,17 @@ http {
     map \$uri \$trk { ~^/tracks/(?<t>.+)\$ \$t; }
 
     server {
+        listen 127.0.0.1:$PLAIN;
+        location /tracks/ {
+            slice 64k;
+            proxy_cache tracks; proxy_cache_key \$uri\$slice_range;
+            proxy_set_header Range \$slice_range;
+            proxy_cache_valid 200 206 1h;
+            proxy_http_version 1.1; proxy_set_header Connection "";
+            proxy_pass http://origin;
+        }
+    }
+    server {
         listen 127.0.0.1:$OFF;
         location /tracks/ {
             skip_predict on; skip_user \$http_x_user_id; skip_track \$trk;
@@ -188,11 +182,13 @@ median() { sort -n | sed -n 2p; }
 
 # the cold pass: one walk of the list at the wrk rate (ledger empty)
 COLD_ON=$(run "$ON")
-OFF_RUNS="" ON_RUNS=""
+OFF_RUNS="" ON_RUNS="" PLAIN_RUNS=""
 for _ in 1 2 3; do
+    PLAIN_RUNS="$PLAIN_RUNS $(run "$PLAIN")"
     OFF_RUNS="$OFF_RUNS $(run "$OFF")"
     ON_RUNS="$ON_RUNS $(run "$ON")"
 done
+PLAIN_MED=$(echo "$PLAIN_RUNS" | tr ' ' '\n' | grep . | median)
 OFF_MED=$(echo "$OFF_RUNS" | tr ' ' '\n' | grep . | median)
 ON_MED=$(echo "$ON_RUNS" | tr ' ' '\n' | grep . | median)
 
@@ -202,6 +198,8 @@ DEDUP=$(curl -s "http://127.0.0.1:$ON/metrics" | awk '/^skip_prefetches_total.*r
 
 echo "requests/s (median of 3): off $OFF_MED, prefetch configured (ahead $AHEAD) $ON_MED" \
      "ratio $(echo "$ON_MED $OFF_MED" | awk '{ printf "%.3f", $1 / $2 }')"
-echo "runs: off$OFF_RUNS; prefetch$ON_RUNS; first (cold ledger) prefetch run $COLD_ON"
+echo "the module's cost on this stream: skip_predict off $PLAIN_MED req/s," \
+     "on $OFF_MED: ratio $(echo "$OFF_MED $PLAIN_MED" | awk '{ printf "%.3f", $1 / $2 }')"
+echo "runs: plain$PLAIN_RUNS; off$OFF_RUNS; prefetch$ON_RUNS; first (cold ledger) prefetch run $COLD_ON"
 echo "prefetch: slices found cached $CACHED, deduplicated by the ledger $DEDUP," \
      "bytes fetched from the origin $FETCHED"

@@ -2,7 +2,7 @@
  * ngx_skip: the prefetch ledger (see ngx_skip_ledger.h).
  *
  * Table.  A fixed array of buckets of 4 slots in its own shared memory
- * zone "skip_prefetch", the layout of ngx_skip_recent.c: a slot holds a
+ * zone "skip_prefetch" (ngx_skip_shtable.c, as ngx_skip_recent.c): a slot holds a
  * 64-bit hash of "path\nslice" (murmur2 and crc32 of it), its state
  * (in flight or done), the second it expires, the bytes the prefetch took
  * from the origin, the arm's metrics slot and whether a listener has asked

@@ -1,0 +1,42 @@
+# Shared by the benchmarks that run nginx and a private redis-server in a
+# work directory (module.sh, api.sh, prefetch-cached.sh): sourced, not run.
+#
+#   bench_setup NAME        WORK=a new temp dir; PIN (taskset for CPU 1 on
+#                           2+ cores, so that nginx's worker on CPU 0 and
+#                           wrk/redis do not steal each other's slices);
+#                           a trap that stops nginx (WORK/nginx.pid) and
+#                           redis (WORK/redis.pid, woken if SIGSTOPped) and
+#                           removes WORK
+#   freeport                a free loopback TCP port
+#   bench_redis PORT        a non-persistent redis-server in WORK, pinned,
+#                           answering PING before it returns
+
+freeport() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+bench_cleanup() {
+    [ -s "$WORK/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+    [ -s "$WORK/redis.pid" ] && { kill -CONT "$(cat "$WORK/redis.pid")"; kill "$(cat "$WORK/redis.pid")"; } 2>/dev/null || true
+    sleep 0.3
+    rm -rf "$WORK"
+}
+
+bench_setup() {
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+    trap bench_cleanup EXIT INT TERM
+    PIN=""
+    [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null && PIN="taskset -c 1"
+}
+
+bench_redis() {
+    $PIN redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$WORK" --daemonize yes --pidfile "$WORK/redis.pid" \
+        --logfile "$WORK/redis.log"
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    echo "redis-server on port $1 did not answer" >&2
+    return 1
+}
