@@ -168,6 +168,39 @@ ngx_skip_ledger_claim(ngx_str_t *path, ngx_uint_t slice, ngx_uint_t arm)
 }
 
 
+ngx_uint_t
+ngx_skip_ledger_known(ngx_str_t *path, ngx_uint_t slice)
+{
+    uint32_t                 now;
+    uint64_t                 key;
+    ngx_uint_t               i, known;
+    ngx_skip_ledger_slot_t  *b;
+
+    if (ngx_skip_ledger == NULL) {
+        return 0;
+    }
+
+    b = ngx_skip_ledger_bucket(path, slice, &key);
+    now = (uint32_t) ngx_time();
+    known = 0;
+
+    ngx_shmtx_lock(&ngx_skip_ledger->shpool->mutex);
+
+    for (i = 0; i < NGX_SKIP_LEDGER_WAYS; i++) {
+        if (b[i].key == key && b[i].state != NGX_SKIP_LEDGER_FREE
+            && (int32_t) (b[i].expires - now) >= 0)
+        {
+            known = 1;
+            break;
+        }
+    }
+
+    ngx_shmtx_unlock(&ngx_skip_ledger->shpool->mutex);
+
+    return known;
+}
+
+
 void
 ngx_skip_ledger_done(ngx_str_t *path, ngx_uint_t slice, size_t bytes)
 {

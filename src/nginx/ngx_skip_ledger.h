@@ -52,6 +52,14 @@ void ngx_skip_ledger_init_process(ngx_cycle_t *cycle, void *tag);
 ngx_int_t ngx_skip_ledger_claim(ngx_str_t *path, ngx_uint_t slice,
     ngx_uint_t arm);
 
+/*
+ * Whether a slice is being fetched or was fetched within the window,
+ * without claiming it.  A job fetches its slices in order and stops at the
+ * first it cannot fetch, so when the last slice of a range is known, the
+ * whole range was handled: one check instead of one claim per slice.
+ */
+ngx_uint_t ngx_skip_ledger_known(ngx_str_t *path, ngx_uint_t slice);
+
 /* The claimed slice is in the cache; bytes came from the origin (0: the
  * cache had it already). */
 void ngx_skip_ledger_done(ngx_str_t *path, ngx_uint_t slice, size_t bytes);

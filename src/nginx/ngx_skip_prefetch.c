@@ -138,7 +138,21 @@ ngx_skip_prefetch_start(ngx_http_request_t *r, ngx_skip_prefetch_conf_t *conf,
                 last = ngx_min(last, first + conf->ahead - 1);
             }
 
-            if (first <= last && conf->ahead != 0) {
+            if (first > last) {
+                /* the listener asked for the last slice */
+
+            } else if (ngx_skip_ledger_known(&want->path, last)) {
+                /*
+                 * Every later slice was handled (a job reached the last
+                 * one): a cached track costs one ledger look-up per
+                 * request, not one claim per slice.
+                 */
+                ngx_http_skip_metrics_prefetch(want->arm,
+                                       NGX_HTTP_SKIP_METRICS_PF_TRACK,
+                                       NGX_HTTP_SKIP_METRICS_PF_DEDUPLICATED,
+                                       last - first + 1);
+
+            } else {
                 ngx_skip_prefetch_job(r, conf, &prefix, &want->path, first,
                                       last, want->total, want->arm,
                                       NGX_HTTP_SKIP_METRICS_PF_TRACK);
@@ -239,13 +253,13 @@ ngx_skip_prefetch_run(ngx_skip_prefetch_job_t *job)
 
         if (rc == NGX_BUSY) {
             ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                       NGX_HTTP_SKIP_METRICS_PF_DEDUPLICATED);
+                                       NGX_HTTP_SKIP_METRICS_PF_DEDUPLICATED, 1);
             continue;
         }
 
         if (rc == NGX_DECLINED) {
             ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                           NGX_HTTP_SKIP_METRICS_PF_FULL);
+                                           NGX_HTTP_SKIP_METRICS_PF_FULL, 1);
             return;
         }
 
@@ -254,7 +268,7 @@ ngx_skip_prefetch_run(ngx_skip_prefetch_job_t *job)
         {
             ngx_skip_ledger_release(&job->path, job->cur);
             ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                           NGX_HTTP_SKIP_METRICS_PF_REFUSED);
+                                           NGX_HTTP_SKIP_METRICS_PF_REFUSED, 1);
             return;
         }
 
@@ -286,7 +300,7 @@ ngx_skip_prefetch_run(ngx_skip_prefetch_job_t *job)
         {
             ngx_skip_ledger_release(&job->path, job->cur);
             ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                           NGX_HTTP_SKIP_METRICS_PF_FAILED);
+                                           NGX_HTTP_SKIP_METRICS_PF_FAILED, 1);
             return;
         }
 
@@ -299,7 +313,7 @@ ngx_skip_prefetch_run(ngx_skip_prefetch_job_t *job)
         ngx_skip_prefetch_inflight++;
 
         ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                       NGX_HTTP_SKIP_METRICS_PF_STARTED);
+                                       NGX_HTTP_SKIP_METRICS_PF_STARTED, 1);
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "skip prefetch: \"%V\" %V (slice %ui)",
@@ -348,7 +362,7 @@ ngx_skip_prefetch_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     {
         ngx_skip_ledger_release(&job->path, job->cur);
         ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                       NGX_HTTP_SKIP_METRICS_PF_FAILED);
+                                       NGX_HTTP_SKIP_METRICS_PF_FAILED, 1);
 
         ngx_log_error(NGX_LOG_INFO, sr->connection->log, 0,
                       "skip prefetch of \"%V\" %V failed: status %ui, rc %i",
@@ -362,7 +376,7 @@ ngx_skip_prefetch_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 
     ngx_http_skip_metrics_prefetch(job->arm, job->kind,
                                    cached ? NGX_HTTP_SKIP_METRICS_PF_CACHED
-                                          : NGX_HTTP_SKIP_METRICS_PF_FETCHED);
+                                          : NGX_HTTP_SKIP_METRICS_PF_FETCHED, 1);
 
     if (bytes) {
         ngx_http_skip_metrics_prefetch_bytes(job->arm,
@@ -403,7 +417,7 @@ ngx_skip_prefetch_cleanup(void *data)
         ngx_skip_prefetch_inflight--;
         ngx_skip_ledger_release(&job->path, job->cur);
         ngx_http_skip_metrics_prefetch(job->arm, job->kind,
-                                       NGX_HTTP_SKIP_METRICS_PF_FAILED);
+                                       NGX_HTTP_SKIP_METRICS_PF_FAILED, 1);
     }
 }
 

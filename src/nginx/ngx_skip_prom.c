@@ -672,7 +672,7 @@ ngx_http_skip_metrics_outcome(ngx_uint_t slot, ngx_uint_t predicted,
 
 void
 ngx_http_skip_metrics_prefetch(ngx_uint_t slot, ngx_uint_t kind,
-    ngx_uint_t result)
+    ngx_uint_t result, ngx_uint_t n)
 {
     ngx_http_skip_metrics_shard_t  *sd;
 
@@ -688,7 +688,8 @@ ngx_http_skip_metrics_prefetch(ngx_uint_t slot, ngx_uint_t kind,
         return;
     }
 
-    (void) ngx_atomic_fetch_add(&sd->arms[slot].prefetches[kind][result], 1);
+    (void) ngx_atomic_fetch_add(&sd->arms[slot].prefetches[kind][result],
+                                (ngx_atomic_int_t) n);
 }
 
 

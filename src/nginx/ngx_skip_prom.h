@@ -172,7 +172,7 @@ void ngx_http_skip_metrics_fallback(ngx_uint_t reason);
  * served and wasted bytes long after the request, maybe after a reload.
  */
 void ngx_http_skip_metrics_prefetch(ngx_uint_t slot, ngx_uint_t kind,
-    ngx_uint_t result);
+    ngx_uint_t result, ngx_uint_t n);
 void ngx_http_skip_metrics_prefetch_bytes(ngx_uint_t slot, ngx_uint_t which,
     size_t bytes);
 void ngx_http_skip_metrics_cmcd(ngx_uint_t result);
