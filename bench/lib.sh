@@ -19,6 +19,7 @@ bench_cleanup() {
     [ -s "$WORK/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
     [ -s "$WORK/redis.pid" ] && { kill -CONT "$(cat "$WORK/redis.pid")"; kill "$(cat "$WORK/redis.pid")"; } 2>/dev/null || true
     sleep 0.3
+    [ -n "${KEEP:-}" ] && { echo "kept $WORK" >&2; return; }
     rm -rf "$WORK"
 }
 

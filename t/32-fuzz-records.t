@@ -19,7 +19,7 @@ my $t    = SkipTest->new;
 my $root = $t->root;
 my $out  = $t->build . '/fuzz';
 my $bin  = SkipFuzz::build($t, 'fuzz_records',
-    [qw(fuzz/fuzz_records.c core/records.c core/featurize.c core/genres.c)],
+    [qw(fuzz/fuzz_records.c core/records.c core/records_stored.c core/featurize.c core/genres.c)],
     '-lm');
 
 # A crashing input is written next to the binary (build/fuzz/crash-*), not

@@ -110,17 +110,30 @@ for my $u (@users) {
 is($bad, 0, 'every user record counts the dataset\'s labelled plays and skips');
 is($t->redis('DBSIZE'), @users + @tracks + 3, 'one hash per user and track; meta, snapshots, active');
 
-# features get == what is in Redis
+# features get == what is in Redis: the stored form (records.h) is the
+# packed "b" plus the text counters and genre list; get shows every
+# readable field, the text ones exactly as stored.
 my $tr0 = $tracks[0];
 ($rc, $out, $err) = sk('features', 'get', @R, $users[0], $tr0);
 is($rc, 0, 'features get USER TRACK') or diag($err);
 my %h = @{ $t->redis('HGETALL', "skip:$snap1:t:$tr0") };
+is_deeply([sort keys %h], [sort qw(b plays skips fan_plays fan_skips genres)],
+          'a track record is stored as b + counters + genres');
+is(length $h{b}, 162, 'b of a track: 162 bytes');
+is(length({ @{ $t->redis('HGETALL', "skip:$snap1:u:$users[0]") } }->{b}), 11,
+   'b of a user: 11 bytes');
 my $same = 1;
-for my $f (keys %h) {
+for my $f (grep { $_ ne 'b' } keys %h) {
     $same = 0, diag("field $f: $h{$f} not in get output")
         unless $out =~ /^\s+\Q$f\E\s+\Q$h{$f}\E$/m;
 }
-ok($same && keys %h >= 22, 'get prints every track field as stored');
+for my $f (qw(genres n_genres plays skips popularity duration_ms explicit year
+              danceability energy key mode loudness speechiness acousticness
+              instrumentalness liveness valence tempo time_signature storage
+              daily_cost fan_plays fan_skips)) {
+    $same = 0, diag("field $f not in get output") unless $out =~ /^\s+\Q$f\E\s+\S/m;
+}
+ok($same, 'get prints every readable track field, the text ones as stored');
 like($out, qr/^  status\s+ok$/m, 'get reports the records usable');
 
 ($rc, $out) = sk('features', 'get', @R, '999999');
@@ -190,7 +203,11 @@ like($out, qr/^  \Q$snap1\E\s+complete/m, 'status: the older one listed');
 
 ($rc, $out, $err) = sk('features', 'set', @R, '--track', $tr0, 'storage', 'FAST');
 is($rc, 0, 'set storage FAST') or diag($err);
-is($t->redis('HGET', "skip:$snap2:t:$tr0", 'storage'), 'fast', 'stored canonical: fast');
+($rc, $out) = sk('features', 'get', @R, $users[0], $tr0, '--snapshot', $snap2);
+like($out, qr/^\s+storage\s+fast$/m, 'stored canonical: fast (read back through b)');
+($rc, undef, $err) = sk('features', 'set', @R, '--track', $tr0, 'plays', '1e3');
+is($rc, 0, 'set a counter') or diag($err);
+is($t->redis('HGET', "skip:$snap2:t:$tr0", 'plays'), '1000', '... written alone, canonical');
 ($rc, undef, $err) = sk('features', 'set', @R, '--track', $tr0, 'popularity', '101');
 is($rc, 1, 'set popularity 101 refused');
 like($err, qr/popularity.*101/, "names field and value: $err");
@@ -209,13 +226,22 @@ is($rc, 1, 'set on a missing record refused (no half-records)');
 is($t->redis('EXISTS', "skip:$snap2:u:424242"), 0, '... and nothing created');
 
 # A record broken by hand: get says malformed, naming the field.
-$t->redis('HSET', "skip:$snap2:t:$tracks[1]", 'energy', 'loud');
+$t->redis('HSET', "skip:$snap2:t:$tracks[1]", 'skips', 'loud');
 ($rc, $out) = sk('features', 'get', @R, $users[0], $tracks[1]);
 is($rc, 1, 'get of a malformed record exits 1');
-like($out, qr/malformed: field "energy"/, 'names the malformed field');
-$t->redis('HDEL', "skip:$snap2:t:$tracks[1]", 'tempo');
+like($out, qr/malformed: field "skips"/, 'names the malformed field');
+$t->redis('HSET', "skip:$snap2:t:$tracks[1]", 'skips', '0');
+my $g1 = $t->redis('HGET', "skip:$snap2:t:$tracks[1]", 'genres');
+$t->redis('HSET', "skip:$snap2:t:$tracks[1]", 'genres', $g1 eq 'rock' ? 'pop' : 'rock');
 ($rc, $out) = sk('features', 'get', @R, $users[0], $tracks[1]);
-like($out, qr/malformed: field "(energy|tempo)"/, 'a missing field is malformed too');
+like($out, qr/malformed: field "genres".*other genres than "b"/,
+     'a genre list changed by hand that b does not hold is malformed');
+$t->redis('HSET', "skip:$snap2:t:$tracks[1]", 'b', 'junk');
+($rc, $out) = sk('features', 'get', @R, $users[0], $tracks[1]);
+like($out, qr/malformed: field "b": not a format 2 track record/, 'a b that is not a packed record');
+$t->redis('HDEL', "skip:$snap2:t:$tracks[1]", 'b');
+($rc, $out) = sk('features', 'get', @R, $users[0], $tracks[1]);
+like($out, qr/malformed: field "b": missing \(a record of format 1/, 'a missing b is malformed too, and says why');
 
 # ---- gc ------------------------------------------------------------------
 

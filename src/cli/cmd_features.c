@@ -227,16 +227,17 @@ help_get(FILE *out)
 "usage: skipctl features get [--model M] [--hour H] [--position N]\n"
 "                            [--snapshot S] [REDIS OPTIONS] USER [TRACK]\n"
 "\n"
-"Print the user's record and, given TRACK, the track's record, as the nginx\n"
-"module reads them (HMGET of the fields of src/records.c) from the active\n"
-"snapshot, and whether the module can use them: \"ok\", \"missing\" (no\n"
-"such record: the module falls back) or \"malformed\" with the field and\n"
-"value the decoder rejects (the module falls back, counted in metrics).\n"
+"Print the user's record and, given TRACK, the track's record, field by\n"
+"field in readable form, from the active snapshot (Redis keeps most fields\n"
+"packed in one binary field \"b\", see docs/feature-store.md), and whether\n"
+"the module can use them: \"ok\", \"missing\" (no such record: the module\n"
+"falls back) or \"malformed\" with the field and value the decoder rejects\n"
+"(the module falls back, counted in metrics).\n"
 "\n"
 "With --model and a TRACK, also the feature vector the model sees, in the\n"
 "manifest's order: name, raw value, standardised value; then P(play) and\n"
 "the decision at the model's threshold.  Computed by the same code as the\n"
-"module (src/featurize.c, src/model.c).\n"
+"module (src/core/featurize.c, src/core/model.c).\n"
 "\n"
 "Options:\n"
 "  --model M       models/NAME.model (with NAME.json next to it), or\n"
@@ -446,10 +447,12 @@ help_set(FILE *out)
 "\n"
 "One-off operator fix: set one field of one existing record in the active\n"
 "snapshot (or S).  The record is read back, the field replaced, and the\n"
-"whole record run through the module's decoder (src/records.c) before\n"
+"whole record run through the module's decoder (src/core/records.c) before\n"
 "anything is written, so a value the module would reject is refused, with\n"
 "the field and the reason.  The value is stored in canonical form (\"Fast\"\n"
 "-> \"fast\", \"1e2\" -> \"100\"); genre lists must name known genres only.\n"
+"A counter is written alone; any other field rewrites the packed \"b\" and\n"
+"the text genre list together, in one command.\n"
 "Records are never created: set changes existing ones.\n"
 "\n"
 "User fields: fav premium plays skips fav_plays fav_skips\n"
@@ -529,6 +532,44 @@ field_index(const char *const *fields, int n, const char *name)
     return -1;
 }
 
+/*
+ * Write one changed field in the stored form (records.h): a counter is its
+ * own hash field; anything else lives in "b", rewritten whole together with
+ * the text genre list in one HSET, so a reader never sees them disagree.
+ * The events script touches only the counters, so nothing it writes
+ * meanwhile is overwritten.
+ */
+static redisReply *
+set_stored(sk_store *s, const char *key, int is_track, const char *field,
+    const char *value, char packed[][SK_REC_VALMAX], const size_t *plens)
+{
+    const char *const *stored = is_track ? sk_track_stored : sk_user_stored;
+    const char        *argv[6];
+    size_t             lens[6];
+    int                i;
+
+    argv[0] = "HSET";
+    argv[1] = key;
+    for (i = 1; i < SK_REC_NFETCH; i++) {
+        if (strcmp(field, stored[i]) == 0) {
+            argv[2] = field;
+            argv[3] = value;
+            return sk_store_cmd(s, 4, argv, NULL);
+        }
+    }
+    argv[2] = stored[0];
+    lens[2] = strlen(stored[0]);
+    argv[3] = packed[0];
+    lens[3] = plens[0];
+    argv[4] = stored[SK_REC_NFETCH];
+    lens[4] = strlen(stored[SK_REC_NFETCH]);
+    argv[5] = packed[SK_REC_NFETCH];
+    lens[5] = plens[SK_REC_NFETCH];
+    lens[0] = 4;
+    lens[1] = strlen(key);
+    return sk_store_cmd(s, 6, argv, lens);
+}
+
 static int
 feat_set(int argc, char **argv)
 {
@@ -540,7 +581,9 @@ feat_set(int argc, char **argv)
     size_t         lens[SK_TRACK_NFIELDS];
     char           vals[SK_TRACK_NFIELDS][SK_REC_VALMAX];
     char           canon[SK_TRACK_NFIELDS][SK_REC_VALMAX];
+    char           packed[SK_TRACK_NSTORED][SK_REC_VALMAX];
     char           snap[SK_SNAP_MAX + 8], key[SK_KEY_MAX], derr[256];
+    size_t         plens[SK_TRACK_NSTORED];
     int            present[SK_TRACK_NFIELDS], npos, rc, nf, fi, unknown = 0;
     int            need = 3, status = SK_EXIT_FAIL, is_track;
     sk_user_rec    u;
@@ -645,10 +688,12 @@ feat_set(int argc, char **argv)
     }
     if (is_track) {
         sk_track_rec_encode(&t, canon);
+        sk_track_rec_pack(&t, packed, plens);
     } else {
         sk_user_rec_encode(&u, canon);
+        sk_user_rec_pack(&u, packed, plens);
     }
-    r = sk_store_cmdl(&s, "HSET", key, field, canon[fi], NULL);
+    r = set_stored(&s, key, is_track, field, canon[fi], packed, plens);
     if (r == NULL) {
         sk_errorf(FEAT_CMD, "%s", s.err);
         goto done;

@@ -13,6 +13,7 @@
 
 #include "genres.h"
 #include "records.h"
+#include "records_int.h"
 
 const char *const sk_user_fields[SK_USER_NFIELDS] = {
     "fav", "premium", "plays", "skips", "fav_plays", "fav_skips"
@@ -24,15 +25,6 @@ const char *const sk_track_fields[SK_TRACK_NFIELDS] = {
     "loudness", "speechiness", "acousticness", "instrumentalness",
     "liveness", "valence", "tempo", "time_signature", "storage",
     "daily_cost", "fan_plays", "fan_skips"
-};
-
-/* Field indexes, in the order of the lists above. */
-enum { U_FAV, U_PREMIUM, U_PLAYS, U_SKIPS, U_FAV_PLAYS, U_FAV_SKIPS };
-enum {
-    T_GENRES, T_NGENRES, T_PLAYS, T_SKIPS, T_POPULARITY, T_DURATION,
-    T_EXPLICIT, T_YEAR, T_DANCE, T_ENERGY, T_KEY, T_MODE, T_LOUDNESS,
-    T_SPEECH, T_ACOUSTIC, T_INSTRUMENTAL, T_LIVENESS, T_VALENCE, T_TEMPO,
-    T_TIMESIG, T_STORAGE, T_COST, T_FAN_PLAYS, T_FAN_SKIPS
 };
 
 static int
@@ -70,8 +62,8 @@ sk_log_scrub(char *s, size_t len)
     }
 }
 
-static int
-bad_field(char *err, size_t errlen, const char *field, const char *v,
+int
+sk_rec_bad_field(char *err, size_t errlen, const char *field, const char *v,
     size_t len, const char *why)
 {
     char    shown[41];
@@ -94,8 +86,8 @@ bad_field(char *err, size_t errlen, const char *field, const char *v,
 
 /* Parse a finite double that fills the whole value (no blank before it,
  * no NUL or anything else after it). */
-static int
-parse_double(const char *v, size_t len, double *out)
+int
+sk_rec_parse_double(const char *v, size_t len, double *out)
 {
     char   buf[64], *end;
     double d;
@@ -117,28 +109,6 @@ parse_double(const char *v, size_t len, double *out)
 }
 
 static int
-parse_int(const char *v, size_t len, long lo, long hi, int *out)
-{
-    char  buf[32], *end;
-    long  n;
-
-    if (len == 0 || len >= sizeof(buf)) {
-        return -1;
-    }
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    errno = 0;
-    n = strtol(buf, &end, 10);
-    if (end != buf + len || isspace((unsigned char) buf[0]) || errno == ERANGE
-        || n < lo || n > hi)
-    {
-        return -1;
-    }
-    *out = (int) n;
-    return 0;
-}
-
-static int
 all_missing(const char *const *vals, int n)
 {
     int i;
@@ -151,25 +121,85 @@ all_missing(const char *const *vals, int n)
     return 1;
 }
 
+/*
+ * The range of every numeric field: one table for the readable and the
+ * stored form, so both accept and refuse the same records.  The genre
+ * lists and storage are checked by name, not by range.
+ */
+const sk_rec_range sk_user_ranges[SK_USER_NFIELDS] = {
+    [U_PREMIUM]   = { 0, 1, 1 },
+    [U_PLAYS]     = { 0, 1e12, 0 },
+    [U_SKIPS]     = { 0, 1e12, 0 },
+    [U_FAV_PLAYS] = { 0, 1e12, 0 },
+    [U_FAV_SKIPS] = { 0, 1e12, 0 },
+};
+
+const sk_rec_range sk_track_ranges[SK_TRACK_NFIELDS] = {
+    [T_NGENRES]      = { 0, 1000, 1 },
+    [T_PLAYS]        = { 0, 1e12, 0 },
+    [T_SKIPS]        = { 0, 1e12, 0 },
+    [T_POPULARITY]   = { 0, 100, 0 },
+    [T_DURATION]     = { 0, 1e9, 0 },
+    [T_EXPLICIT]     = { 0, 1, 1 },
+    [T_YEAR]         = { 0, 3000, 1 },
+    [T_DANCE]        = { 0, 1, 0 },
+    [T_ENERGY]       = { 0, 1, 0 },
+    [T_KEY]          = { -1, 11, 1 },
+    [T_MODE]         = { -1, 1, 1 },
+    [T_LOUDNESS]     = { -100, 100, 0 },
+    [T_SPEECH]       = { 0, 1, 0 },
+    [T_ACOUSTIC]     = { 0, 1, 0 },
+    [T_INSTRUMENTAL] = { 0, 1, 0 },
+    [T_LIVENESS]     = { 0, 1, 0 },
+    [T_VALENCE]      = { 0, 1, 0 },
+    [T_TEMPO]        = { 0, 1000, 0 },
+    [T_TIMESIG]      = { -1, 16, 1 },
+    [T_STORAGE]      = { 0, 2, 1 },
+    [T_COST]         = { 0, 1e9, 0 },
+    [T_FAN_PLAYS]    = { 0, 1e12, 0 },
+    [T_FAN_SKIPS]    = { 0, 1e12, 0 },
+};
+
+int
+sk_rec_range_bad(const sk_rec_range *r, const char *field, double d,
+    const char *v, size_t len, char *err, size_t errlen)
+{
+    char  why[80], shown[32];
+
+    /* subnormals too are refused: strtod reports them as out of range, so
+     * the readable form could not carry them */
+    if (d >= r->lo && d <= r->hi && (!r->integer || d == floor(d))
+        && fpclassify(d) != FP_SUBNORMAL)
+    {
+        return 0;
+    }
+    snprintf(why, sizeof(why), "not %s in [%g, %g]",
+             r->integer ? "an integer" : "a number", r->lo, r->hi);
+    if (v == NULL) {
+        /* a value of the binary form: show the number itself */
+        snprintf(shown, sizeof(shown), "%.17g", d);
+        v = shown;
+        len = strlen(shown);
+    }
+    return sk_rec_bad_field(err, errlen, field, v, len, why);
+}
+
 #define NEED(i, names)                                                       \
     if (vals[i] == NULL)                                                     \
-        return bad_field(err, errlen, names[i], NULL, 0, "missing")
+        return sk_rec_bad_field(err, errlen, names[i], NULL, 0, "missing")
 
-#define DBL(i, names, dst, lo, hi)                                           \
+/* A numeric field: parse, then the range of its table. */
+#define NUM(i, names, ranges, dst)                                           \
     do {                                                                     \
+        double  d_;                                                          \
         NEED(i, names);                                                      \
-        if (parse_double(vals[i], lens[i], &(dst)) != 0                      \
-            || (dst) < (lo) || (dst) > (hi))                                 \
-            return bad_field(err, errlen, names[i], vals[i], lens[i],        \
-                             "not a number in [" #lo ", " #hi "]");          \
-    } while (0)
-
-#define INT(i, names, dst, lo, hi)                                           \
-    do {                                                                     \
-        NEED(i, names);                                                      \
-        if (parse_int(vals[i], lens[i], lo, hi, &(dst)) != 0)                \
-            return bad_field(err, errlen, names[i], vals[i], lens[i],        \
-                             "not an integer in [" #lo ", " #hi "]");        \
+        if (sk_rec_parse_double(vals[i], lens[i], &d_) != 0) {               \
+            d_ = NAN;                                                        \
+        }                                                                    \
+        if (sk_rec_range_bad(&(ranges)[i], names[i], d_, vals[i], lens[i],   \
+                             err, errlen))                                   \
+            return SK_REC_MALFORMED;                                         \
+        (dst) = d_;                                                          \
     } while (0)
 
 int
@@ -184,22 +214,58 @@ sk_user_rec_decode(sk_user_rec *u, const char *const *vals,
     }
     NEED(U_FAV, f);
     if (sk_genre_mask_parse(vals[U_FAV], lens[U_FAV], &u->fav, NULL) != 0) {
-        return bad_field(err, errlen, f[U_FAV], vals[U_FAV], lens[U_FAV],
-                         "not a comma-separated genre list");
+        return sk_rec_bad_field(err, errlen, f[U_FAV], vals[U_FAV],
+                                lens[U_FAV], "not a comma-separated genre "
+                                "list");
     }
-    INT(U_PREMIUM, f, u->premium, 0, 1);
-    DBL(U_PLAYS, f, u->plays, 0, 1e12);
-    DBL(U_SKIPS, f, u->skips, 0, 1e12);
-    DBL(U_FAV_PLAYS, f, u->fav_plays, 0, 1e12);
-    DBL(U_FAV_SKIPS, f, u->fav_skips, 0, 1e12);
-    /* subsets of the totals: else the rates built on them leave [0, 1] */
+    NUM(U_PREMIUM, f, sk_user_ranges, u->premium);
+    NUM(U_PLAYS, f, sk_user_ranges, u->plays);
+    NUM(U_SKIPS, f, sk_user_ranges, u->skips);
+    NUM(U_FAV_PLAYS, f, sk_user_ranges, u->fav_plays);
+    NUM(U_FAV_SKIPS, f, sk_user_ranges, u->fav_skips);
+    return sk_user_rec_check_subsets(u, vals, lens, err, errlen);
+}
+
+/* fav_* and fan_* count subsets of the totals: else the rates built on
+ * them leave [0, 1].  vals may be NULL (the value is then the number). */
+int
+sk_user_rec_check_subsets(const sk_user_rec *u, const char *const *vals,
+    const size_t *lens, char *err, size_t errlen)
+{
+    const char *const *f = sk_user_fields;
+
     if (u->fav_plays > u->plays) {
-        return bad_field(err, errlen, f[U_FAV_PLAYS], vals[U_FAV_PLAYS],
-                         lens[U_FAV_PLAYS], "more than plays");
+        return sk_rec_bad_field(err, errlen, f[U_FAV_PLAYS],
+                                vals ? vals[U_FAV_PLAYS] : NULL,
+                                vals ? lens[U_FAV_PLAYS] : 0,
+                                "more than plays");
     }
     if (u->fav_skips > u->skips) {
-        return bad_field(err, errlen, f[U_FAV_SKIPS], vals[U_FAV_SKIPS],
-                         lens[U_FAV_SKIPS], "more than skips");
+        return sk_rec_bad_field(err, errlen, f[U_FAV_SKIPS],
+                                vals ? vals[U_FAV_SKIPS] : NULL,
+                                vals ? lens[U_FAV_SKIPS] : 0,
+                                "more than skips");
+    }
+    return SK_REC_OK;
+}
+
+int
+sk_track_rec_check_subsets(const sk_track_rec *t, const char *const *vals,
+    const size_t *lens, char *err, size_t errlen)
+{
+    const char *const *f = sk_track_fields;
+
+    if (t->fan_plays > t->plays) {
+        return sk_rec_bad_field(err, errlen, f[T_FAN_PLAYS],
+                                vals ? vals[T_FAN_PLAYS] : NULL,
+                                vals ? lens[T_FAN_PLAYS] : 0,
+                                "more than plays");
+    }
+    if (t->fan_skips > t->skips) {
+        return sk_rec_bad_field(err, errlen, f[T_FAN_SKIPS],
+                                vals ? vals[T_FAN_SKIPS] : NULL,
+                                vals ? lens[T_FAN_SKIPS] : 0,
+                                "more than skips");
     }
     return SK_REC_OK;
 }
@@ -208,7 +274,8 @@ int
 sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
     const size_t *lens, char *err, size_t errlen)
 {
-    const char *const *f = sk_track_fields;
+    const char *const   *f = sk_track_fields;
+    const sk_rec_range  *r = sk_track_ranges;
 
     memset(t, 0, sizeof(*t));
     if (all_missing(vals, SK_TRACK_NFIELDS)) {
@@ -218,46 +285,39 @@ sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
     if (sk_genre_mask_parse(vals[T_GENRES], lens[T_GENRES], &t->genres, NULL)
         != 0)
     {
-        return bad_field(err, errlen, f[T_GENRES], vals[T_GENRES],
-                         lens[T_GENRES], "not a comma-separated genre list");
+        return sk_rec_bad_field(err, errlen, f[T_GENRES], vals[T_GENRES],
+                                lens[T_GENRES], "not a comma-separated genre "
+                                "list");
     }
-    INT(T_NGENRES, f, t->n_genres, 0, 1000);
-    DBL(T_PLAYS, f, t->plays, 0, 1e12);
-    DBL(T_SKIPS, f, t->skips, 0, 1e12);
-    DBL(T_POPULARITY, f, t->popularity, 0, 100);
-    DBL(T_DURATION, f, t->duration_ms, 0, 1e9);
-    INT(T_EXPLICIT, f, t->explicit_, 0, 1);
-    INT(T_YEAR, f, t->year, 0, 3000);
-    DBL(T_DANCE, f, t->danceability, 0, 1);
-    DBL(T_ENERGY, f, t->energy, 0, 1);
-    INT(T_KEY, f, t->key, -1, 11);
-    INT(T_MODE, f, t->mode, -1, 1);
-    DBL(T_LOUDNESS, f, t->loudness, -100, 100);
-    DBL(T_SPEECH, f, t->speechiness, 0, 1);
-    DBL(T_ACOUSTIC, f, t->acousticness, 0, 1);
-    DBL(T_INSTRUMENTAL, f, t->instrumentalness, 0, 1);
-    DBL(T_LIVENESS, f, t->liveness, 0, 1);
-    DBL(T_VALENCE, f, t->valence, 0, 1);
-    DBL(T_TEMPO, f, t->tempo, 0, 1000);
-    INT(T_TIMESIG, f, t->time_signature, -1, 16);
+    NUM(T_NGENRES, f, r, t->n_genres);
+    NUM(T_PLAYS, f, r, t->plays);
+    NUM(T_SKIPS, f, r, t->skips);
+    NUM(T_POPULARITY, f, r, t->popularity);
+    NUM(T_DURATION, f, r, t->duration_ms);
+    NUM(T_EXPLICIT, f, r, t->explicit_);
+    NUM(T_YEAR, f, r, t->year);
+    NUM(T_DANCE, f, r, t->danceability);
+    NUM(T_ENERGY, f, r, t->energy);
+    NUM(T_KEY, f, r, t->key);
+    NUM(T_MODE, f, r, t->mode);
+    NUM(T_LOUDNESS, f, r, t->loudness);
+    NUM(T_SPEECH, f, r, t->speechiness);
+    NUM(T_ACOUSTIC, f, r, t->acousticness);
+    NUM(T_INSTRUMENTAL, f, r, t->instrumentalness);
+    NUM(T_LIVENESS, f, r, t->liveness);
+    NUM(T_VALENCE, f, r, t->valence);
+    NUM(T_TEMPO, f, r, t->tempo);
+    NUM(T_TIMESIG, f, r, t->time_signature);
     NEED(T_STORAGE, f);
     t->storage = sk_storage_parse(vals[T_STORAGE], lens[T_STORAGE]);
     if (t->storage < 0) {
-        return bad_field(err, errlen, f[T_STORAGE], vals[T_STORAGE],
-                         lens[T_STORAGE], "not slow, medium or fast");
+        return sk_rec_bad_field(err, errlen, f[T_STORAGE], vals[T_STORAGE],
+                                lens[T_STORAGE], "not slow, medium or fast");
     }
-    DBL(T_COST, f, t->daily_cost, 0, 1e9);
-    DBL(T_FAN_PLAYS, f, t->fan_plays, 0, 1e12);
-    DBL(T_FAN_SKIPS, f, t->fan_skips, 0, 1e12);
-    if (t->fan_plays > t->plays) {
-        return bad_field(err, errlen, f[T_FAN_PLAYS], vals[T_FAN_PLAYS],
-                         lens[T_FAN_PLAYS], "more than plays");
-    }
-    if (t->fan_skips > t->skips) {
-        return bad_field(err, errlen, f[T_FAN_SKIPS], vals[T_FAN_SKIPS],
-                         lens[T_FAN_SKIPS], "more than skips");
-    }
-    return SK_REC_OK;
+    NUM(T_COST, f, r, t->daily_cost);
+    NUM(T_FAN_PLAYS, f, r, t->fan_plays);
+    NUM(T_FAN_SKIPS, f, r, t->fan_skips);
+    return sk_track_rec_check_subsets(t, vals, lens, err, errlen);
 }
 
 /*
@@ -270,8 +330,8 @@ sk_track_rec_decode(sk_track_rec *t, const char *const *vals,
  * which made encoding the tracks' float-derived audio features (16-17
  * digits) the cost of a whole `features load`.
  */
-static void
-fmt_double(char *buf, size_t size, double d)
+void
+sk_rec_fmt_double(char *buf, size_t size, double d)
 {
     int prec;
 
@@ -295,10 +355,10 @@ sk_user_rec_encode(const sk_user_rec *u, char vals[][SK_REC_VALMAX])
 {
     sk_genre_mask_format(u->fav, vals[U_FAV], SK_REC_VALMAX);
     snprintf(vals[U_PREMIUM], SK_REC_VALMAX, "%d", u->premium ? 1 : 0);
-    fmt_double(vals[U_PLAYS], SK_REC_VALMAX, u->plays);
-    fmt_double(vals[U_SKIPS], SK_REC_VALMAX, u->skips);
-    fmt_double(vals[U_FAV_PLAYS], SK_REC_VALMAX, u->fav_plays);
-    fmt_double(vals[U_FAV_SKIPS], SK_REC_VALMAX, u->fav_skips);
+    sk_rec_fmt_double(vals[U_PLAYS], SK_REC_VALMAX, u->plays);
+    sk_rec_fmt_double(vals[U_SKIPS], SK_REC_VALMAX, u->skips);
+    sk_rec_fmt_double(vals[U_FAV_PLAYS], SK_REC_VALMAX, u->fav_plays);
+    sk_rec_fmt_double(vals[U_FAV_SKIPS], SK_REC_VALMAX, u->fav_skips);
 }
 
 void
@@ -306,29 +366,29 @@ sk_track_rec_encode(const sk_track_rec *t, char vals[][SK_REC_VALMAX])
 {
     sk_genre_mask_format(t->genres, vals[T_GENRES], SK_REC_VALMAX);
     snprintf(vals[T_NGENRES], SK_REC_VALMAX, "%d", t->n_genres);
-    fmt_double(vals[T_PLAYS], SK_REC_VALMAX, t->plays);
-    fmt_double(vals[T_SKIPS], SK_REC_VALMAX, t->skips);
-    fmt_double(vals[T_POPULARITY], SK_REC_VALMAX, t->popularity);
-    fmt_double(vals[T_DURATION], SK_REC_VALMAX, t->duration_ms);
+    sk_rec_fmt_double(vals[T_PLAYS], SK_REC_VALMAX, t->plays);
+    sk_rec_fmt_double(vals[T_SKIPS], SK_REC_VALMAX, t->skips);
+    sk_rec_fmt_double(vals[T_POPULARITY], SK_REC_VALMAX, t->popularity);
+    sk_rec_fmt_double(vals[T_DURATION], SK_REC_VALMAX, t->duration_ms);
     snprintf(vals[T_EXPLICIT], SK_REC_VALMAX, "%d", t->explicit_ ? 1 : 0);
     snprintf(vals[T_YEAR], SK_REC_VALMAX, "%d", t->year);
-    fmt_double(vals[T_DANCE], SK_REC_VALMAX, t->danceability);
-    fmt_double(vals[T_ENERGY], SK_REC_VALMAX, t->energy);
+    sk_rec_fmt_double(vals[T_DANCE], SK_REC_VALMAX, t->danceability);
+    sk_rec_fmt_double(vals[T_ENERGY], SK_REC_VALMAX, t->energy);
     snprintf(vals[T_KEY], SK_REC_VALMAX, "%d", t->key);
     snprintf(vals[T_MODE], SK_REC_VALMAX, "%d", t->mode);
-    fmt_double(vals[T_LOUDNESS], SK_REC_VALMAX, t->loudness);
-    fmt_double(vals[T_SPEECH], SK_REC_VALMAX, t->speechiness);
-    fmt_double(vals[T_ACOUSTIC], SK_REC_VALMAX, t->acousticness);
-    fmt_double(vals[T_INSTRUMENTAL], SK_REC_VALMAX, t->instrumentalness);
-    fmt_double(vals[T_LIVENESS], SK_REC_VALMAX, t->liveness);
-    fmt_double(vals[T_VALENCE], SK_REC_VALMAX, t->valence);
-    fmt_double(vals[T_TEMPO], SK_REC_VALMAX, t->tempo);
+    sk_rec_fmt_double(vals[T_LOUDNESS], SK_REC_VALMAX, t->loudness);
+    sk_rec_fmt_double(vals[T_SPEECH], SK_REC_VALMAX, t->speechiness);
+    sk_rec_fmt_double(vals[T_ACOUSTIC], SK_REC_VALMAX, t->acousticness);
+    sk_rec_fmt_double(vals[T_INSTRUMENTAL], SK_REC_VALMAX, t->instrumentalness);
+    sk_rec_fmt_double(vals[T_LIVENESS], SK_REC_VALMAX, t->liveness);
+    sk_rec_fmt_double(vals[T_VALENCE], SK_REC_VALMAX, t->valence);
+    sk_rec_fmt_double(vals[T_TEMPO], SK_REC_VALMAX, t->tempo);
     snprintf(vals[T_TIMESIG], SK_REC_VALMAX, "%d", t->time_signature);
     snprintf(vals[T_STORAGE], SK_REC_VALMAX, "%s",
              sk_storage_name(t->storage));
-    fmt_double(vals[T_COST], SK_REC_VALMAX, t->daily_cost);
-    fmt_double(vals[T_FAN_PLAYS], SK_REC_VALMAX, t->fan_plays);
-    fmt_double(vals[T_FAN_SKIPS], SK_REC_VALMAX, t->fan_skips);
+    sk_rec_fmt_double(vals[T_COST], SK_REC_VALMAX, t->daily_cost);
+    sk_rec_fmt_double(vals[T_FAN_PLAYS], SK_REC_VALMAX, t->fan_plays);
+    sk_rec_fmt_double(vals[T_FAN_SKIPS], SK_REC_VALMAX, t->fan_skips);
 }
 
 int

@@ -102,6 +102,53 @@ void sk_user_rec_encode(const sk_user_rec *u, char vals[][SK_REC_VALMAX]);
 void sk_track_rec_encode(const sk_track_rec *t, char vals[][SK_REC_VALMAX]);
 
 /*
+ * The stored form (format 2, records_stored.c; docs/feature-store.md,
+ * "Record format").  What a request needs of a record is fetched as five
+ * hash fields: "b", the static part packed in binary (little-endian IEEE
+ * doubles and the genre mask: copied, never parsed, so exact), and the
+ * four history counters as decimal text, which the events script updates
+ * in place.  The sixth, "fav" / "genres", is the genre list as text for
+ * the events script (it decides which counters an event touches) and for
+ * people; the module reads the mask from "b".  skipctl features get/set
+ * show and take the fields of sk_user_fields / sk_track_fields as before.
+ */
+#define SK_REC_FORMAT      2
+#define SK_REC_NFETCH      5     /* fields the module fetches */
+#define SK_USER_NSTORED    6     /* fields a record has in Redis */
+#define SK_TRACK_NSTORED   6
+
+extern const char *const sk_user_stored[SK_USER_NSTORED];
+extern const char *const sk_track_stored[SK_TRACK_NSTORED];
+
+/* Record -> the values of sk_*_stored (binary: use lens, not strlen). */
+void sk_user_rec_pack(const sk_user_rec *u, char vals[][SK_REC_VALMAX],
+    size_t *lens);
+void sk_track_rec_pack(const sk_track_rec *t, char vals[][SK_REC_VALMAX],
+    size_t *lens);
+
+/*
+ * The module's fetch, the first SK_REC_NFETCH fields of sk_*_stored, ->
+ * record, with the checks and results of sk_*_rec_decode (the same
+ * records are accepted and refused either way).
+ */
+int sk_user_rec_unpack(sk_user_rec *u, const char *const *vals,
+    const size_t *lens, char *err, size_t errlen);
+int sk_track_rec_unpack(sk_track_rec *t, const char *const *vals,
+    const size_t *lens, char *err, size_t errlen);
+
+/*
+ * All SK_*_NSTORED stored values -> the readable fields of sk_*_fields
+ * (out[i], present[i] = 0 where the stored record has nothing for it),
+ * for skipctl to show and to change one field.  A "b" that does not
+ * unpack, or whose genres disagree with the text list, is SK_REC_MALFORMED
+ * (err says why); the readable fields are then those it could read.
+ */
+int sk_user_rec_stored_fields(const char *const *vals, const size_t *lens,
+    char out[][SK_REC_VALMAX], int *present, char *err, size_t errlen);
+int sk_track_rec_stored_fields(const char *const *vals, const size_t *lens,
+    char out[][SK_REC_VALMAX], int *present, char *err, size_t errlen);
+
+/*
  * Text from outside (a Redis value or error reply, a request-controlled
  * string) made safe to log: at most size - 1 bytes of src[0..len) into dst,
  * NUL-terminated, each control byte, DEL, byte >= 0x80 and double quote

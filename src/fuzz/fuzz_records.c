@@ -5,8 +5,10 @@
  *
  * Input: byte 0 bit 0 picks the record (0 user, 1 track), bit 1 the field
  * separator (0 '\n', 1 '\0', so that values can hold either byte), bits
- * 2..6 a field to answer as nil (0 none, k: field k - 1), bit 7 nothing.
- * The rest is the values, in the order of sk_user_fields / sk_track_fields;
+ * 2..6 a field to answer as nil (0 none, k: field k - 1), bit 7 the form:
+ * 0 readable, 1 stored (records_stored.c).
+ * The rest is the values, in the order of sk_user_fields / sk_track_fields
+ * (stored: sk_user_stored / sk_track_stored, "b" first);
  * the fields the input does not reach are nil (byte 0 alone: the record
  * does not exist), bytes after the last field are ignored.
  *
@@ -21,6 +23,10 @@
  *     within their ranges, and encoding then decoding again gives the same
  *     record, doubles bit for bit (the encoder's promise: going through
  *     Redis changes no score);
+ *   - stored form: what the module unpacks (the first SK_REC_NFETCH
+ *     values) and what skipctl reads (all of them, through the readable
+ *     decoder, with the genre text made to agree with "b") are the same
+ *     answer and, when OK, the same record bit for bit;
  *   - OK: with the "seed" and "full" plans, several priors and a fixed
  *     record of the other kind, sk_features_raw gives finite values for
  *     every hour and several session positions, and none of them comes
@@ -289,6 +295,10 @@ check_err(const char *err, size_t errlen, const char *const *fields, int n)
     if (strncmp(err, "field \"", 7) != 0) {
         abort();
     }
+    /* the packed part of the stored form is a field of its own */
+    if (strncmp(err + 7, "b\"", 2) == 0) {
+        return;
+    }
     for (i = 0; i < n; i++) {
         flen = strlen(fields[i]);
         if (strncmp(err + 7, fields[i], flen) == 0 && err[7 + flen] == '"') {
@@ -364,6 +374,70 @@ check_features(const sk_user_rec *u, const sk_track_rec *t)
     }
 }
 
+/*
+ * The stored form, read the module's way (unpack) and skipctl's way
+ * (stored -> readable fields -> readable decoder).  The genre text is not
+ * what the module reads, so it is set to the list "b" holds, when "b"
+ * unpacks: the two must then give the same answer and the same record.
+ */
+static int
+stored_agree(int track, void *rec, char **vals, const size_t *lens,
+    char *err, size_t errlen)
+{
+    char          out[SK_TRACK_NFIELDS][SK_REC_VALMAX];
+    char          gtext[SK_REC_VALMAX];
+    const char   *sv[SK_TRACK_NSTORED], *p[SK_TRACK_NFIELDS];
+    size_t        sl[SK_TRACK_NSTORED], l[SK_TRACK_NFIELDS];
+    int           present[SK_TRACK_NFIELDS], i, rc, rc2, nf, ns;
+    sk_user_rec   u2;
+    sk_track_rec  t2;
+
+    ns = track ? SK_TRACK_NSTORED : SK_USER_NSTORED;
+    nf = track ? SK_TRACK_NFIELDS : SK_USER_NFIELDS;
+    for (i = 0; i < ns; i++) {
+        sv[i] = vals[i];
+        sl[i] = lens[i];
+    }
+    rc = track ? sk_track_rec_unpack(rec, sv, sl, err, errlen)
+               : sk_user_rec_unpack(rec, sv, sl, err, errlen);
+    if (rc != SK_REC_OK && rc != SK_REC_MISSING && rc != SK_REC_MALFORMED) {
+        abort();
+    }
+    if (rc == SK_REC_MALFORMED) {
+        check_err(err, errlen, track ? sk_track_fields : sk_user_fields, nf);
+    }
+    if (rc == SK_REC_OK) {
+        sk_genre_mask_format(track ? ((sk_track_rec *) rec)->genres
+                                   : ((sk_user_rec *) rec)->fav,
+                             gtext, sizeof(gtext));
+        sv[ns - 1] = gtext;
+        sl[ns - 1] = strlen(gtext);
+    }
+    rc2 = track ? sk_track_rec_stored_fields(sv, sl, out, present, NULL, 0)
+                : sk_user_rec_stored_fields(sv, sl, out, present, NULL, 0);
+    if (rc2 == SK_REC_OK) {
+        for (i = 0; i < nf; i++) {
+            p[i] = present[i] ? out[i] : NULL;
+            l[i] = present[i] ? strlen(out[i]) : 0;
+        }
+        rc2 = track ? sk_track_rec_decode(&t2, p, l, NULL, 0)
+                    : sk_user_rec_decode(&u2, p, l, NULL, 0);
+    }
+    /* MISSING needs every stored field nil, unpack only the fetched ones */
+    if (rc == SK_REC_MISSING) {
+        return rc;
+    }
+    if ((rc == SK_REC_OK) != (rc2 == SK_REC_OK)) {
+        abort();
+    }
+    if (rc == SK_REC_OK
+        && (track ? !same_track(rec, &t2) : !same_user(rec, &u2)))
+    {
+        abort();
+    }
+    return rc;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -375,7 +449,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sk_user_rec   u;
     sk_track_rec  t;
     void         *rec;
-    int           track, nil, n, i, rc;
+    int           track, nil, n, i, rc, stored;
 
     if (!ready) {
         init();
@@ -386,7 +460,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     track = data[0] & 1;
     sepc = (data[0] & 2) ? '\0' : '\n';
     nil = ((data[0] >> 2) & 31) - 1;
-    n = track ? SK_TRACK_NFIELDS : SK_USER_NFIELDS;
+    stored = data[0] >> 7;
+    n = stored ? (track ? SK_TRACK_NSTORED : SK_USER_NSTORED)
+               : (track ? SK_TRACK_NFIELDS : SK_USER_NFIELDS);
     rec = track ? (void *) &t : (void *) &u;
 
     /* off: where field i starts, past the end once the fields run out. */
@@ -411,6 +487,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The module's 256-byte buffer, filled so that a missing NUL shows. */
     memset(err, 'x', sizeof(err));
+    if (stored) {
+        rc = stored_agree(track, rec, vals, lens, err, sizeof(err));
+        free_heap(vals, n);
+        goto checked;
+    }
     rc = decode(track, rec, vals, lens, err, sizeof(err));
     if (rc != SK_REC_OK && rc != SK_REC_MISSING && rc != SK_REC_MALFORMED) {
         abort();
@@ -437,6 +518,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(small);
     free_heap(vals, n);
+
+checked:
 
     if (rc != SK_REC_OK) {
         return 0;

@@ -39,10 +39,14 @@ ngx_str_t  ngx_skip_sources[] = {
 };
 
 
-/* Storage for one "HMGET key field..." command. */
+/*
+ * Storage for one "HMGET key field..." command: the first SK_REC_NFETCH
+ * fields of the stored form (records.h), the packed static part and the
+ * four counters.
+ */
 typedef struct {
-    const char                 *argv[SK_TRACK_NFIELDS + 2];
-    size_t                      lens[SK_TRACK_NFIELDS + 2];
+    const char                 *argv[SK_REC_NFETCH + 2];
+    size_t                      lens[SK_REC_NFETCH + 2];
     u_char                      key[SK_KEY_MAX];
 } ngx_skip_lookup_hmget_t;
 
@@ -246,7 +250,7 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
                                           (const char *) lk->prefix, lk->snap,
                                           (const char *) lk->user_id.data,
                                           lk->user_id.len),
-                              sk_user_fields, SK_USER_NFIELDS);
+                              sk_user_stored, SK_REC_NFETCH);
         k++;
     }
 
@@ -263,7 +267,7 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
                                            lk->snap,
                                            (const char *) t->id.data,
                                            t->id.len),
-                              sk_track_fields, SK_TRACK_NFIELDS);
+                              sk_track_stored, SK_REC_NFETCH);
         k++;
     }
 
@@ -382,17 +386,16 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     ngx_uint_t kind, ngx_str_t *id, void *rec)
 {
     char         err[256], key[SK_KEY_MAX];
-    size_t       lens[SK_TRACK_NFIELDS];
+    size_t       lens[SK_REC_NFETCH];
     ngx_int_t    rc;
     ngx_log_t   *log;
     ngx_uint_t   i, nfields;
-    const char  *vals[SK_TRACK_NFIELDS];
+    const char  *vals[SK_REC_NFETCH];
     redisReply  *f;
 
     log = lk->connection->log;
 
-    nfields = (kind == NGX_SKIP_CACHE_USER) ? SK_USER_NFIELDS
-                                            : SK_TRACK_NFIELDS;
+    nfields = SK_REC_NFETCH;
 
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != nfields) {
         if (reply->type == REDIS_REPLY_ERROR) {
@@ -428,10 +431,10 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     err[0] = '\0';
 
     if (kind == NGX_SKIP_CACHE_USER) {
-        rc = sk_user_rec_decode(rec, vals, lens, err, sizeof(err));
+        rc = sk_user_rec_unpack(rec, vals, lens, err, sizeof(err));
 
     } else {
-        rc = sk_track_rec_decode(rec, vals, lens, err, sizeof(err));
+        rc = sk_track_rec_unpack(rec, vals, lens, err, sizeof(err));
     }
 
     if (rc == SK_REC_MALFORMED) {

@@ -154,16 +154,16 @@ int sk_snapshot_delete(sk_store *s, const char *snap, long *deleted);
 
 /* ---- records and scripts (store_load.c) ------------------------------ */
 
-/* Queue HSET <prefix>:<snap>:u:<id> with every user field on the writer. */
+/* Queue HSET <prefix>:<snap>:u:<id> with the stored form on the writer. */
 int sk_store_put_user(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const sk_user_rec *u);
 int sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const sk_track_rec *t);
 
 /*
- * HMGET one record of snapshot snap (fields in sk_user_fields order) and
- * decode it.  The raw values land in vals (NULL-free: "" for nil, with
- * present[i] = 0).  Returns SK_REC_OK, SK_REC_MISSING, SK_REC_MALFORMED
+ * Read one record of snapshot snap (its stored form, records.h) and decode
+ * it.  Its readable fields, in sk_user_fields / sk_track_fields order, land
+ * in vals (NULL-free: "" where there is none, with present[i] = 0).  Returns SK_REC_OK, SK_REC_MISSING, SK_REC_MALFORMED
  * (why in derr), or -10 on a Redis failure (s->err).
  */
 #define SK_STORE_IOERR (-10)

@@ -10,13 +10,14 @@
 #include "store.h"
 #include "../core/store_scripts.h"
 
-/* HSET key f1 v1 ... with the encoded values. */
+/* HSET key f1 v1 ... with the stored values (binary: lens given). */
 static int
 put_record(sk_bulk *b, const char *key, size_t keylen,
-    const char *const *fields, int nfields, char vals[][SK_REC_VALMAX])
+    const char *const *fields, int nfields, char vals[][SK_REC_VALMAX],
+    const size_t *vlens)
 {
-    const char *argv[2 + 2 * SK_TRACK_NFIELDS];
-    size_t      lens[2 + 2 * SK_TRACK_NFIELDS];
+    const char *argv[2 + 2 * SK_TRACK_NSTORED];
+    size_t      lens[2 + 2 * SK_TRACK_NSTORED];
     int         i, argc = 0;
 
     argv[argc] = "HSET";
@@ -27,7 +28,7 @@ put_record(sk_bulk *b, const char *key, size_t keylen,
         argv[argc] = fields[i];
         lens[argc++] = strlen(fields[i]);
         argv[argc] = vals[i];
-        lens[argc++] = strlen(vals[i]);
+        lens[argc++] = vlens[i];
     }
     return sk_bulk_append(b, argc, argv, lens);
 }
@@ -37,8 +38,8 @@ sk_store_put_user(sk_bulk *b, const char *snap, const char *id, size_t idlen,
     const sk_user_rec *u)
 {
     char   key[SK_KEY_MAX];
-    char   vals[SK_USER_NFIELDS][SK_REC_VALMAX];
-    size_t klen;
+    char   vals[SK_USER_NSTORED][SK_REC_VALMAX];
+    size_t klen, lens[SK_USER_NSTORED];
 
     if (!sk_id_valid(id, idlen)) {
         snprintf(b->s->err, sizeof(b->s->err), "user id \"%.*s\": not 1..%d "
@@ -48,8 +49,9 @@ sk_store_put_user(sk_bulk *b, const char *snap, const char *id, size_t idlen,
         return -1;
     }
     klen = sk_key_user(key, sizeof(key), b->s->opts.prefix, snap, id, idlen);
-    sk_user_rec_encode(u, vals);
-    return put_record(b, key, klen, sk_user_fields, SK_USER_NFIELDS, vals);
+    sk_user_rec_pack(u, vals, lens);
+    return put_record(b, key, klen, sk_user_stored, SK_USER_NSTORED, vals,
+                      lens);
 }
 
 int
@@ -57,8 +59,8 @@ sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const sk_track_rec *t)
 {
     char   key[SK_KEY_MAX];
-    char   vals[SK_TRACK_NFIELDS][SK_REC_VALMAX];
-    size_t klen;
+    char   vals[SK_TRACK_NSTORED][SK_REC_VALMAX];
+    size_t klen, lens[SK_TRACK_NSTORED];
 
     if (!sk_id_valid(id, idlen)) {
         snprintf(b->s->err, sizeof(b->s->err), "track id \"%.*s\": not "
@@ -68,47 +70,68 @@ sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
         return -1;
     }
     klen = sk_key_track(key, sizeof(key), b->s->opts.prefix, snap, id, idlen);
-    sk_track_rec_encode(t, vals);
-    return put_record(b, key, klen, sk_track_fields, SK_TRACK_NFIELDS, vals);
+    sk_track_rec_pack(t, vals, lens);
+    return put_record(b, key, klen, sk_track_stored, SK_TRACK_NSTORED, vals,
+                      lens);
 }
 
-/* HMGET key fields... -> vals/present, then decode with the decoder. */
+/*
+ * HMGET the stored fields of one record -> its readable fields (vals,
+ * present) through sk_*_rec_stored_fields, then the readable decoder, so
+ * that skipctl shows and checks a record as it always did.
+ */
 static int
-get_record(sk_store *s, const char *key, const char *const *fields,
-    int nfields, char vals[][SK_REC_VALMAX], int *present,
-    const char **ptrs, size_t *lens)
+get_record(sk_store *s, const char *key, int track, char vals[][SK_REC_VALMAX],
+    int *present, void *rec, char *derr, size_t derrlen)
 {
-    const char *argv[2 + SK_TRACK_NFIELDS];
-    redisReply *r;
-    int         i;
+    const char *const *fields = track ? sk_track_stored : sk_user_stored;
+    const char  *argv[2 + SK_TRACK_NSTORED];
+    const char  *sv[SK_TRACK_NSTORED], *ptrs[SK_TRACK_NFIELDS];
+    size_t       slens[SK_TRACK_NSTORED], lens[SK_TRACK_NFIELDS];
+    redisReply  *r;
+    int          i, rc, nstored, nfields;
 
+    nstored = track ? SK_TRACK_NSTORED : SK_USER_NSTORED;
+    nfields = track ? SK_TRACK_NFIELDS : SK_USER_NFIELDS;
     argv[0] = "HMGET";
     argv[1] = key;
-    for (i = 0; i < nfields; i++) {
+    for (i = 0; i < nstored; i++) {
         argv[2 + i] = fields[i];
     }
-    r = sk_store_cmd(s, 2 + nfields, argv, NULL);
+    r = sk_store_cmd(s, 2 + nstored, argv, NULL);
     if (r == NULL) {
         return SK_STORE_IOERR;
     }
-    if (r->type != REDIS_REPLY_ARRAY || (int) r->elements != nfields) {
+    if (r->type != REDIS_REPLY_ARRAY || (int) r->elements != nstored) {
         snprintf(s->err, sizeof(s->err), "HMGET %s: unexpected reply", key);
         freeReplyObject(r);
         return SK_STORE_IOERR;
     }
-    for (i = 0; i < nfields; i++) {
+    for (i = 0; i < nstored; i++) {
         redisReply *e = r->element[i];
 
-        present[i] = e->type == REDIS_REPLY_STRING;
-        lens[i] = present[i] ? (e->len < SK_REC_VALMAX ? e->len
-                                                       : SK_REC_VALMAX - 1)
-                             : 0;
-        memcpy(vals[i], present[i] ? e->str : "", lens[i]);
-        vals[i][lens[i]] = '\0';
-        ptrs[i] = present[i] ? vals[i] : NULL;
+        sv[i] = e->type == REDIS_REPLY_STRING ? e->str : NULL;
+        slens[i] = sv[i] ? e->len : 0;
     }
+    rc = track ? sk_track_rec_stored_fields(sv, slens, vals, present, derr,
+                                            derrlen)
+               : sk_user_rec_stored_fields(sv, slens, vals, present, derr,
+                                           derrlen);
     freeReplyObject(r);
-    return 0;
+    if (rc != SK_REC_OK) {
+        if (track) {
+            memset(rec, 0, sizeof(sk_track_rec));
+        } else {
+            memset(rec, 0, sizeof(sk_user_rec));
+        }
+        return rc;
+    }
+    for (i = 0; i < nfields; i++) {
+        ptrs[i] = present[i] ? vals[i] : NULL;
+        lens[i] = present[i] ? strlen(vals[i]) : 0;
+    }
+    return track ? sk_track_rec_decode(rec, ptrs, lens, derr, derrlen)
+                 : sk_user_rec_decode(rec, ptrs, lens, derr, derrlen);
 }
 
 int
@@ -116,18 +139,10 @@ sk_store_get_user(sk_store *s, const char *snap, const char *id,
     sk_user_rec *u, char vals[][SK_REC_VALMAX], int *present, char *derr,
     size_t derrlen)
 {
-    char        key[SK_KEY_MAX];
-    const char *ptrs[SK_USER_NFIELDS];
-    size_t      lens[SK_USER_NFIELDS];
-    int         rc;
+    char  key[SK_KEY_MAX];
 
     sk_key_user(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
-    rc = get_record(s, key, sk_user_fields, SK_USER_NFIELDS, vals, present,
-                    ptrs, lens);
-    if (rc != 0) {
-        return rc;
-    }
-    return sk_user_rec_decode(u, ptrs, lens, derr, derrlen);
+    return get_record(s, key, 0, vals, present, u, derr, derrlen);
 }
 
 int
@@ -135,18 +150,10 @@ sk_store_get_track(sk_store *s, const char *snap, const char *id,
     sk_track_rec *t, char vals[][SK_REC_VALMAX], int *present, char *derr,
     size_t derrlen)
 {
-    char        key[SK_KEY_MAX];
-    const char *ptrs[SK_TRACK_NFIELDS];
-    size_t      lens[SK_TRACK_NFIELDS];
-    int         rc;
+    char  key[SK_KEY_MAX];
 
     sk_key_track(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
-    rc = get_record(s, key, sk_track_fields, SK_TRACK_NFIELDS, vals, present,
-                    ptrs, lens);
-    if (rc != 0) {
-        return rc;
-    }
-    return sk_track_rec_decode(t, ptrs, lens, derr, derrlen);
+    return get_record(s, key, 1, vals, present, t, derr, derrlen);
 }
 
 redisReply *

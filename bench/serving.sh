@@ -1,0 +1,235 @@
+#!/bin/sh
+# What the module costs per track request on a realistic request stream.
+#
+# The workload: the first PLAYS Play events of a generated dataset
+# (--scale SCALE, seed 7) in file order, i.e. listeners' sessions in
+# order, many listeners and many tracks (the counts are printed), one
+# request per play with X-User-Id.  wrk cycles through the list, each
+# connection from its own random offset, so CONNS listeners' streams run
+# interleaved, as at an edge.  One nginx worker; each track is a 4 kB
+# file, served two ways:
+#   static    from disk (root): the cheapest thing nginx does
+#   hit       through proxy_cache, every request a cache HIT (the cache
+#             is warmed with the whole list first)
+# and for each, the same location without the module ("off") and with
+# skip_predict on ("on"), in the same nginx, alternated 3 times, medians
+# reported.  This runs twice: with the record cache as shipped
+# (skip_record_cache 4096 2s, skip_record_cache_track as configured by
+# TRACK_TTL if set) and with skip_record_cache off (every request one
+# Redis round trip of two HMGETs).
+#
+# Reported per configuration: requests/s, the ratio on/off, the worker's
+# CPU time per request (utime + stime from /proc over the runs, divided by
+# the requests wrk completed) and what "on" adds to it, Redis commands
+# and Redis CPU per request (INFO commandstats calls/usec; redis-server's
+# own CPU from /proc), and the share of track records the worker's
+# record cache answered (skip_track_cache_total).
+#
+# Environment: SKIP_BUILD (default ./build), DURATION (s per run, 5),
+# CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1),
+# CACHE_DIRECTIVE (the skip_record_cache line of the "cache" pass,
+# default "skip_record_cache 4096 2s;").
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${SKIP_BUILD:-$ROOT/build}
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-50}
+PLAYS=${PLAYS:-200000}
+SCALE=${SCALE:-0.1}
+CACHE_DIRECTIVE=${CACHE_DIRECTIVE:-"skip_record_cache 4096 2s;"}
+SKIPCTL=$BUILD/skipctl
+MODULE=$BUILD/ngx_skip_module.so
+
+[ -f "$MODULE" ] || { echo "no $MODULE (make first)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
+
+. bench/lib.sh
+bench_setup serving-bench
+RPORT=$(freeport)
+HPORT=$(freeport)
+OPORT=$(freeport)
+bench_redis "$RPORT"
+
+echo "generating a dataset (scale $SCALE) and loading its features..." >&2
+"$SKIPCTL" gen --out "$WORK/data" --scale "$SCALE" --seed 7 --quiet
+"$SKIPCTL" features load --redis "127.0.0.1:$RPORT" --data "$WORK/data" \
+    --model "$ROOT/models/default.model" >/dev/null 2>&1
+
+grep '"event_type":"Play"' "$WORK/data/sessions.jsonl" | head -n "$PLAYS" \
+    | sed 's/.*"user_id":\([0-9]*\).*"track_id":"\([^"]*\)".*/\1 \2/' \
+    > "$WORK/plays"
+NPLAYS=$(wc -l < "$WORK/plays")
+NUSERS=$(cut -d' ' -f1 "$WORK/plays" | sort -u | wc -l)
+mkdir -p "$WORK/origin/t" "$WORK/cache"
+head -c 4096 /dev/zero | tr '\0' 'x' > "$WORK/track"
+cut -d' ' -f2 "$WORK/plays" | sort -u > "$WORK/tracks"
+NTRACKS=$(wc -l < "$WORK/tracks")
+while read -r t; do ln "$WORK/track" "$WORK/origin/t/$t"; done < "$WORK/tracks"
+
+# wrk: each connection walks the play list from its own offset
+{
+    echo 'local reqs = {}'
+    awk '{ printf "reqs[#reqs+1] = {\"%s\", \"%s\"}\n", $1, $2 }' "$WORK/plays"
+    cat <<'EOF'
+local i = 0
+function init(args) i = math.random(#reqs) end
+function request()
+    i = i % #reqs + 1
+    local r = reqs[i]
+    return wrk.format("GET", wrk.path .. r[2], { ["X-User-Id"] = r[1] })
+end
+EOF
+} > "$WORK/plays.lua"
+
+AFFINITY=""
+[ -n "$PIN" ] && AFFINITY="worker_cpu_affinity 01;"
+USER_LINE=""
+[ "$(id -u)" = 0 ] && USER_LINE="user root;"
+cat > "$WORK/nginx.conf" <<EOF
+load_module $MODULE;
+$USER_LINE
+worker_processes 1;
+$AFFINITY
+pid $WORK/nginx.pid;
+error_log $WORK/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/body;
+    proxy_temp_path $WORK/proxy;
+    fastcgi_temp_path $WORK/fastcgi;
+    uwsgi_temp_path $WORK/uwsgi;
+    scgi_temp_path $WORK/scgi;
+    open_file_cache max=40000 inactive=60s;
+
+    skip_redis 127.0.0.1:$RPORT;
+    skip_model default $ROOT/models/default.model;
+    RECORD_CACHE
+    skip_zone skip 4m;
+
+    proxy_cache_path $WORK/cache levels=1:2 keys_zone=tracks:16m;
+    upstream origin { server 127.0.0.1:$OPORT; keepalive 16; }
+
+    server {
+        listen 127.0.0.1:$HPORT;
+
+        location ~ ^/static/off/(?<track>[^/]+)\$ {
+            root $WORK/origin; try_files /t/\$track =404;
+        }
+        location ~ ^/static/on/(?<track>[^/]+)\$ {
+            skip_predict on; skip_user \$http_x_user_id; skip_track \$track;
+            add_header X-Skip-Decision \$skip_decision;
+            root $WORK/origin; try_files /t/\$track =404;
+        }
+        location ~ ^/hit/off/(?<track>[^/]+)\$ {
+            proxy_cache tracks; proxy_cache_key \$track;
+            proxy_cache_valid 200 1h;
+            proxy_http_version 1.1; proxy_set_header Connection "";
+            proxy_pass http://origin/t/\$track;
+        }
+        location ~ ^/hit/on/(?<track>[^/]+)\$ {
+            skip_predict on; skip_user \$http_x_user_id; skip_track \$track;
+            add_header X-Skip-Decision \$skip_decision;
+            proxy_cache tracks; proxy_cache_key \$track;
+            proxy_cache_valid 200 1h;
+            proxy_http_version 1.1; proxy_set_header Connection "";
+            proxy_pass http://origin/t/\$track;
+        }
+        location = /metrics { skip_metrics; }
+    }
+
+    server {
+        listen 127.0.0.1:$OPORT;
+        root $WORK/origin;
+    }
+}
+EOF
+
+cpu_ticks() {   # utime + stime of a pid, in clock ticks
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+cmdstat() {     # "calls usec" summed over the commands the module sends
+    redis-cli -p "$RPORT" info commandstats | tr -d '\r' | awk -F'[=,:]' '
+        /^cmdstat_(hmget|hget|get|evalsha|hgetall)/ { c += $3; u += $5 }
+        END { printf "%d %d\n", c, u }'
+}
+cache_hits() {  # "hits lookups" of the track record cache
+    curl -s "http://127.0.0.1:$HPORT/metrics" | awk '
+        /^skip_track_cache_total/ { n += $2; if ($0 ~ /result="hit"/) h += $2 }
+        END { printf "%d %d\n", h, n }'
+}
+
+# run PATH -> "rps requests worker_ticks redis_ticks calls usec hits lookups"
+run() {
+    w0=$(cpu_ticks "$WPID"); r0=$(cpu_ticks "$(cat "$WORK/redis.pid")")
+    set -- $(cmdstat) $(cache_hits); c0=$1 u0=$2 h0=$3 l0=$4
+    $PIN wrk -t 1 -c "$CONNS" -d "${DURATION}s" -s "$WORK/plays.lua" \
+        "http://127.0.0.1:$HPORT$P" > "$WORK/wrk.out" 2>&1
+    w1=$(cpu_ticks "$WPID"); r1=$(cpu_ticks "$(cat "$WORK/redis.pid")")
+    set -- $(cmdstat) $(cache_hits); c1=$1 u1=$2 h1=$3 l1=$4
+    if grep -q 'Non-2xx\|Socket errors' "$WORK/wrk.out"; then
+        echo "  $P: errors:" >&2; grep 'Non-2xx\|Socket' "$WORK/wrk.out" >&2
+    fi
+    echo "$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$WORK/wrk.out")" \
+         "$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")" \
+         $((w1 - w0)) $((r1 - r0)) $((c1 - c0)) $((u1 - u0)) \
+         $((h1 - h0)) $((l1 - l0))
+}
+
+median3() { printf '%s\n%s\n%s\n' "$1" "$2" "$3" | sort -n | sed -n 2p; }
+HZ=$(getconf CLK_TCK)
+
+# measure KIND (static|hit): 3 alternating off/on runs, one report line each
+measure() {
+    kind=$1
+    : > "$WORK/off.runs"; : > "$WORK/on.runs"
+    for _ in 1 2 3; do
+        P=/$kind/off/; run >> "$WORK/off.runs"
+        P=/$kind/on/;  run >> "$WORK/on.runs"
+    done
+    off=$(median3 $(cut -d' ' -f1 "$WORK/off.runs"))
+    on=$(median3 $(cut -d' ' -f1 "$WORK/on.runs"))
+    awk -v hz="$HZ" -v off="$off" -v on="$on" -v kind="$kind" -v label="$2" '
+        FILENAME ~ /off.runs/ { oreq += $2; ow += $3 }
+        FILENAME ~ /on.runs/  { nreq += $2; nw += $3; nr += $4; c += $5; u += $6; h += $7; l += $8 }
+        END {
+            ous = ow / hz * 1e6 / oreq; nus = nw / hz * 1e6 / nreq
+            printf "  %-6s %-9s off %6.0f req/s  on %6.0f req/s  ratio %.2f" \
+                   "  worker %.1f -> %.1f us/req (+%.1f)" \
+                   "  redis %.2f cmd, %.2f us cmd, %.2f us cpu /req" \
+                   "  track cache hits %.1f %%\n",
+                kind, label, off, on, on / off, ous, nus, nus - ous,
+                c / nreq, u / nreq, nr / hz * 1e6 / nreq,
+                l ? 100 * h / l : 0
+        }' "$WORK/off.runs" "$WORK/on.runs"
+}
+
+# pass LABEL DIRECTIVE: start nginx with that record cache, warm, measure
+pass() {
+    sed "s|RECORD_CACHE|$2|" "$WORK/nginx.conf" > "$WORK/run.conf"
+    nginx -p "$WORK/" -c "$WORK/run.conf" -e "$WORK/error.log"
+    sleep 0.5
+    WPID=$(pgrep -f "nginx: worker process" -P "$(cat "$WORK/nginx.pid")")
+    # warm: every track once through the proxy cache, then a short run of each
+    awk -v base="http://127.0.0.1:$HPORT/hit/off/" \
+        '{ printf "url = \"%s%s\"\noutput = \"/dev/null\"\n", base, $1 }' \
+        "$WORK/tracks" | curl -s -K -
+    for P in /static/on/ /hit/on/; do
+        wrk -t 1 -c "$CONNS" -d 1s -s "$WORK/plays.lua" "http://127.0.0.1:$HPORT$P" >/dev/null
+    done
+    measure static "$1"
+    measure hit "$1"
+    kill -QUIT "$(cat "$WORK/nginx.pid")"; sleep 0.5
+}
+
+echo "serving cost on a realistic stream: $NPLAYS plays of $NUSERS listeners and $NTRACKS tracks in session order;" \
+     "1 worker, $(nproc) cores, wrk $CONNS connections, ${DURATION}s x 3 per side, 4 kB track," \
+     "redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+pass "cache" "$CACHE_DIRECTIVE"
+pass "no-cache" "skip_record_cache off;"
+
+if grep -q '\[\(error\|crit\|alert\|emerg\)\]' "$WORK/error.log"; then
+    echo "  error.log has entries above warn:" >&2
+    grep '\[\(error\|crit\|alert\|emerg\)\]' "$WORK/error.log" | head -5 >&2
+fi
