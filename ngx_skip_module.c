@@ -157,7 +157,7 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       &ngx_http_skip_conf_msec_positive },
 
     { ngx_string("skip_record_cache"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE123,
       ngx_http_skip_record_cache,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -1031,6 +1031,7 @@ ngx_http_skip_create_main_conf(ngx_conf_t *cf)
     smcf->breaker = NGX_CONF_UNSET;
     smcf->cache_size = NGX_CONF_UNSET;
     smcf->cache_ttl = NGX_CONF_UNSET_MSEC;
+    smcf->cache_track_ttl = NGX_CONF_UNSET_MSEC;
     smcf->prefetch_inflight = NGX_CONF_UNSET;
 
     return smcf;
@@ -1057,6 +1058,7 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
     }
     ngx_conf_init_value(smcf->cache_size, 4096);
     ngx_conf_init_msec_value(smcf->cache_ttl, 2000);
+    ngx_conf_init_msec_value(smcf->cache_track_ttl, smcf->cache_ttl);
     ngx_conf_init_value(smcf->prefetch_inflight, 64);
 
     if (smcf->prefetch_inflight < 1) {
@@ -1309,7 +1311,7 @@ ngx_http_skip_init_process(ngx_cycle_t *cycle)
 
     if (smcf->cache_size > 0) {
         smcf->cache = ngx_skip_cache_create(smcf->cache_size, smcf->cache_ttl,
-                                            cycle->log);
+                                            smcf->cache_track_ttl, cycle->log);
         /* no cache is slower, not wrong */
     }
 

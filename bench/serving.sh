@@ -67,11 +67,16 @@ cut -d' ' -f2 "$WORK/plays" | sort -u > "$WORK/tracks"
 NTRACKS=$(wc -l < "$WORK/tracks")
 while read -r t; do ln "$WORK/track" "$WORK/origin/t/$t"; done < "$WORK/tracks"
 
-# wrk: each connection walks the play list from its own offset
-{
-    echo 'local reqs = {}'
-    awk '{ printf "reqs[#reqs+1] = {\"%s\", \"%s\"}\n", $1, $2 }' "$WORK/plays"
-    cat <<'EOF'
+# wrk: each connection walks the play list from its own offset (read from
+# the file: a Lua chunk with 200,000 table constructors is over Lua's limit)
+cat > "$WORK/plays.lua" <<EOF
+local reqs = {}
+for line in io.lines("$WORK/plays") do
+    local u, t = line:match("^(%S+) (%S+)\$")
+    reqs[#reqs + 1] = { u, t }
+end
+EOF
+cat >> "$WORK/plays.lua" <<'EOF'
 local i = 0
 function init(args) i = math.random(#reqs) end
 function request()
@@ -80,7 +85,6 @@ function request()
     return wrk.format("GET", wrk.path .. r[2], { ["X-User-Id"] = r[1] })
 end
 EOF
-} > "$WORK/plays.lua"
 
 AFFINITY=""
 [ -n "$PIN" ] && AFFINITY="worker_cpu_affinity 01;"

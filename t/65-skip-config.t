@@ -63,15 +63,23 @@ like($out, qr/no "skip_redis"/, 'and says so');
 
 for my $bad ('skip_threshold 1.5;', 'skip_redis_prefix "a:b";',
              'skip_model naive x.model;', 'skip_record_cache lots;',
-             'skip_fallback maybe;', 'skip_redis 127.0.0.1:99999;')
+             'skip_fallback maybe;', 'skip_redis 127.0.0.1:99999;',
+             map { "skip_redis 127.0.0.1:6379;\n$_" }
+                 'skip_record_cache 100 1s track=0;', 'skip_record_cache 100 track=x;',
+                 'skip_record_cache off track=1s;', 'skip_record_cache 100 1s 2s;',
+                 'skip_record_cache 100 track=1s track=2s;')
 {
     ($rc, $out) = nginx_t($bad, 'bad.conf');
     isnt($rc, 0, "nginx -t refuses: $bad");
 }
+($rc, $out) = nginx_t('skip_record_cache 100 1s 2s;', 'bad.conf');
+like($out, qr/invalid parameter "2s"/, 'a second time is named as the bad parameter');
+($rc, $out) = nginx_t('skip_record_cache 100 track=soon;', 'bad.conf');
+like($out, qr/invalid time "soon" in "track=soon"/, 'a bad track= time is named');
 
 ($rc, $out) = nginx_t("skip_redis 127.0.0.1:6379;\n"
                       . "skip_model default $root/models/default.model;\n"
-                      . "skip_record_cache 100 1s;", 'good.conf');
+                      . "skip_record_cache 100 1s track=30s;", 'good.conf');
 is($rc, 0, 'nginx -t accepts a good configuration') or diag($out);
 
 # ---- unix socket, AUTH, SELECT; reload with a new model --------------------

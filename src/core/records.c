@@ -166,11 +166,7 @@ sk_rec_range_bad(const sk_rec_range *r, const char *field, double d,
 {
     char  why[80], shown[32];
 
-    /* subnormals too are refused: strtod reports them as out of range, so
-     * the readable form could not carry them */
-    if (d >= r->lo && d <= r->hi && (!r->integer || d == floor(d))
-        && fpclassify(d) != FP_SUBNORMAL)
-    {
+    if (sk_rec_in_range(r, d)) {
         return 0;
     }
     snprintf(why, sizeof(why), "not %s in [%g, %g]",

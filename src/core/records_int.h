@@ -6,6 +6,7 @@
 #ifndef SKIP_RECORDS_INT_H
 #define SKIP_RECORDS_INT_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "records.h"
@@ -27,6 +28,15 @@ typedef struct {
 
 extern const sk_rec_range sk_user_ranges[];    /* by U_* */
 extern const sk_rec_range sk_track_ranges[];   /* by T_* */
+
+/* d is in range (the test of sk_rec_range_bad, inline for the module's
+ * per-request unpacking; subnormals are out: strtod refuses them). */
+static inline int
+sk_rec_in_range(const sk_rec_range *r, double d)
+{
+    return d >= r->lo && d <= r->hi && (!r->integer || d == floor(d))
+           && fpclassify(d) != FP_SUBNORMAL;
+}
 
 /* 0 if d is in range; else SK_REC_MALFORMED with err naming the field and
  * showing v[0..len) (or d itself when v is NULL). */

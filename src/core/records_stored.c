@@ -232,8 +232,9 @@ unpack_counters(const char *const *vals, const size_t *lens,
         if (counter_parse(v, len, &c[i]) != 0) {
             c[i] = NAN;
         }
-        if (sk_rec_range_bad(&ranges[fi[i]], names[fi[i]], c[i], v, len,
-                             err, errlen))
+        if (!sk_rec_in_range(&ranges[fi[i]], c[i])
+            && sk_rec_range_bad(&ranges[fi[i]], names[fi[i]], c[i], v, len,
+                                err, errlen))
         {
             return SK_REC_MALFORMED;
         }
@@ -317,8 +318,9 @@ track_bin(sk_track_rec *t, const char *v, size_t len, char *err,
         fi = track_packed[i];
         d[i] = get_f64(b + 10 + 8 * i);
         /* NaN and infinities fail the range test too */
-        if (sk_rec_range_bad(&sk_track_ranges[fi], sk_track_fields[fi], d[i],
-                             NULL, 0, err, errlen))
+        if (!sk_rec_in_range(&sk_track_ranges[fi], d[i])
+            && sk_rec_range_bad(&sk_track_ranges[fi], sk_track_fields[fi],
+                                d[i], NULL, 0, err, errlen))
         {
             return SK_REC_MALFORMED;
         }

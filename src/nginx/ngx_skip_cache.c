@@ -12,7 +12,8 @@
 
 
 ngx_skip_cache_t *
-ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl, ngx_log_t *log)
+ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl, ngx_msec_t track_ttl,
+    ngx_log_t *log)
 {
     ngx_uint_t         sets;
     ngx_skip_cache_t  *cache;
@@ -35,7 +36,8 @@ ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl, ngx_log_t *log)
     }
 
     cache->mask = sets - 1;
-    cache->ttl = ttl;
+    cache->ttl[NGX_SKIP_CACHE_USER] = ttl;
+    cache->ttl[NGX_SKIP_CACHE_TRACK] = track_ttl;
 
     return cache;
 }
@@ -128,7 +130,7 @@ ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
         }
     }
 
-    victim->expires = ngx_current_msec + cache->ttl;
+    victim->expires = ngx_current_msec + cache->ttl[kind];
     victim->gen = gen;
     victim->status = status;
     victim->kind = (u_char) kind;

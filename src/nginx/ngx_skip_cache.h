@@ -47,13 +47,16 @@ typedef struct {
 typedef struct {
     ngx_skip_cache_entry_t  *entries;
     ngx_uint_t               mask;       /* number of sets - 1 */
-    ngx_msec_t               ttl;
+    ngx_msec_t               ttl[2];     /* by NGX_SKIP_CACHE_USER/TRACK */
 } ngx_skip_cache_t;
 
 
-/* size entries (rounded up to a power of two, >= 4); NULL on ENOMEM. */
+/*
+ * size entries (rounded up to a power of two, >= 4), users kept for ttl,
+ * tracks for track_ttl; NULL on ENOMEM.
+ */
 ngx_skip_cache_t *ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl,
-    ngx_log_t *log);
+    ngx_msec_t track_ttl, ngx_log_t *log);
 void ngx_skip_cache_destroy(ngx_skip_cache_t *cache);
 
 /* A fresh entry of this generation, or NULL. */

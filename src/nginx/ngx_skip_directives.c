@@ -208,7 +208,8 @@ ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_skip_main_conf_t *smcf = conf;
 
     ngx_int_t    n;
-    ngx_str_t   *value;
+    ngx_str_t   *value, arg;
+    ngx_uint_t   i;
     ngx_msec_t   ttl;
 
     if (smcf->cache_size != NGX_CONF_UNSET) {
@@ -233,8 +234,35 @@ ngx_http_skip_record_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     smcf->cache_size = n;
 
-    if (cf->args->nelts > 2) {
-        ttl = ngx_parse_time(&value[2], 0);
+    for (i = 2; i < cf->args->nelts; i++) {
+        if (value[i].len > 6 && ngx_strncmp(value[i].data, "track=", 6) == 0) {
+            if (smcf->cache_track_ttl != NGX_CONF_UNSET_MSEC) {
+                return "has a duplicate \"track=\"";
+            }
+
+            arg.data = value[i].data + 6;
+            arg.len = value[i].len - 6;
+
+            ttl = ngx_parse_time(&arg, 0);
+            if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid time \"%V\" in \"%V\"",
+                                   &arg, &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            smcf->cache_track_ttl = ttl;
+            continue;
+        }
+
+        if (i != 2) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\" (the time comes "
+                               "second, then \"track=time\")", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        ttl = ngx_parse_time(&value[i], 0);
         if (ttl == (ngx_msec_t) NGX_ERROR || ttl == 0) {
             return "has an invalid time";
         }

@@ -52,6 +52,7 @@ typedef struct {
 
     ngx_int_t                  cache_size;  /* 0: off */
     ngx_msec_t                 cache_ttl;
+    ngx_msec_t                 cache_track_ttl;  /* track=, else cache_ttl */
 
     ngx_int_t                  prefetch_inflight;   /* per worker */
     ngx_uint_t                 prefetch_zone;       /* declared */

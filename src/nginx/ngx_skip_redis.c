@@ -57,6 +57,9 @@
 /* Output buffer limit: a Redis that does not read gets no more. */
 #define NGX_SKIP_REDIS_OBUF_MAX      (4 * 1024 * 1024)
 
+/* Bytes of a read handed to the reply reader at a time (see read_handler). */
+#define NGX_SKIP_REDIS_FEED          1024
+
 
 typedef enum {
     NGX_SKIP_REDIS_IDLE = 0,
@@ -699,6 +702,34 @@ ngx_skip_redis_detach(ngx_skip_redis_cmd_t *cmd)
 }
 
 
+/*
+ * "<decimal>\r\n": the RESP counts and lengths, a dozen per lookup, written
+ * without ngx_sprintf()'s format parsing.
+ */
+static u_char *
+ngx_skip_redis_write_len(u_char *p, size_t v)
+{
+    u_char   tmp[NGX_SIZE_T_LEN];
+    size_t   k;
+
+    k = 0;
+
+    do {
+        tmp[k++] = (u_char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+
+    while (k) {
+        *p++ = tmp[--k];
+    }
+
+    *p++ = '\r';
+    *p++ = '\n';
+
+    return p;
+}
+
+
 static ngx_skip_redis_cmd_t *
 ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     ngx_uint_t n, ngx_skip_redis_handler_pt handler, void *data)
@@ -761,10 +792,12 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
     p = rd->obuf + rd->olen;
 
     for (i = 0; i < n; i++) {
-        p = ngx_sprintf(p, "*%d\r\n", cmds[i].argc);
+        *p++ = '*';
+        p = ngx_skip_redis_write_len(p, cmds[i].argc);
 
         for (j = 0; j < cmds[i].argc; j++) {
-            p = ngx_sprintf(p, "$%uz\r\n", cmds[i].lens[j]);
+            *p++ = '$';
+            p = ngx_skip_redis_write_len(p, cmds[i].lens[j]);
             p = ngx_cpymem(p, cmds[i].argv[j], cmds[i].lens[j]);
             *p++ = '\r';
             *p++ = '\n';
@@ -845,6 +878,7 @@ ngx_skip_redis_read_handler(ngx_event_t *rev)
 {
     u_char             buf[16384];
     void              *reply;
+    size_t             off, chunk;
     ssize_t            n;
     ngx_uint_t         gen;
     ngx_connection_t  *c;
@@ -879,24 +913,36 @@ ngx_skip_redis_read_handler(ngx_event_t *rev)
             return;
         }
 
-        if (redisReaderFeed(rd->reader, (const char *) buf, n) != REDIS_OK) {
-            goto protocol_error;
-        }
+        /*
+         * Fed in slices: the reader moves its unread rest to the front of
+         * its buffer whenever it has consumed 1 kB, so a whole 16 kB read
+         * at once would be moved again and again while its replies are
+         * taken out one by one.
+         */
+        for (off = 0; off < (size_t) n; off += chunk) {
+            chunk = ngx_min((size_t) n - off, NGX_SKIP_REDIS_FEED);
 
-        for ( ;; ) {
-            if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+            if (redisReaderFeed(rd->reader, (const char *) buf + off, chunk)
+                != REDIS_OK)
+            {
                 goto protocol_error;
             }
 
-            if (reply == NULL) {
-                break;
-            }
+            for ( ;; ) {
+                if (redisReaderGetReply(rd->reader, &reply) != REDIS_OK) {
+                    goto protocol_error;
+                }
 
-            ngx_skip_redis_deliver(rd, reply);
+                if (reply == NULL) {
+                    break;
+                }
 
-            if (rd->generation != gen) {
-                /* a handler closed the connection; c is gone */
-                return;
+                ngx_skip_redis_deliver(rd, reply);
+
+                if (rd->generation != gen) {
+                    /* a handler closed the connection; c is gone */
+                    return;
+                }
             }
         }
 
