@@ -48,6 +48,7 @@
 #include "../core/records.h"
 #include "ngx_skip_prom.h"
 #include "ngx_skip_redis.h"
+#include "ngx_skip_reply.h"
 #include "../core/version.h"
 
 
@@ -410,7 +411,7 @@ ngx_skip_redis_connected(ngx_skip_redis_t *rd)
     rd->conn->write->handler = ngx_skip_redis_write_handler;
     rd->state = NGX_SKIP_REDIS_HANDSHAKE;
 
-    rd->reader = redisReaderCreate();
+    rd->reader = ngx_skip_reply_reader_create();
     if (rd->reader == NULL) {
         ngx_skip_redis_fail(rd);
         return;
@@ -969,7 +970,7 @@ ngx_skip_redis_deliver(ngx_skip_redis_t *rd, redisReply *reply)
     ngx_skip_redis_cmd_t  *cmd;
 
     if (ngx_queue_empty(&rd->pending)) {
-        freeReplyObject(reply);
+        ngx_skip_reply_free(reply);
         ngx_skip_warn(&rd->log, 0, "skip: Redis %V sent a reply nobody asked "
                       "for", &rd->conf->addr.name);
         ngx_skip_redis_fail(rd);
@@ -1002,7 +1003,7 @@ ngx_skip_redis_free_cmd(ngx_skip_redis_cmd_t *cmd)
     ngx_uint_t  i;
 
     for (i = 0; i < cmd->got; i++) {
-        freeReplyObject(cmd->replies[i]);
+        ngx_skip_reply_free(cmd->replies[i]);
     }
 
     ngx_free(cmd);
