@@ -9,7 +9,8 @@
 #                           removes WORK
 #   freeport                a free loopback TCP port
 #   bench_redis PORT        a non-persistent redis-server in WORK, pinned,
-#                           answering PING before it returns
+#                           answering PING before it returns; it also
+#                           listens on the unix socket WORK/redis.sock
 
 freeport() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -33,6 +34,7 @@ bench_setup() {
 bench_redis() {
     $PIN redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$WORK" --daemonize yes --pidfile "$WORK/redis.pid" \
+        --unixsocket "$WORK/redis.sock" --unixsocketperm 700 \
         --logfile "$WORK/redis.log"
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         redis-cli -p "$1" ping >/dev/null 2>&1 && return 0

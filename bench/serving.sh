@@ -25,8 +25,12 @@
 # own CPU from /proc), and the share of track records the worker's
 # record cache answered (skip_track_cache_total).
 #
+# The module reaches Redis over loopback TCP, as it would a Redis on another
+# host; REDIS_UNIX=1 makes it use the unix socket instead (a Redis on the
+# same machine), which costs both sides less kernel time per round trip.
+#
 # Environment: SKIP_BUILD (default ./build), DURATION (s per run, 5),
-# CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1).
+# CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1), REDIS_UNIX.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -47,6 +51,8 @@ RPORT=$(freeport)
 HPORT=$(freeport)
 OPORT=$(freeport)
 bench_redis "$RPORT"
+MODULE_REDIS=127.0.0.1:$RPORT
+[ -n "${REDIS_UNIX:-}" ] && MODULE_REDIS=unix:$WORK/redis.sock
 
 echo "generating a dataset (scale $SCALE) and loading its features..." >&2
 "$SKIPCTL" gen --out "$WORK/data" --scale "$SCALE" --seed 7 --quiet
@@ -104,7 +110,7 @@ http {
     scgi_temp_path $WORK/scgi;
     open_file_cache max=40000 inactive=60s;
 
-    skip_redis 127.0.0.1:$RPORT;
+    skip_redis $MODULE_REDIS;
     skip_model default $ROOT/models/default.model;
     RECORD_CACHE
     skip_zone skip 4m;
@@ -226,7 +232,7 @@ pass() {
 
 echo "serving cost on a realistic stream: $NPLAYS plays of $NUSERS listeners and $NTRACKS tracks in session order;" \
      "1 worker, $(nproc) cores, wrk $CONNS connections, ${DURATION}s x 3 per side, 4 kB track," \
-     "redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/')"
+     "redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') at $MODULE_REDIS"
 pass "shipped" "skip_record_cache 16384 2s track=30s;"
 pass "default" "skip_record_cache 4096 2s;"
 pass "no-cache" "skip_record_cache off;"
