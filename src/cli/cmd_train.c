@@ -60,6 +60,14 @@ usage(FILE *out)
 "                      (default 5 for the time split; 0 = in-sample counts,\n"
 "                      the original's way, default for the random split)\n"
 "  --eps E             liblinear stopping tolerance (default 0.01)\n"
+"  --max-rows N        training-row budget: fit on a uniform sample (reservoir\n"
+"                      sampling) of N training rows when there are more;\n"
+"                      history counts still use every training row (default\n"
+"                      1000000, about half of them at --scale 1; 0 = all).\n"
+"                      Reported as rows_used / max_rows\n"
+"  --no-floor          keep the fitted model even when it does not beat the\n"
+"                      majority class on the validation slice (by default it\n"
+"                      then becomes the majority class: see docs/model.md)\n"
 "  --json              print the report as JSON\n"
 "  --export-csv FILE   also write every row's raw features as CSV\n"
 "                      (split,label,features...; bench/parity.sh uses it)\n"
@@ -171,6 +179,8 @@ report_json(const sk_train_opts *o, const sk_prepared *p,
     cJSON_AddNumberToObject(d, "train_rows", (double) p->n_train);
     cJSON_AddNumberToObject(d, "test_rows", (double) p->n_test);
     cJSON_AddNumberToObject(d, "train_play_rate", p->train_play_rate);
+    cJSON_AddNumberToObject(d, "max_rows", (double) fi->max_rows);
+    cJSON_AddNumberToObject(d, "rows_used", (double) fi->rows_used);
     cJSON_AddNumberToObject(d, "users", (double) p->ds.n_users);
     cJSON_AddNumberToObject(d, "tracks", (double) p->ds.n_tracks);
     cJSON_AddNumberToObject(d, "dropped_unknown_user",
@@ -180,6 +190,13 @@ report_json(const sk_train_opts *o, const sk_prepared *p,
     if (p->cut_ms != INT64_MAX) {
         cJSON_AddNumberToObject(d, "test_from_ms", (double) p->cut_ms);
     }
+    c = cJSON_AddObjectToObject(r, "floor");
+    cJSON_AddBoolToObject(c, "enabled", o->floor);
+    cJSON_AddBoolToObject(c, "applied", fi->floor_applied);
+    cJSON_AddNumberToObject(c, "validation_rows", (double) fi->val_rows);
+    cJSON_AddNumberToObject(c, "validation_model", fi->val_model);
+    cJSON_AddNumberToObject(c, "validation_majority", fi->val_majority);
+    cJSON_AddNumberToObject(c, "margin", fi->val_margin);
     cJSON_AddItemToObject(r, "model", sk_metrics_json(&ev->model));
     cJSON_AddItemToObject(r, "naive", sk_metrics_json(&ev->naive));
     cJSON_AddItemToObject(r, "majority", sk_metrics_json(&ev->majority));
@@ -215,8 +232,29 @@ report_text(FILE *out, const sk_train_opts *o, const sk_prepared *p,
     fprintf(out, "data %s: %zu labelled plays in %zu sessions (rows hash %s)\n",
             o->data_dir, p->labels.n, p->n_sessions, p->rows_hash);
     fprintf(out, "split %s: %zu train rows, %zu test rows; training rows "
-            "use %s history\n\n", o->split_random ? "random (LEAKY)" : "time",
+            "use %s history\n", o->split_random ? "random (LEAKY)" : "time",
             p->n_train, p->n_test, p->folds > 0 ? "out-of-fold" : "in-sample");
+    if (fi->rows_used < fi->rows_available) {
+        fprintf(out, "row budget: fitted on a uniform sample of %zu of the "
+                "%zu training rows (--max-rows %zu)\n", fi->rows_used,
+                fi->rows_available, fi->max_rows);
+    } else {
+        fprintf(out, "row budget: fitted on all %zu training rows\n",
+                fi->rows_used);
+    }
+    if (fi->floor_applied) {
+        fprintf(out, "FLOOR: on the validation slice (%zu rows) the fitted "
+                "model scored %.4f, the majority class %.4f: not better by "
+                "more than %.4f, so this model is the majority class "
+                "(always %s)\n", fi->val_rows, fi->val_model,
+                fi->val_majority, fi->val_margin,
+                fi->majority_label ? "play" : "skip");
+    } else if (o->floor) {
+        fprintf(out, "floor: validation %.4f vs majority %.4f (%zu rows): "
+                "the model beats the majority class\n", fi->val_model,
+                fi->val_majority, fi->val_rows);
+    }
+    fputc('\n', out);
     snprintf(title, sizeof(title), "== %s (test rows) ==", name);
     sk_metrics_print(out, title, &ev->model);
     sk_metrics_print(out, "== naive: genre match -> play (test rows) ==",
@@ -255,6 +293,8 @@ cmd_train(int argc, char **argv)
         { "track-weight", required_argument, NULL, 'k' },
         { "history-folds", required_argument, NULL, 'L' },
         { "eps", required_argument, NULL, 'e' },
+        { "max-rows", required_argument, NULL, 'M' },
+        { "no-floor", no_argument, NULL, 'F' },
         { "json", no_argument, NULL, 'j' },
         { "export-csv", required_argument, NULL, 'x' },
         { "quiet", no_argument, NULL, 'q' },
@@ -365,6 +405,16 @@ cmd_train(int argc, char **argv)
                 return SK_EXIT_USAGE;
             }
             break;
+        case 'M':
+            if (parse_double(optarg, &d) != 0 || d < 0 || d != (double) (size_t) d)
+            {
+                sk_errorf("train", "--max-rows %s: a row count, 0 = all rows",
+                          optarg);
+                return SK_EXIT_USAGE;
+            }
+            o.max_rows = (size_t) d;
+            break;
+        case 'F': o.floor = 0; break;
         case 'j': cli.json = 1; break;
         case 'x': cli.export_csv = optarg; break;
         case 'q': o.verbose = 0; break;
