@@ -183,6 +183,26 @@ is($m->{training}{rows_used}, $m->{training}{train_rows},
 is($rc, 2, '--max-rows -1: usage error');
 like($err, qr/--max-rows -1/, '... naming the value');
 
+# --- taste and session features (trainer side only, for now) -------------------
+($rc, $out, $err) = run("$bin train --data $dir/data --name taste "
+                        . "--features taste+session --model-dir $dir/models "
+                        . "--json --quiet");
+is($rc, 0, 'train --features taste+session') or diag $err;
+$j = eval { decode_json($out) };
+is($j && $j->{n_features}, @{$m->{features}} + 13,
+   '... full plus 9 taste and 4 session features');
+($rc, $out, $err) = run("$bin eval --model $dir/models/taste.model "
+                        . "--data $dir/data --json --quiet");
+is($rc, 0, 'eval scores it with taste and session inputs') or diag $err;
+my $e = eval { decode_json($out) };
+ok($e && abs($e->{metrics}{accuracy} - $j->{model}{accuracy}) < 1e-9,
+   '... reproducing the training report');
+($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "
+                        . "--data $dir/data 101 $tracks[0]");
+is($rc, 1, 'predict refuses a model whose inputs it cannot give');
+like($err, qr/taste\.json: the model's features need the listener's taste and the session context/,
+     '... naming the file and what is missing');
+
 # --- the floor: on data without signal, never below the majority class ----------
 ($rc, $out, $err) = run("$bin gen --out $dir/nosignal --scale 0.02 "
                         . "--process none --quiet");

@@ -98,12 +98,15 @@ cmd_eval(int argc, char **argv)
         sk_errorf("eval", "need --model FILE and --data DIR (see --help)");
         return SK_EXIT_USAGE;
     }
+    /* eval scores through the trainer, which gives taste and session. */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
     } else if (sk_model_load(&m, model, err, sizeof(err)) != 0) {
         sk_errorf("eval", "%s", err);
         return SK_EXIT_FAIL;
     }
+    o.inputs = m.kind == SK_MODEL_LINEAR ? sk_feature_plan_inputs(&m.plan) : 0;
     if (sk_prepare(&p, &o, err, sizeof(err)) != 0) {
         sk_errorf("eval", "%s", err);
         goto done;

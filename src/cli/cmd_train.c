@@ -37,8 +37,13 @@ usage(FILE *out)
 "  --name NAME         model name and file name (default: model)\n"
 "  --model-dir DIR     where to write NAME.model/NAME.json (default: models)\n"
 "  --no-save           evaluate only, write no files\n"
-"  --features SET      seed (the original's 62 inputs), full (default), or\n"
-"                      a comma-separated list of feature names\n"
+"  --features SET      seed (the original's 62 inputs), full (default),\n"
+"                      taste (full + the listener's own genre, artist and\n"
+"                      hour history), taste+session (+ the session's\n"
+"                      earlier outcomes), full+session, or a comma-separated\n"
+"                      list of feature and set names.  taste and session\n"
+"                      models are not servable by the module yet\n"
+"                      (docs/taste-features.md)\n"
 "  --solver S          lr: logistic regression, P(play) (default);\n"
 "                      svm: L2-loss linear SVM (the original's LinearSVC)\n"
 "  --c C|auto          regularisation; auto (default) picks from\n"
@@ -444,6 +449,9 @@ cmd_train(int argc, char **argv)
         return SK_EXIT_USAGE;
     }
     sk_model_quiet();
+    /* The trainer gives a model the taste and session inputs it uses. */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
+    o.inputs = sk_feature_plan_inputs(&plan);
 
     if (sk_prepare(&p, &o, err, sizeof(err)) != 0) {
         sk_errorf("train", "%s", err);
@@ -522,16 +530,16 @@ cmd_train(int argc, char **argv)
 
             for (i = 0; i < p.labels.n && checked < 10000; i++) {
                 const sk_labelled *r = &p.labels.rows[i];
-                sk_user_rec        u;
-                sk_track_rec       t;
-                sk_context         c;
+                sk_row_in          in;
 
                 if (r->split != SK_ROW_TEST) {
                     continue;
                 }
-                sk_row_inputs(&p, r, &u, &t, &c);
-                d = fabs(sk_model_score(&back, &u, &t, &c)
-                         - sk_model_score(&m, &u, &t, &c));
+                sk_row_all_inputs(&p, r, &in);
+                d = fabs(sk_model_score_ext(&back, &in.u, &in.t, &in.ctx,
+                                            in.tp, in.sp)
+                         - sk_model_score_ext(&m, &in.u, &in.t, &in.ctx,
+                                              in.tp, in.sp));
                 worst = d > worst ? d : worst;
                 checked++;
             }

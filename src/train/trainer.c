@@ -74,6 +74,42 @@ rows_hash(const sk_labels *l, char hex[17])
     snprintf(hex, 17, "%016llx", (unsigned long long) h);
 }
 
+/*
+ * The listener's taste from the rows the records count (the training window,
+ * or every row for the random split), per fold of training sessions.
+ */
+static int
+taste_build(sk_prepared *p, const sk_train_opts *o, char *err, size_t errlen)
+{
+    size_t i;
+
+    p->taste = calloc(1, sizeof(*p->taste));
+    if (p->taste == NULL
+        || sk_taste_hist_init(p->taste, p->ds.n_users, p->folds) != 0)
+    {
+        snprintf(err, errlen, "out of memory for the taste history");
+        return -1;
+    }
+    for (i = 0; i < p->labels.n; i++) {
+        const sk_labelled *r = &p->labels.rows[i];
+        const sk_track    *t = &p->ds.tracks[r->track];
+
+        if (!o->split_random && r->split != SK_ROW_TRAIN) {
+            continue;
+        }
+        if (sk_taste_hist_add(p->taste, r->user, t->artist, t->genre_mask,
+                              sk_labelled_hour(r),
+                              p->folds > 0 ? sk_row_fold(p, r) : 0,
+                              r->label) != 0)
+        {
+            snprintf(err, errlen, "out of memory for the taste history "
+                     "(%zu pairs)", p->taste->used);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 sk_prepare(sk_prepared *p, const sk_train_opts *o, char *err, size_t errlen)
 {
@@ -171,6 +207,20 @@ sk_prepare(sk_prepared *p, const sk_train_opts *o, char *err, size_t errlen)
             }
         }
     }
+    if (o->inputs & SK_INPUT_TASTE) {
+        if (taste_build(p, o, err, errlen) != 0) {
+            return -1;
+        }
+        sk_train_progress(o, "taste history: %zu (user, artist) pairs", t0,
+                          p->taste->used);
+    }
+    if (o->inputs & SK_INPUT_SESSION) {
+        p->sess = sk_session_ctx_build(p->labels.rows, p->labels.n);
+        if (p->sess == NULL) {
+            snprintf(err, errlen, "out of memory for the session context");
+            return -1;
+        }
+    }
     sk_train_progress(o, "split %s: %zu train / %zu test rows, %zu sessions", t0,
              o->split_random ? "random" : "time", p->n_train, p->n_test,
              p->n_sessions);
@@ -196,6 +246,13 @@ sk_prepared_free(sk_prepared *p)
     }
     free(p->fold_hist);
     p->fold_hist = NULL;
+    if (p->taste) {
+        sk_taste_hist_free(p->taste);
+        free(p->taste);
+        p->taste = NULL;
+    }
+    free(p->sess);
+    p->sess = NULL;
     sk_history_free(&p->hist);
     sk_labels_free(&p->labels);
     sk_dataset_free(&p->ds);
@@ -217,15 +274,34 @@ sk_row_inputs(const sk_prepared *p, const sk_labelled *r, sk_user_rec *u,
 }
 
 void
+sk_row_all_inputs(const sk_prepared *p, const sk_labelled *r, sk_row_in *in)
+{
+    sk_row_inputs(p, r, &in->u, &in->t, &in->ctx);
+    in->tp = NULL;
+    in->sp = NULL;
+    if (p->taste) {
+        const sk_track *t = &p->ds.tracks[r->track];
+        int             except = (r->split == SK_ROW_TRAIN && p->folds > 0)
+                                 ? sk_row_fold(p, r) : -1;
+
+        sk_taste_hist_get(p->taste, r->user, t->artist, t->genre_mask,
+                          in->ctx.hour, except, &in->taste);
+        in->tp = &in->taste;
+    }
+    if (p->sess) {
+        sk_session_of(&p->sess[r - p->labels.rows], &in->sess);
+        in->sp = &in->sess;
+    }
+}
+
+void
 sk_row_features(const sk_prepared *p, const sk_labelled *r,
     const sk_feature_plan *plan, double *raw)
 {
-    sk_user_rec   u;
-    sk_track_rec  t;
-    sk_context    c;
+    sk_row_in in;
 
-    sk_row_inputs(p, r, &u, &t, &c);
-    sk_features_raw(plan, &u, &t, &c, raw);
+    sk_row_all_inputs(p, r, &in);
+    sk_features_raw_ext(plan, &in.u, &in.t, &in.ctx, in.tp, in.sp, raw);
 }
 
 /* ---- evaluation -------------------------------------------------------- */
@@ -336,20 +412,18 @@ sk_evaluate(const sk_prepared *p, const sk_model *m, sk_evaluation *ev,
     ev->majority_label = p->train_play_rate >= 0.5;
     for (i = 0; i < p->labels.n; i++) {
         const sk_labelled *r = &p->labels.rows[i];
-        sk_user_rec        u;
-        sk_track_rec       t;
-        sk_context         c;
+        sk_row_in          in;
         double             s;
 
         if (r->split != SK_ROW_TEST) {
             continue;
         }
-        sk_row_inputs(p, r, &u, &t, &c);
-        s = sk_model_score(m, &u, &t, &c);
+        sk_row_all_inputs(p, r, &in);
+        s = sk_model_score_ext(m, &in.u, &in.t, &in.ctx, in.tp, in.sp);
         y[k] = r->label;
         score[k] = (float) s;
         pred[k] = (int8_t) sk_model_decide(m, s);
-        npred[k] = (u.fav & t.genres) != 0;
+        npred[k] = (in.u.fav & in.t.genres) != 0;
         mpred[k] = (int8_t) ev->majority_label;
         mscore[k] = (float) p->train_play_rate;
         k++;
@@ -384,12 +458,8 @@ sk_export_csv(const sk_prepared *p, const sk_feature_plan *plan,
     fputc('\n', f);
     for (i = 0; i < p->labels.n; i++) {
         const sk_labelled *r = &p->labels.rows[i];
-        sk_user_rec        u;
-        sk_track_rec       t;
-        sk_context         c;
 
-        sk_row_inputs(p, r, &u, &t, &c);
-        sk_features_raw(plan, &u, &t, &c, raw);
+        sk_row_features(p, r, plan, raw);
         fputs(r->split == SK_ROW_TRAIN ? "train," : "test,", f);
         fputc('0' + r->label, f);
         for (j = 0; j < plan->n; j++) {

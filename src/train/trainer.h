@@ -27,6 +27,8 @@
 #include "../core/featurize.h"
 #include "../data/history.h"
 #include "../data/labels.h"
+#include "../data/session_ctx.h"
+#include "../data/taste_hist.h"
 #include "metrics.h"
 #include "../core/model.h"
 
@@ -64,6 +66,8 @@ typedef struct {
     int          floor;           /* 1: fall back to the majority class when
                                      the model does not beat it on the
                                      validation slice (fit.c) */
+    unsigned     inputs;          /* SK_INPUT_* to prepare (taste history,
+                                     session context): what the plan uses */
     int          verbose;         /* progress on stderr */
     const char  *cmd;             /* the subcommand, for progress lines
                                      ("train", "eval", "simulate") */
@@ -83,7 +87,20 @@ typedef struct {
     sk_fold_counts *fold_hist;    /* per fold: counts of its training rows */
     uint64_t       fold_seed;
     char           rows_hash[17]; /* FNV-1a of the labelled rows */
+    sk_taste_hist *taste;         /* NULL unless SK_INPUT_TASTE */
+    sk_sess_row   *sess;          /* NULL unless SK_INPUT_SESSION */
 } sk_prepared;
+
+/* Everything a row is scored with (sk_row_all_inputs). */
+typedef struct {
+    sk_user_rec       u;
+    sk_track_rec      t;
+    sk_context        ctx;
+    sk_taste          taste;
+    sk_session        sess;
+    const sk_taste   *tp;         /* &taste, or NULL when not prepared */
+    const sk_session *sp;         /* &sess, or NULL when not prepared */
+} sk_row_in;
 
 typedef struct {
     sk_metrics  model, naive, majority;
@@ -126,7 +143,15 @@ int sk_row_fold(const sk_prepared *p, const sk_labelled *r);
 void sk_row_inputs(const sk_prepared *p, const sk_labelled *r,
     sk_user_rec *u, sk_track_rec *t, sk_context *ctx);
 
-/* Raw features of row r as the plan computes them from sk_row_inputs. */
+/*
+ * sk_row_inputs plus the listener's taste (out of fold for a training row,
+ * the training window for a test row) and the session context (earlier
+ * plays of the session), when prepared.
+ */
+void sk_row_all_inputs(const sk_prepared *p, const sk_labelled *r,
+    sk_row_in *in);
+
+/* Raw features of row r as the plan computes them from sk_row_all_inputs. */
 void sk_row_features(const sk_prepared *p, const sk_labelled *r,
     const sk_feature_plan *plan, double *raw);
 
