@@ -469,8 +469,7 @@ cmd_train(int argc, char **argv)
         goto done;
     }
     if (o.verbose) {
-        fprintf(stderr, "skipctl train: [%6.2fs] fitted in %.2fs\n",
-                sk_now() - t0, fi.fit_seconds);
+        sk_train_progress(&o, "fitted in %.2fs", t0, fi.fit_seconds);
     }
 
     /* Evaluate through the function the module calls. */
@@ -567,7 +566,7 @@ cmd_train(int argc, char **argv)
     }
     cJSON_Delete(report);
     if (o.verbose) {
-        fprintf(stderr, "skipctl train: [%6.2fs] done\n", sk_now() - t0);
+        sk_train_progress(&o, "done", t0);
     }
     rc = SK_EXIT_OK;
 

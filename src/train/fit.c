@@ -91,7 +91,7 @@ row_raw(const sk_prepared *p, size_t i, const sk_feature_plan *plan,
  */
 static void
 fit_scaler(const sk_prepared *p, const size_t *idx, size_t l,
-    sk_feature_plan *plan, int *sparse, long *nz)
+    sk_feature_plan *plan, int *sparse, long *nz, double *cache)
 {
     double  shift[SK_MAX_FEATURES], s1[SK_MAX_FEATURES], s2[SK_MAX_FEATURES];
     double  raw[SK_MAX_FEATURES];
@@ -106,6 +106,9 @@ fit_scaler(const sk_prepared *p, const size_t *idx, size_t l,
     }
     for (i = 0; i < l; i++) {
         row_raw(p, idx[i], plan, raw);
+        if (cache) {
+            memcpy(cache + i * n, raw, sizeof(double) * n);
+        }
         if (i == 0) {
             memcpy(shift, raw, sizeof(double) * n);
         }
@@ -156,10 +159,11 @@ nodes_free(sk_nodes *nd)
 static int
 build_nodes(const sk_prepared *p, const size_t *idx, size_t l,
     const sk_feature_plan *plan, const int *sparse, const long *nz,
-    sk_nodes *nd, char *err, size_t errlen)
+    const double *cache, sk_nodes *nd, char *err, size_t errlen)
 {
     size_t  i, k = 0, total = 0;
-    double  raw[SK_MAX_FEATURES];
+    double  buf[SK_MAX_FEATURES];
+    const double *raw = buf;
     int     f, n = plan->n, ndense = 0;
 
     for (f = 0; f < n; f++) {
@@ -179,7 +183,11 @@ build_nodes(const sk_prepared *p, const size_t *idx, size_t l,
     }
     nd->l = l;
     for (i = 0; i < l; i++) {
-        row_raw(p, idx[i], plan, raw);
+        if (cache) {
+            raw = cache + i * n;
+        } else {
+            row_raw(p, idx[i], plan, buf);
+        }
         nd->x[i] = nd->pool + k;
         nd->y[i] = p->labels.rows[idx[i]].label;
         nd->row[i] = idx[i];
@@ -492,7 +500,7 @@ sk_fit(const sk_prepared *p, const sk_train_opts *o, sk_feature_plan *plan,
     int               sparse[SK_MAX_FEATURES], labels[2], f;
     long              nz[SK_MAX_FEATURES];
     double            w[2], t0 = sk_now(), shift = 0, *best_w = NULL;
-    double            play_rate = 0;
+    double            play_rate = 0, *cache;
     size_t           *idx, l, i;
     sk_nodes          nd;
     sk_valset         v;
@@ -520,12 +528,22 @@ sk_fit(const sk_prepared *p, const sk_train_opts *o, sk_feature_plan *plan,
                           "of %zu training rows (--max-rows)", t0, l,
                           fi->rows_available);
     }
-    fit_scaler(p, idx, l, plan, sparse, nz);
-    if (build_nodes(p, idx, l, plan, sparse, nz, &nd, err, errlen) != 0) {
+    /*
+     * The raw values of the first pass, kept for the second (8 bytes a
+     * feature a row, half the nodes' size) when they fit: computing them
+     * is most of the cost of a pass.  Without the memory, compute twice.
+     */
+    cache = malloc((l ? l : 1) * (size_t) plan->n * sizeof(double));
+    fit_scaler(p, idx, l, plan, sparse, nz, cache);
+    if (build_nodes(p, idx, l, plan, sparse, nz, cache, &nd, err,
+                    errlen) != 0)
+    {
+        free(cache);
         free(idx);
         nodes_free(&nd);
         return NULL;
     }
+    free(cache);
     free(idx);
     sk_train_progress(o, "features of %zu rows", t0, l);
     fi->nodes = nd.l ? (size_t) (nd.x[nd.l - 1] - nd.pool) : 0;

@@ -45,7 +45,10 @@ sk_train_progress(const sk_train_opts *o, const char *fmt, double t0, ...)
     if (!o->verbose) {
         return;
     }
-    fprintf(stderr, "skipctl %s: [%6.2fs] ", o->cmd, sk_now() - t0);
+    /* CPU seconds of the process too: on a shared machine the wall clock
+     * says more about the neighbours than about the work. */
+    fprintf(stderr, "skipctl %s: [%6.2fs, cpu %6.2fs] ", o->cmd,
+            sk_now() - t0, (double) clock() / CLOCKS_PER_SEC);
     va_start(ap, t0);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
