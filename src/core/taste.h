@@ -34,6 +34,10 @@ typedef struct {
     int     skips;      /* ... and skipped; -1 unknown */
     int     prev;       /* the previous track: 1 played, 0 skipped, -1 none
                            (the first request of the session) */
+    double  resid;      /* sum over those plays of (skipped - expected
+                           P(skip)), the expectation from the user's and the
+                           track's smoothed rates as they stood: how much
+                           more than usual this session skips */
 } sk_session;
 
 /* Inputs a feature plan needs beyond the records and sk_context. */

@@ -11,7 +11,7 @@ sat16(unsigned v)
 }
 
 sk_sess_row *
-sk_session_ctx_build(const sk_labelled *rows, size_t n)
+sk_session_ctx_build(const sk_labelled *rows, size_t n, const float *expect)
 {
     sk_sess_row *out = calloc(n ? n : 1, sizeof(*out));
     size_t      *order = NULL, cap = 0, i, j, k;
@@ -22,6 +22,7 @@ sk_session_ctx_build(const sk_labelled *rows, size_t n)
     for (i = 0; i < n; i = j) {
         unsigned plays = 0, skips = 0;
         int      prev = -1, ok = 1;
+        double   resid = 0;
 
         for (j = i + 1; j < n && rows[j].session_id == rows[i].session_id;
              j++)
@@ -64,7 +65,9 @@ sk_session_ctx_build(const sk_labelled *rows, size_t n)
             o->plays = sat16(plays);
             o->skips = sat16(skips);
             o->prev = (int8_t) prev;
+            o->resid = (float) resid;
             prev = rows[order[k]].label ? 1 : 0;
+            resid += (prev ? 0.0 : 1.0) - (expect ? expect[order[k]] : 0.0);
             plays += prev;
             skips += !prev;
         }
@@ -79,9 +82,11 @@ sk_session_of(const sk_sess_row *s, sk_session *out)
     if (s == NULL || s->prev == -2) {
         out->plays = out->skips = -1;
         out->prev = -1;
+        out->resid = 0;
         return;
     }
     out->plays = s->plays;
     out->skips = s->skips;
     out->prev = s->prev;
+    out->resid = s->resid;
 }

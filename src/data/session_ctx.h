@@ -20,13 +20,17 @@ typedef struct {
     uint16_t  skips;        /* ... skipped (both saturate) */
     int8_t    prev;         /* previous play 1 played, 0 skipped, -1 none;
                                -2: unknown (positions not usable) */
+    float     resid;        /* sum of (skipped - expect) over them */
 } sk_sess_row;
 
 /*
  * One sk_sess_row per row (same order).  Rows must be finished labels
- * (sorted by session, numbered).  Returns NULL when out of memory.
+ * (sorted by session, numbered).  expect[i] (may be NULL: 0) is row i's
+ * expected P(skip) as known before it was played.  Returns NULL when out
+ * of memory.
  */
-sk_sess_row *sk_session_ctx_build(const sk_labelled *rows, size_t n);
+sk_sess_row *sk_session_ctx_build(const sk_labelled *rows, size_t n,
+    const float *expect);
 
 /* The sk_session of one row (unknown: plays = skips = -1). */
 void sk_session_of(const sk_sess_row *s, sk_session *out);

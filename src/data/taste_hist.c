@@ -162,7 +162,7 @@ sk_taste_hist_get(const sk_taste_hist *th, uint32_t user, uint32_t artist,
         }
     }
     if (hour >= 0 && hour < SK_HOURS) {
-        for (d = -1; d <= 1; d++) {
+        for (d = -3; d <= 3; d++) {
             int h = (hour + d + SK_HOURS) % SK_HOURS, s = SK_N_GENRES + h;
 
             for (k = 0; k < 2; k++) {

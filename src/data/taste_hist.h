@@ -51,7 +51,8 @@ int sk_taste_hist_add(sk_taste_hist *th, uint32_t user, uint32_t artist,
 /*
  * The taste a request for a track of (artist, genres) at hour needs: the
  * total counts, minus fold except (-1: none).  Fills the genres in genres,
- * the hours hour - 1 .. hour + 1 and the artist; every other entry is 0.
+ * the hours hour - 3 .. hour + 3 and the artist (what the features read);
+ * every other entry is 0.
  */
 void sk_taste_hist_get(const sk_taste_hist *th, uint32_t user,
     uint32_t artist, uint64_t genres, int hour, int except, sk_taste *out);

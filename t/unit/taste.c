@@ -75,7 +75,7 @@ test_session_ctx(void)
     sk_session   x;
 
     n = make_rows(a, 7, NULL);
-    ca = sk_session_ctx_build(a, n);
+    ca = sk_session_ctx_build(a, n, NULL);
     ok(ca != NULL, "session context built");
     /* Brute force: the plays requested before, counted directly. */
     for (i = 0; i < n; i++) {
@@ -104,7 +104,7 @@ test_session_ctx(void)
         flip[s] = s % (1 + s % MAXL);
     }
     n = make_rows(b, 7, flip);
-    cb = sk_session_ctx_build(b, n);
+    cb = sk_session_ctx_build(b, n, NULL);
     for (i = 0; i < n; i++) {
         int k = flip[a[i].session_id - 1000];
         int same = memcmp(&ca[i], &cb[i], sizeof(ca[i])) == 0;
@@ -129,7 +129,7 @@ test_session_ctx(void)
     n = make_rows(b, 7, NULL);
     b[2].position = b[1].position;      /* session 1001: rows 1 and 2 */
     free(ca);
-    ca = sk_session_ctx_build(b, n);
+    ca = sk_session_ctx_build(b, n, NULL);
     sk_session_of(&ca[1], &x);
     ok(ca[1].prev == -2 && x.plays == -1, "unusable positions: unknown");
     free(ca);
@@ -193,7 +193,7 @@ test_features(void)
     sk_track_rec       t;
     sk_context         c = { 10, 3 };
     sk_taste           taste;
-    sk_session         sess = { -1, -1, -1 };
+    sk_session         sess = { -1, -1, -1, 0 };
     double             raw[SK_MAX_FEATURES], raw2[SK_MAX_FEATURES];
     char               err[256];
     int                n, i, nan_ok = 1, zero = 1, full_n;
@@ -203,7 +203,7 @@ test_features(void)
                                              sizeof(err)) == 0,
        "the taste+session set is servable by this build");
     sk_feature_set("full", &full_n);
-    ok(n == full_n + 13, "taste+session = full + 9 taste + 4 session");
+    ok(n == full_n + 14, "taste+session = full + 9 taste + 5 session");
     ok(sk_feature_plan_inputs(&plan) == (SK_INPUT_TASTE | SK_INPUT_SESSION),
        "it needs both inputs");
     for (i = 0; i < n; i++) {
