@@ -189,8 +189,8 @@ like($err, qr/--max-rows -1/, '... naming the value');
                         . "--json --quiet");
 is($rc, 0, 'train --features taste+session') or diag $err;
 $j = eval { decode_json($out) };
-is($j && $j->{n_features}, @{$m->{features}} + 14,
-   '... full plus 9 taste and 5 session features');
+is($j && $j->{n_features}, @{$m->{features}} + 12,
+   '... full plus 9 taste and 3 session features');
 ($rc, $out, $err) = run("$bin eval --model $dir/models/taste.model "
                         . "--data $dir/data --json --quiet");
 is($rc, 0, 'eval scores it with taste and session inputs') or diag $err;

@@ -125,6 +125,10 @@ enum {
                                    difference from it */
     F_SESSION_LOG_SKIPS,        /* log(1 + skips so far) */
     F_SESSION_LOG_PLAYS,        /* log(1 + full plays so far) */
+    F_SESSION_PREV_RESID,       /* previous skipped - its expected P(skip):
+                                   the surprise of the last outcome, ~0 mean
+                                   for every listener, so that a server
+                                   without the session loses little */
     F_SESSION_RESID_S,          /* the skips beyond expectation so far,
                                    resid / (plays + skips + SESSION_W): a
                                    skip of a track everyone skips says less
@@ -154,7 +158,7 @@ static const char *const base_names[F_FAV0] = {
     "taste_genre_min_delta", "taste_genre_log_n", "taste_artist_delta",
     "taste_artist_log_n", "taste_hour_delta", "taste_hour_log_n",
     "session_prev_skip", "session_skip_delta", "session_log_skips",
-    "session_log_plays", "session_resid_s"
+    "session_log_plays", "session_prev_resid", "session_resid_s"
 };
 
 /* Pseudo-counts of the taste and session rates (part of what each of those
@@ -219,9 +223,17 @@ static const char *const full_names[] = {
     "taste_genre_skip_logit", "taste_genre_delta", "taste_genre_max_delta", \
     "taste_genre_min_delta", "taste_genre_log_n", "taste_artist_delta",     \
     "taste_artist_log_n", "taste_hour_delta", "taste_hour_log_n"
+/*
+ * The session set holds the features that are surprises relative to what
+ * the records already say (~0 mean for every listener), so that a model
+ * trained with them loses little on a request without a session: with
+ * session_prev_skip, session_log_skips and session_log_plays instead of
+ * session_prev_resid, the same accuracy with the session (0.7189 vs 0.7188,
+ * --process v2, --scale 0.3) cost 0.11 pp against the taste set without it,
+ * these 0.04 pp.  The others stay registered.
+ */
 #define SESSION_NAMES                                                       \
-    "session_prev_skip", "session_skip_delta", "session_log_skips",         \
-    "session_log_plays", "session_resid_s"
+    "session_prev_resid", "session_resid_s", "session_skip_delta"
 #define FULL_NAMES                                                          \
     "user_skip_rate_s", "user_skip_logit", "user_log_n",                    \
     "track_skip_rate_s", "track_skip_logit", "track_log_n",                 \
@@ -430,7 +442,7 @@ typedef struct {
     double  g_logit, g_delta, g_max, g_min, g_log_n;
     double  a_delta, a_log_n;
     double  h_delta, h_log_n;       /* NaN when the hour is unknown */
-    double  s_prev, s_delta, s_log_skips, s_log_plays, s_resid;
+    double  s_prev, s_delta, s_log_skips, s_log_plays, s_resid, s_prev_resid;
 } sk_extra;
 
 static void
@@ -507,6 +519,9 @@ extra_init(sk_extra *e, const sk_common *c, const sk_track_rec *t,
         e->s_log_plays = log1p(sess->plays);
         e->s_resid = isfinite(sess->resid) ? sess->resid / (n + SESSION_W)
                                            : 0.0;
+        e->s_prev_resid = (sess->prev == 0 || sess->prev == 1)
+                          && isfinite(sess->prev_expect)
+                          ? (sess->prev == 0) - sess->prev_expect : 0.0;
     }
 }
 
@@ -538,6 +553,7 @@ extra_value(int id, const sk_extra *e)
     case F_SESSION_LOG_SKIPS:      return e->s_log_skips;
     case F_SESSION_LOG_PLAYS:      return e->s_log_plays;
     case F_SESSION_RESID_S:        return e->s_resid;
+    case F_SESSION_PREV_RESID:     return e->s_prev_resid;
     default:                       return NAN;
     }
 }

@@ -34,6 +34,8 @@ typedef struct {
     int     skips;      /* ... and skipped; -1 unknown */
     int     prev;       /* the previous track: 1 played, 0 skipped, -1 none
                            (the first request of the session) */
+    double  prev_expect;    /* the previous track's expected P(skip) (as
+                               for resid), 0 when there is none */
     double  resid;      /* sum over those plays of (skipped - expected
                            P(skip)), the expectation from the user's and the
                            track's smoothed rates as they stood: how much

@@ -22,7 +22,7 @@ sk_session_ctx_build(const sk_labelled *rows, size_t n, const float *expect)
     for (i = 0; i < n; i = j) {
         unsigned plays = 0, skips = 0;
         int      prev = -1, ok = 1;
-        double   resid = 0;
+        double   resid = 0, prev_e = 0;
 
         for (j = i + 1; j < n && rows[j].session_id == rows[i].session_id;
              j++)
@@ -66,8 +66,10 @@ sk_session_ctx_build(const sk_labelled *rows, size_t n, const float *expect)
             o->skips = sat16(skips);
             o->prev = (int8_t) prev;
             o->resid = (float) resid;
+            o->prev_expect = (float) prev_e;
             prev = rows[order[k]].label ? 1 : 0;
-            resid += (prev ? 0.0 : 1.0) - (expect ? expect[order[k]] : 0.0);
+            prev_e = expect ? expect[order[k]] : 0.0;
+            resid += (prev ? 0.0 : 1.0) - prev_e;
             plays += prev;
             skips += !prev;
         }
@@ -83,10 +85,12 @@ sk_session_of(const sk_sess_row *s, sk_session *out)
         out->plays = out->skips = -1;
         out->prev = -1;
         out->resid = 0;
+        out->prev_expect = 0;
         return;
     }
     out->plays = s->plays;
     out->skips = s->skips;
     out->prev = s->prev;
     out->resid = s->resid;
+    out->prev_expect = s->prev_expect;
 }

@@ -21,6 +21,7 @@ typedef struct {
     int8_t    prev;         /* previous play 1 played, 0 skipped, -1 none;
                                -2: unknown (positions not usable) */
     float     resid;        /* sum of (skipped - expect) over them */
+    float     prev_expect;  /* expect of the previous play (0: none) */
 } sk_sess_row;
 
 /*

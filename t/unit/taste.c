@@ -193,7 +193,7 @@ test_features(void)
     sk_track_rec       t;
     sk_context         c = { 10, 3 };
     sk_taste           taste;
-    sk_session         sess = { -1, -1, -1, 0 };
+    sk_session         sess = { -1, -1, -1, 0, 0 };
     double             raw[SK_MAX_FEATURES], raw2[SK_MAX_FEATURES];
     char               err[256];
     int                n, i, nan_ok = 1, zero = 1, full_n;
@@ -203,7 +203,7 @@ test_features(void)
                                              sizeof(err)) == 0,
        "the taste+session set is servable by this build");
     sk_feature_set("full", &full_n);
-    ok(n == full_n + 14, "taste+session = full + 9 taste + 5 session");
+    ok(n == full_n + 12, "taste+session = full + 9 taste + 3 session");
     ok(sk_feature_plan_inputs(&plan) == (SK_INPUT_TASTE | SK_INPUT_SESSION),
        "it needs both inputs");
     for (i = 0; i < n; i++) {
@@ -250,14 +250,17 @@ test_features(void)
     taste.genre[4][0] = 2;
     sess.skips = 3;
     sess.prev = 0;
+    sess.prev_expect = 0.3;
+    sess.resid = 3 - 0.9;
     sk_features_raw_ext(&plan, &u, &t, &c, &taste, &sess, raw);
     for (i = full_n; i < n; i++) {
         const char *nm = sk_feature_name(plan.id[i]);
 
         if (strcmp(nm, "taste_genre_max_delta") == 0) {
             ok(raw[i] > 1.0, "a disliked genre: max delta %.3f", raw[i]);
-        } else if (strcmp(nm, "session_prev_skip") == 0) {
-            ok(raw[i] == 1.0, "previous track skipped");
+        } else if (strcmp(nm, "session_prev_resid") == 0) {
+            ok(raw[i] > 0.5, "previous track skipped: a surprise of %.3f",
+               raw[i]);
         } else if (strcmp(nm, "session_skip_delta") == 0) {
             ok(raw[i] > 0.5, "three skips so far: delta %.3f", raw[i]);
         }
