@@ -27,8 +27,9 @@ echo "parity: skipctl gen --scale $SCALE --seed $SEED" >&2
 "$SKIPCTL" gen --out "$WORK/data" --scale "$SCALE" --seed "$SEED" --quiet
 
 "$SKIPCTL" train --data "$WORK/data" --features seed --solver svm \
-    --balanced --c 1 --no-save --json --quiet \
+    --balanced --c 1 --no-save --json --quiet --max-rows 0 \
     --export-csv "$WORK/rows.csv" > "$WORK/skipctl.json"
+# --max-rows 0: fit every training row, the rows scikit-learn gets
 /usr/bin/python3 "$(dirname "$0")/parity.py" --C 1 "$WORK/rows.csv" \
     > "$WORK/sklearn.json"
 

@@ -6,10 +6,14 @@
 #
 #   sh bench/train.sh [SCALE [SEED]]        default scale 1, seed 1
 #
-# Targets: under 60 s and 3 GB; full within 2 pp of the Bayes limit and
-# >= 3 pp above the original's model (seed features, LinearSVC balanced);
-# both above naive and majority.  Also printed: full against seed features
-# with logistic regression, and what the session position adds.
+# Targets: under 20 s and 2 GB end to end (issue 17; issue 4's were 60 s
+# and 3 GB); full within 2 pp of the Bayes limit; both above naive and
+# majority.  Also printed: full against seed features (LinearSVC balanced,
+# the original's model, and logistic regression), what the session position
+# adds, the rows fitted (--max-rows) and the floor.  The user and system CPU
+# seconds are printed beside the wall clock: on a shared machine the wall
+# clock measures the neighbours too.  Issue 17's quality targets are in
+# bench/train-seeds.sh.
 set -eu
 SCALE=${1:-1}
 SEED=${2:-1}
@@ -49,6 +53,8 @@ t = open(f"{w}/time.txt").read()
 secs = t.split("Elapsed (wall clock) time (h:mm:ss or m:ss): ")[1].split()[0]
 parts = [float(x) for x in secs.split(":")]
 secs = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", t).group(1))
+          for k in ("User", "System"))
 rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", t).group(1))
 r = {n: json.load(open(f"{w}/{n}.json")) for n in
      ("full", "seed_lr", "seed_svm", "seed_svm_insample", "full_random",
@@ -56,8 +62,13 @@ r = {n: json.load(open(f"{w}/{n}.json")) for n in
 f = r["full"]
 print(f"skipctl train --scale {scale}: {f['data']['labelled_plays']} labelled "
       f"plays, {f['data']['train_rows']} train / {f['data']['test_rows']} test")
-print(f"  end to end {secs:.1f} s, peak RSS {rss / 1024:.0f} MB "
-      f"(targets < 60 s, < 3072 MB)")
+print(f"  end to end {secs:.1f} s wall, {cpu:.1f} s CPU, peak RSS "
+      f"{rss / 1024:.0f} MB (targets < 20 s, < 2048 MB)")
+print(f"  fitted {f['data']['rows_used']} of {f['data']['train_rows']} training "
+      f"rows (--max-rows {f['data']['max_rows']}); floor "
+      f"{'APPLIED' if f['floor']['applied'] else 'not needed'} (validation "
+      f"{f['floor']['validation_model']:.4f} vs majority "
+      f"{f['floor']['validation_majority']:.4f})")
 print(f"{'model':40s} {'accuracy':>9s} {'balanced':>9s} {'AUC':>7s}")
 def row(name, m):
     auc = m.get("roc_auc")
@@ -75,8 +86,7 @@ row("seed, svm balanced, RANDOM split (leaky)", r["seed_svm_random"]["model"])
 a = f["model"]["accuracy"]
 print(f"full - Bayes limit: {100 * (a - f['bayes_limit']):+.2f} pp (target >= -2)")
 for n in ("seed_svm", "seed_lr"):
-    print(f"full - {n}: {100 * (a - r[n]['model']['accuracy']):+.2f} pp (target >= 3 "
-          f"against the original's model, seed_svm)")
+    print(f"full - {n}: {100 * (a - r[n]['model']['accuracy']):+.2f} pp")
 print(f"Bayes limit - seed_lr: {100 * (f['bayes_limit'] - r['seed_lr']['model']['accuracy']):+.2f} pp "
       f"(the most any model can beat seed features with the same solver by)")
 

@@ -88,6 +88,35 @@ run("$bin gen --out $dir/c --seed 6 --scale 0.01 --quiet");
 isnt(md5("$dir/c/sessions.jsonl"), md5("$dir/a/sessions.jsonl"),
      'another seed, other sessions');
 
+# --- skip processes (gen_skip.c) -----------------------------------------------
+($rc, $out, $err) = run("$bin gen --out $dir/x --process v3");
+is($rc, 2, 'gen --process v3 is a usage error');
+like($err, qr/--process: want v1, v2 or none: 'v3'/, '... naming it');
+run("$bin gen --out $dir/v1 --seed 5 --scale 0.01 --process v1 --quiet");
+is(md5("$dir/v1/sessions.jsonl"), md5("$dir/a/sessions.jsonl"),
+   '--process v1 is the default, byte for byte');
+($rc, $out, $err) = run("$bin gen --out $dir/v2 --seed 5 --scale 0.01 "
+                        . "--process v2");
+is($rc, 0, 'gen --process v2') or diag($err);
+like($err, qr/process v2: [\d.]+ % of plays skipped in expectation, Bayes limit 0\.\d{4}/,
+     '... reports the skip share and the Bayes limit');
+run("$bin gen --out $dir/v2b --seed 5 --scale 0.01 --process v2 --quiet");
+is(md5("$dir/v2b/truth.jsonl"), md5("$dir/v2/truth.jsonl"),
+   'v2: byte-identical for a seed');
+is(md5("$dir/v2/users.jsonl"), md5("$dir/a/users.jsonl"),
+   'v2: the same catalogue and users as v1');
+isnt(md5("$dir/v2/truth.jsonl"), md5("$dir/a/truth.jsonl"),
+     'v2: other skip probabilities');
+run("$bin gen --out $dir/none --seed 5 --scale 0.01 --process none --quiet");
+{
+    open my $f, '<', "$dir/none/truth.jsonl" or die;
+    my %p;
+    while (<$f>) { $p{$1}++ if /"p_skip":([\d.]+)/ }
+    close $f;
+    is(join(',', keys %p), '0.4', '--process none: P(skip) = 0.4 for every play');
+}
+system("rm", "-rf", map { "$dir/$_" } qw(v1 v2 v2b none));
+
 # --- format -------------------------------------------------------------------
 {
     open my $f, '<', "$dir/a/sessions.jsonl" or die;

@@ -169,6 +169,66 @@ system("cp $dir/models/other.json $dir/models/small.json");
 is($rc, 1, 'mismatched manifest refused');
 like($err, qr/small\.model/, '... naming the model file');
 
+# --- the row budget --------------------------------------------------------------
+($rc, $out, $err) = run("$bin train --data $dir/data --no-save --json "
+                        . "--max-rows 5000 --quiet");
+is($rc, 0, 'train --max-rows 5000') or diag $err;
+$j = eval { decode_json($out) };
+is($j && $j->{data}{rows_used}, 5000, '... fits 5000 rows');
+is($j && $j->{data}{max_rows}, 5000, '... and reports the budget');
+ok($j && $j->{data}{train_rows} > 5000, '... of more training rows');
+is($m->{training}{rows_used}, $m->{training}{train_rows},
+   'the default budget keeps every row of a small dataset (manifest)');
+($rc, $out, $err) = run("$bin train --data $dir/data --max-rows -1");
+is($rc, 2, '--max-rows -1: usage error');
+like($err, qr/--max-rows -1/, '... naming the value');
+
+# --- taste and session features (trainer side only, for now) -------------------
+($rc, $out, $err) = run("$bin train --data $dir/data --name taste "
+                        . "--features taste+session --model-dir $dir/models "
+                        . "--json --quiet");
+is($rc, 0, 'train --features taste+session') or diag $err;
+$j = eval { decode_json($out) };
+is($j && $j->{n_features}, @{$m->{features}} + 12,
+   '... full plus 9 taste and 3 session features');
+($rc, $out, $err) = run("$bin eval --model $dir/models/taste.model "
+                        . "--data $dir/data --json --quiet");
+is($rc, 0, 'eval scores it with taste and session inputs') or diag $err;
+my $e = eval { decode_json($out) };
+ok($e && abs($e->{metrics}{accuracy} - $j->{model}{accuracy}) < 1e-9,
+   '... reproducing the training report');
+($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "
+                        . "--data $dir/data 101 $tracks[0]");
+is($rc, 1, 'predict refuses a model whose inputs it cannot give');
+like($err, qr/taste\.json: the model's features need the listener's taste and the session context/,
+     '... naming the file and what is missing');
+
+# --- the floor: on data without signal, never below the majority class ----------
+($rc, $out, $err) = run("$bin gen --out $dir/nosignal --scale 0.02 "
+                        . "--process none --quiet");
+is($rc, 0, 'gen --process none') or diag $err;
+($rc, $out, $err) = run("$bin train --data $dir/nosignal --name flat "
+                        . "--model-dir $dir/models --json --quiet");
+is($rc, 0, 'train on data without signal') or diag $err;
+$j = eval { decode_json($out) };
+ok($j && $j->{floor}{applied}, '... the floor is applied');
+ok($j && $j->{model}{accuracy} >= $j->{majority}{accuracy},
+   "... accuracy $j->{model}{accuracy} >= majority $j->{majority}{accuracy}");
+is($j && $j->{model}{accuracy}, $j && $j->{majority}{accuracy},
+   '... it is the majority class');
+($rc, $out, $err) = run("$bin eval --model $dir/models/flat.model "
+                        . "--data $dir/nosignal --json --quiet");
+is($rc, 0, 'the majority model loads and evaluates') or diag $err;
+$j = eval { decode_json($out) };
+ok($j && $j->{metrics}{accuracy} == $j->{majority}{accuracy},
+   '... scoring the majority class');
+($rc, $out, $err) = run("$bin train --data $dir/nosignal --no-save "
+                        . "--quiet");
+like($out, qr/FLOOR: .*majority class/, 'the text report says so');
+($rc, $out, $err) = run("$bin train --data $dir/data --no-save --quiet");
+like($out, qr/floor: validation .* beats the majority class/,
+     'with signal the fitted model stays, and the report says so');
+
 # --- report ------------------------------------------------------------------------
 ($rc, $out, $err) = run("$bin report --out $dir/report.html "
                         . "$dir/models/other.model");

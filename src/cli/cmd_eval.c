@@ -35,6 +35,9 @@ usage(FILE *out)
 "  --split time|random time (default) or the original's leaky random split\n"
 "  --test-fraction F   share held out (default 0.2)\n"
 "  --seed N            random split seed (default 42)\n"
+"  --without IN        score as a server without input IN would: session\n"
+"                      (the session context) or taste; those features then\n"
+"                      take their training mean (standardised 0).  Repeatable\n"
 "  --json              print JSON\n"
 "  --quiet             no progress on stderr\n"
 "  --help              this text\n"
@@ -51,6 +54,7 @@ cmd_eval(int argc, char **argv)
         { "split", required_argument, NULL, 'S' },
         { "test-fraction", required_argument, NULL, 't' },
         { "seed", required_argument, NULL, 'r' },
+        { "without", required_argument, NULL, 'w' },
         { "json", no_argument, NULL, 'j' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -63,6 +67,7 @@ cmd_eval(int argc, char **argv)
     const char    *model = NULL;
     char           err[1024], *end, *txt, title[128];
     int            ch, json = 0, rc = SK_EXIT_FAIL;
+    unsigned       without = 0;
     cJSON         *r;
 
     sk_train_opts_default(&o);
@@ -88,6 +93,17 @@ cmd_eval(int argc, char **argv)
             }
             break;
         case 'r': o.seed = strtoull(optarg, NULL, 10); break;
+        case 'w':
+            if (strcmp(optarg, "session") == 0) {
+                without |= SK_INPUT_SESSION;
+            } else if (strcmp(optarg, "taste") == 0) {
+                without |= SK_INPUT_TASTE;
+            } else {
+                sk_errorf("eval", "--without %s: use session or taste",
+                          optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
         case 'j': json = 1; break;
         case 'q': o.verbose = 0; break;
         case 'h': usage(stdout); return SK_EXIT_OK;
@@ -98,12 +114,16 @@ cmd_eval(int argc, char **argv)
         sk_errorf("eval", "need --model FILE and --data DIR (see --help)");
         return SK_EXIT_USAGE;
     }
+    /* eval scores through the trainer, which gives taste and session. */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
     } else if (sk_model_load(&m, model, err, sizeof(err)) != 0) {
         sk_errorf("eval", "%s", err);
         return SK_EXIT_FAIL;
     }
+    o.inputs = m.kind == SK_MODEL_LINEAR ? sk_feature_plan_inputs(&m.plan) : 0;
+    o.inputs &= ~without;
     if (sk_prepare(&p, &o, err, sizeof(err)) != 0) {
         sk_errorf("eval", "%s", err);
         goto done;

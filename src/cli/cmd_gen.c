@@ -13,12 +13,14 @@
 #include "cli.h"
 #include "../data/dsstats.h"
 #include "../gen/gen.h"
+#include "../gen/gen_skip.h"
 
 static void
 usage(FILE *out)
 {
     fprintf(out,
-"usage: skipctl gen --out DIR [--seed N] [--scale F] [--stats] [--quiet]\n"
+"usage: skipctl gen --out DIR [--seed N] [--scale F] [--process P] [--stats]\n"
+"                   [--quiet]\n"
 "\n"
 "Write a Pozytywka-like dataset in the v2 format of data-format.md into DIR\n"
 "(created if missing): artists.jsonl, tracks.jsonl, users.jsonl,\n"
@@ -35,6 +37,10 @@ usage(FILE *out)
 "  --scale F     size relative to the original, 0 < F <= 20 (default 1:\n"
 "                27,650 artists, 129,648 tracks, 5,000 users, ~140,000\n"
 "                sessions, ~4.7 M events; ~830 MB)\n"
+"  --process P   the hidden skip process (src/gen/gen_skip.c): v1 (default,\n"
+"                the original terms), v2 (v1 plus personal genre and artist\n"
+"                affinities, personal hours, session moods and skip runs),\n"
+"                none (no signal: P(skip) = 0.4 for every play)\n"
 "  --stats       afterwards read the files back and print counts and\n"
 "                shares (as `skipctl stats DIR`)\n"
 "  --quiet       no progress on stderr\n"
@@ -51,6 +57,7 @@ cmd_gen(int argc, char **argv)
         { "seed", required_argument, NULL, 's' },
         { "scale", required_argument, NULL, 'S' },
         { "stats", no_argument, NULL, 't' },
+        { "process", required_argument, NULL, 'P' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -63,7 +70,7 @@ cmd_gen(int argc, char **argv)
     struct timespec  t0, t1;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:s:S:tqh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:s:S:tqhP:", longopts, NULL)) != -1) {
         switch (c) {
         case 'o':
             dir = optarg;
@@ -87,6 +94,19 @@ cmd_gen(int argc, char **argv)
             break;
         case 't':
             stats = 1;
+            break;
+        case 'P':
+            if (strcmp(optarg, "v1") == 0) {
+                o.process = SK_GEN_V1;
+            } else if (strcmp(optarg, "v2") == 0) {
+                o.process = SK_GEN_V2;
+            } else if (strcmp(optarg, "none") == 0) {
+                o.process = SK_GEN_NONE;
+            } else {
+                sk_errorf("gen", "--process: want v1, v2 or none: '%s'",
+                          optarg);
+                return SK_EXIT_USAGE;
+            }
             break;
         case 'q':
             o.progress = 0;
@@ -124,6 +144,14 @@ cmd_gen(int argc, char **argv)
                 "%ld sessions, %ld events, %.1f MB in %.2f s\n", dir,
                 st.artists, st.tracks, st.users, st.sessions, st.events,
                 st.bytes / 1e6, s);
+        if (st.truth > 0) {
+            fprintf(stderr, "skipctl gen: process %s: %.1f %% of plays "
+                    "skipped in expectation, Bayes limit %.4f over all "
+                    "plays (truth.jsonl)\n",
+                    o.process == SK_GEN_V2 ? "v2"
+                    : o.process == SK_GEN_NONE ? "none" : "v1",
+                    100 * st.sum_p_skip / st.truth, st.sum_bayes / st.truth);
+        }
     }
     if (stats) {
         sk_ds_stats   ds;

@@ -37,8 +37,13 @@ usage(FILE *out)
 "  --name NAME         model name and file name (default: model)\n"
 "  --model-dir DIR     where to write NAME.model/NAME.json (default: models)\n"
 "  --no-save           evaluate only, write no files\n"
-"  --features SET      seed (the original's 62 inputs), full (default), or\n"
-"                      a comma-separated list of feature names\n"
+"  --features SET      seed (the original's 62 inputs), full (default),\n"
+"                      taste (full + the listener's own genre, artist and\n"
+"                      hour history), taste+session (+ the session's\n"
+"                      earlier outcomes), full+session, or a comma-separated\n"
+"                      list of feature and set names.  taste and session\n"
+"                      models are not servable by the module yet\n"
+"                      (docs/taste-features.md)\n"
 "  --solver S          lr: logistic regression, P(play) (default);\n"
 "                      svm: L2-loss linear SVM (the original's LinearSVC)\n"
 "  --c C|auto          regularisation; auto (default) picks from\n"
@@ -60,6 +65,14 @@ usage(FILE *out)
 "                      (default 5 for the time split; 0 = in-sample counts,\n"
 "                      the original's way, default for the random split)\n"
 "  --eps E             liblinear stopping tolerance (default 0.01)\n"
+"  --max-rows N        training-row budget: fit on a uniform sample (reservoir\n"
+"                      sampling) of N training rows when there are more;\n"
+"                      history counts still use every training row (default\n"
+"                      1000000, about half of them at --scale 1; 0 = all).\n"
+"                      Reported as rows_used / max_rows\n"
+"  --no-floor          keep the fitted model even when it does not beat the\n"
+"                      majority class on the validation slice (by default it\n"
+"                      then becomes the majority class: see docs/model.md)\n"
 "  --json              print the report as JSON\n"
 "  --export-csv FILE   also write every row's raw features as CSV\n"
 "                      (split,label,features...; bench/parity.sh uses it)\n"
@@ -171,6 +184,8 @@ report_json(const sk_train_opts *o, const sk_prepared *p,
     cJSON_AddNumberToObject(d, "train_rows", (double) p->n_train);
     cJSON_AddNumberToObject(d, "test_rows", (double) p->n_test);
     cJSON_AddNumberToObject(d, "train_play_rate", p->train_play_rate);
+    cJSON_AddNumberToObject(d, "max_rows", (double) fi->max_rows);
+    cJSON_AddNumberToObject(d, "rows_used", (double) fi->rows_used);
     cJSON_AddNumberToObject(d, "users", (double) p->ds.n_users);
     cJSON_AddNumberToObject(d, "tracks", (double) p->ds.n_tracks);
     cJSON_AddNumberToObject(d, "dropped_unknown_user",
@@ -180,6 +195,13 @@ report_json(const sk_train_opts *o, const sk_prepared *p,
     if (p->cut_ms != INT64_MAX) {
         cJSON_AddNumberToObject(d, "test_from_ms", (double) p->cut_ms);
     }
+    c = cJSON_AddObjectToObject(r, "floor");
+    cJSON_AddBoolToObject(c, "enabled", o->floor);
+    cJSON_AddBoolToObject(c, "applied", fi->floor_applied);
+    cJSON_AddNumberToObject(c, "validation_rows", (double) fi->val_rows);
+    cJSON_AddNumberToObject(c, "validation_model", fi->val_model);
+    cJSON_AddNumberToObject(c, "validation_majority", fi->val_majority);
+    cJSON_AddNumberToObject(c, "margin", fi->val_margin);
     cJSON_AddItemToObject(r, "model", sk_metrics_json(&ev->model));
     cJSON_AddItemToObject(r, "naive", sk_metrics_json(&ev->naive));
     cJSON_AddItemToObject(r, "majority", sk_metrics_json(&ev->majority));
@@ -215,8 +237,29 @@ report_text(FILE *out, const sk_train_opts *o, const sk_prepared *p,
     fprintf(out, "data %s: %zu labelled plays in %zu sessions (rows hash %s)\n",
             o->data_dir, p->labels.n, p->n_sessions, p->rows_hash);
     fprintf(out, "split %s: %zu train rows, %zu test rows; training rows "
-            "use %s history\n\n", o->split_random ? "random (LEAKY)" : "time",
+            "use %s history\n", o->split_random ? "random (LEAKY)" : "time",
             p->n_train, p->n_test, p->folds > 0 ? "out-of-fold" : "in-sample");
+    if (fi->rows_used < fi->rows_available) {
+        fprintf(out, "row budget: fitted on a uniform sample of %zu of the "
+                "%zu training rows (--max-rows %zu)\n", fi->rows_used,
+                fi->rows_available, fi->max_rows);
+    } else {
+        fprintf(out, "row budget: fitted on all %zu training rows\n",
+                fi->rows_used);
+    }
+    if (fi->floor_applied) {
+        fprintf(out, "FLOOR: on the validation slice (%zu rows) the fitted "
+                "model scored %.4f, the majority class %.4f: not better by "
+                "more than %.4f, so this model is the majority class "
+                "(always %s)\n", fi->val_rows, fi->val_model,
+                fi->val_majority, fi->val_margin,
+                fi->majority_label ? "play" : "skip");
+    } else if (o->floor) {
+        fprintf(out, "floor: validation %.4f vs majority %.4f (%zu rows): "
+                "the model beats the majority class\n", fi->val_model,
+                fi->val_majority, fi->val_rows);
+    }
+    fputc('\n', out);
     snprintf(title, sizeof(title), "== %s (test rows) ==", name);
     sk_metrics_print(out, title, &ev->model);
     sk_metrics_print(out, "== naive: genre match -> play (test rows) ==",
@@ -255,6 +298,8 @@ cmd_train(int argc, char **argv)
         { "track-weight", required_argument, NULL, 'k' },
         { "history-folds", required_argument, NULL, 'L' },
         { "eps", required_argument, NULL, 'e' },
+        { "max-rows", required_argument, NULL, 'M' },
+        { "no-floor", no_argument, NULL, 'F' },
         { "json", no_argument, NULL, 'j' },
         { "export-csv", required_argument, NULL, 'x' },
         { "quiet", no_argument, NULL, 'q' },
@@ -365,6 +410,16 @@ cmd_train(int argc, char **argv)
                 return SK_EXIT_USAGE;
             }
             break;
+        case 'M':
+            if (parse_double(optarg, &d) != 0 || d < 0 || d != (double) (size_t) d)
+            {
+                sk_errorf("train", "--max-rows %s: a row count, 0 = all rows",
+                          optarg);
+                return SK_EXIT_USAGE;
+            }
+            o.max_rows = (size_t) d;
+            break;
+        case 'F': o.floor = 0; break;
         case 'j': cli.json = 1; break;
         case 'x': cli.export_csv = optarg; break;
         case 'q': o.verbose = 0; break;
@@ -394,6 +449,9 @@ cmd_train(int argc, char **argv)
         return SK_EXIT_USAGE;
     }
     sk_model_quiet();
+    /* The trainer gives a model the taste and session inputs it uses. */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
+    o.inputs = sk_feature_plan_inputs(&plan);
 
     if (sk_prepare(&p, &o, err, sizeof(err)) != 0) {
         sk_errorf("train", "%s", err);
@@ -411,8 +469,7 @@ cmd_train(int argc, char **argv)
         goto done;
     }
     if (o.verbose) {
-        fprintf(stderr, "skipctl train: [%6.2fs] fitted in %.2fs\n",
-                sk_now() - t0, fi.fit_seconds);
+        sk_train_progress(&o, "fitted in %.2fs", t0, fi.fit_seconds);
     }
 
     /* Evaluate through the function the module calls. */
@@ -472,16 +529,16 @@ cmd_train(int argc, char **argv)
 
             for (i = 0; i < p.labels.n && checked < 10000; i++) {
                 const sk_labelled *r = &p.labels.rows[i];
-                sk_user_rec        u;
-                sk_track_rec       t;
-                sk_context         c;
+                sk_row_in          in;
 
                 if (r->split != SK_ROW_TEST) {
                     continue;
                 }
-                sk_row_inputs(&p, r, &u, &t, &c);
-                d = fabs(sk_model_score(&back, &u, &t, &c)
-                         - sk_model_score(&m, &u, &t, &c));
+                sk_row_all_inputs(&p, r, &in);
+                d = fabs(sk_model_score_ext(&back, &in.u, &in.t, &in.ctx,
+                                            in.tp, in.sp)
+                         - sk_model_score_ext(&m, &in.u, &in.t, &in.ctx,
+                                              in.tp, in.sp));
                 worst = d > worst ? d : worst;
                 checked++;
             }
@@ -509,7 +566,7 @@ cmd_train(int argc, char **argv)
     }
     cJSON_Delete(report);
     if (o.verbose) {
-        fprintf(stderr, "skipctl train: [%6.2fs] done\n", sk_now() - t0);
+        sk_train_progress(&o, "done", t0);
     }
     rc = SK_EXIT_OK;
 

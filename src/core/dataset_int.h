@@ -17,6 +17,12 @@
  */
 int sk_fast_event(const char *p, size_t len, sk_event_row *ev);
 
+/*
+ * truth.jsonl's fast path, the same contract for lines of the shape
+ * `skipctl gen` writes (dataset_fast.c).
+ */
+int sk_fast_truth(const char *p, size_t len, sk_truth_row *t);
+
 /* Copy a valid 22-char id (caller checked) and NUL-terminate. */
 static inline void
 sk_id_copy(char *dst, const char *src)

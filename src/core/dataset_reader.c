@@ -938,6 +938,12 @@ parse_line(sk_reader *r, const char *line, size_t len, sk_row *row)
         r->st.fast++;
         return 0;
     }
+    if (r->kind == SK_FILE_TRUTH && !r->opts.no_fast_path
+        && sk_fast_truth(line, len, &row->truth))
+    {
+        r->st.fast++;
+        return 0;
+    }
     memset(&row->artist, 0, sizeof(*row) - offsetof(sk_row, artist));
     if (memchr(line, '\0', len) != NULL) {
         return skip_row(r, SK_SKIP_BAD_JSON, "NUL byte in line");

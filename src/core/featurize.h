@@ -20,6 +20,7 @@
 #include <linear.h>
 
 #include "records.h"
+#include "taste.h"
 
 #define SK_MAX_FEATURES 128
 
@@ -45,7 +46,8 @@ void sk_priors_default(sk_priors *p);
 int sk_feature_id(const char *name);
 const char *sk_feature_name(int id);
 
-/* Names of a named feature set ("seed", "full"), NULL for an unknown set. */
+/* Names of a named feature set ("seed", "full", "taste", "taste+session",
+ * "full+session"), NULL for an unknown set. */
 const char *const *sk_feature_set(const char *set, int *n);
 
 /*
@@ -58,6 +60,18 @@ int sk_feature_plan_init(sk_feature_plan *plan, const char *const *names,
 /* Raw (unstandardised) values, out[0..plan->n). */
 void sk_features_raw(const sk_feature_plan *plan, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx, double *out);
+
+/*
+ * The same with the listener's taste and the session context (taste.h);
+ * either may be NULL (unknown: those features then take their training
+ * mean).  sk_features_raw is this with both NULL.
+ */
+void sk_features_raw_ext(const sk_feature_plan *plan, const sk_user_rec *u,
+    const sk_track_rec *t, const sk_context *ctx, const sk_taste *taste,
+    const sk_session *sess, double *out);
+
+/* SK_INPUT_* bits: what the plan needs beyond records and context. */
+unsigned sk_feature_plan_inputs(const sk_feature_plan *plan);
 
 /*
  * Standardised liblinear input: nodes 1..n, then a bias node when bias >= 0

@@ -33,6 +33,19 @@ quiet(const char *s)
     (void) s;
 }
 
+/*
+ * The inputs beyond records and context that this process can give a model
+ * (SK_INPUT_*).  0 unless a caller says otherwise: the module and skipctl
+ * predict then refuse a model they would silently score without them.
+ */
+static unsigned provided;
+
+void
+sk_model_provide_inputs(unsigned inputs)
+{
+    provided = inputs;
+}
+
 void
 sk_model_quiet(void)
 {
@@ -287,6 +300,18 @@ parse_manifest(sk_model *m, const char *path, const char *text, int *solver,
     if (sk_feature_plan_init(&m->plan, names, n, ferr, sizeof(ferr)) != 0) {
         FAIL("%s", ferr);
     }
+    {
+        unsigned missing = sk_feature_plan_inputs(&m->plan) & ~provided;
+
+        if (missing) {
+            FAIL("the model's features need %s%s%s, which this program "
+                 "does not provide (skipctl train and eval do; the module "
+                 "not yet: docs/taste-features.md)",
+                 missing & SK_INPUT_TASTE ? "the listener's taste" : "",
+                 missing == (SK_INPUT_TASTE | SK_INPUT_SESSION) ? " and " : "",
+                 missing & SK_INPUT_SESSION ? "the session context" : "");
+        }
+    }
     for (i = 0; i < n; i++) {
         f = cJSON_GetArrayItem(feats, i);
         if (get_number(f, "mean", &m->plan.mean[i]) != 0) {
@@ -439,12 +464,20 @@ double
 sk_model_score(const sk_model *m, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx)
 {
+    return sk_model_score_ext(m, u, t, ctx, NULL, NULL);
+}
+
+double
+sk_model_score_ext(const sk_model *m, const sk_user_rec *u,
+    const sk_track_rec *t, const sk_context *ctx, const sk_taste *taste,
+    const sk_session *sess)
+{
     double raw[SK_MAX_FEATURES];
 
     if (m->kind == SK_MODEL_NAIVE || m->lin == NULL) {
         return (u->fav & t->genres) ? 1.0 : 0.0;
     }
-    sk_features_raw(&m->plan, u, t, ctx, raw);
+    sk_features_raw_ext(&m->plan, u, t, ctx, taste, sess, raw);
     return 1.0 / (1.0 + exp(-sk_model_margin(m, raw)));
 }
 

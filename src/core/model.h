@@ -45,6 +45,19 @@ void sk_model_naive(sk_model *m);
 double sk_model_score(const sk_model *m, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx);
 
+/* The same with the listener's taste and session context (either NULL). */
+double sk_model_score_ext(const sk_model *m, const sk_user_rec *u,
+    const sk_track_rec *t, const sk_context *ctx, const sk_taste *taste,
+    const sk_session *sess);
+
+/*
+ * Declare the SK_INPUT_* inputs this process passes to sk_model_score_ext.
+ * sk_model_load refuses a model needing any other (default: none, so the
+ * module refuses a taste or session model at `nginx -t` until it fetches
+ * them).
+ */
+void sk_model_provide_inputs(unsigned inputs);
+
 /* 1 = play, 0 = skip. */
 int sk_model_decide(const sk_model *m, double score);
 

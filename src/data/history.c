@@ -141,6 +141,65 @@ sk_history_minus(const sk_history *all, const sk_history *part,
 }
 
 int
+sk_fold_counts_init(sk_fold_counts *c, const sk_dataset *ds)
+{
+    c->users = calloc(ds->n_users ? ds->n_users : 1, sizeof(*c->users));
+    c->tracks = calloc(ds->n_tracks ? ds->n_tracks : 1, sizeof(*c->tracks));
+    if (c->users == NULL || c->tracks == NULL) {
+        sk_fold_counts_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void
+sk_fold_counts_free(sk_fold_counts *c)
+{
+    free(c->users);
+    free(c->tracks);
+    c->users = NULL;
+    c->tracks = NULL;
+}
+
+void
+sk_fold_counts_add(sk_fold_counts *c, const sk_history *h, uint32_t user,
+    uint32_t track, int label)
+{
+    sk_counts4 *u = &c->users[user], *t = &c->tracks[track];
+    int         fav = (h->users[user].fav & h->tracks[track].genres) != 0;
+
+    if (label) {
+        u->plays++;
+        t->plays++;
+        u->fav_plays += fav;
+        t->fav_plays += fav;
+    } else {
+        u->skips++;
+        t->skips++;
+        u->fav_skips += fav;
+        t->fav_skips += fav;
+    }
+}
+
+void
+sk_history_minus_counts(const sk_history *all, const sk_fold_counts *part,
+    uint32_t user, uint32_t track, sk_user_rec *u, sk_track_rec *t)
+{
+    const sk_counts4 *pu = &part->users[user], *pt = &part->tracks[track];
+
+    *u = all->users[user];
+    *t = all->tracks[track];
+    u->plays = minus(u->plays, pu->plays);
+    u->skips = minus(u->skips, pu->skips);
+    u->fav_plays = minus(u->fav_plays, pu->fav_plays);
+    u->fav_skips = minus(u->fav_skips, pu->fav_skips);
+    t->plays = minus(t->plays, pt->plays);
+    t->skips = minus(t->skips, pt->skips);
+    t->fan_plays = minus(t->fan_plays, pt->fav_plays);
+    t->fan_skips = minus(t->fan_skips, pt->fav_skips);
+}
+
+int
 sk_history_build(sk_history *h, const sk_dataset *ds, const char *dir,
     const sk_read_opts *opts, char *err, size_t errlen)
 {

@@ -182,6 +182,16 @@ sk_labels_finish(sk_labels *l)
     }
     l->n = out;
     l->finished = 1;
+    /* One row per Play/Skip event was needed while reading, one per
+     * labelled play from now on: give the rest back (~30 %). */
+    if (out > 0 && out < l->cap) {
+        sk_labelled *p = realloc(l->rows, out * sizeof(*p));
+
+        if (p != NULL) {
+            l->rows = p;
+            l->cap = out;
+        }
+    }
     return number_positions(l);
 }
 

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the dataset line parser (dataset_reader.c and the
- * sessions fast path in dataset_fast.c), run briefly by t/30-fuzz-reader.t.
+ * sessions and truth fast paths in dataset_fast.c), run briefly by t/30-fuzz-reader.t.
  *
  * Input: byte 0 picks the file kind (low 3 bits) and the options (bit 3:
  * strict, bit 4: a 64-byte line limit); the rest is the file's content.
@@ -54,6 +54,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     (void) sk_time_parse((const char *) data, size, &ms, NULL, NULL);
     (void) sk_fast_event((const char *) data, size, &ev);
+    {
+        sk_truth_row tr;
+
+        (void) sk_fast_truth((const char *) data, size, &tr);
+    }
 
     a = sk_reader_open_mem(data, size, "fuzz", kind, &fast);
     b = sk_reader_open_mem(data, size, "fuzz", kind, &slow);
@@ -71,6 +76,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             }
             if (kind == SK_FILE_SESSIONS && !same_event(&ra.event, &rb.event)) {
+                abort();
+            }
+            if (kind == SK_FILE_TRUTH
+                && (ra.truth.session_id != rb.truth.session_id
+                    || strcmp(ra.truth.track_id, rb.truth.track_id) != 0
+                    || ra.truth.ts_ms != rb.truth.ts_ms
+                    || ra.truth.tz_min != rb.truth.tz_min
+                    || memcmp(&ra.truth.p_skip, &rb.truth.p_skip,
+                              sizeof(double)) != 0))
+            {
                 abort();
             }
             /* Touch the strings the rows point to (ASan checks them). */

@@ -29,6 +29,8 @@
 #include "gen_int.h"
 #include "gen_names.h"
 #include "gen_out.h"
+#include "gen_skip.h"
+#include "gen_taste.h"
 
 #define N_INVENTED  3903         /* 3,953 distinct genres minus the 50 */
 
@@ -555,6 +557,10 @@ write_users(gen_world *w)
         u->u_bias = 0.9 * sk_rng_normal(&r);
         u->g_user = sk_rng_uniform(&r, 0.6, 1.8);
         u->activity = exp(0.7 * sk_rng_normal(&r));
+        if (w->opts->process == SK_GEN_V2) {      /* hashed: v1 unchanged */
+            gen_hours(w->opts->seed, (uint64_t) i, &u->hour_amp,
+                      &u->hour_peak);
+        }
 
         sk_out_lit(&o, "{\"user_id\":");
         sk_out_int(&o, u->user_id);

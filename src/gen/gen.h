@@ -21,6 +21,8 @@ typedef struct {
     uint64_t  seed;
     double    scale;             /* 1.0 = the original's size */
     int       progress;          /* progress lines on stderr */
+    int       process;           /* SK_GEN_V1 (default), SK_GEN_V2 or
+                                    SK_GEN_NONE: the skip process, gen_skip.c */
 } sk_gen_opts;
 
 typedef struct {

@@ -31,6 +31,7 @@ typedef struct {
     double    u_bias, g_user;    /* hidden */
     double    activity;
     long      n_sessions;
+    double    hour_amp, hour_peak;   /* hidden, v2 only (gen_taste.h) */
 } gen_user;
 
 /* Weighted choice by binary search over cumulative weights. */

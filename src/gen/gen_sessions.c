@@ -25,6 +25,7 @@
 #include "gen_int.h"
 #include "gen_out.h"
 #include "gen_skip.h"
+#include "gen_taste.h"
 #include "../core/timeparse.h"
 
 #define PLAYS_MEAN    18.0       /* ~33.6 events per session */
@@ -144,8 +145,10 @@ session(sess_ctx *c, gen_user *u, int64_t sid, int64_t t0)
     uint32_t   played[MAX_PLAYS];
     double     x = -log(1 - sk_rng_unit(&c->r)) * PLAYS_MEAN;
     int        n = 1 + (int) (x < MAX_PLAYS - 1 ? x : MAX_PLAYS - 1);
-    int        bought = 0;
+    int        bought = 0, prev_skipped = 0;
     int64_t    t = t0;
+    double     mood = w->opts->process == SK_GEN_V2
+                      ? gen_mood(w->opts->seed, sid) : 0.0;
 
     for (int k = 0; k < n; k++) {
         const gen_track *tr;
@@ -175,6 +178,17 @@ session(sess_ctx *c, gen_user *u, int64_t sid, int64_t t0)
         in.premium = u->premium;
         in.explicit_ = tr->explicit_;
         in.position = k;
+        in.process = w->opts->process;
+        in.taste = 0;
+        in.hour_amp = u->hour_amp;
+        in.hour_peak = u->hour_peak;
+        in.mood = mood;
+        in.prev_skipped = prev_skipped;
+        if (in.process == SK_GEN_V2) {
+            in.taste = gen_taste(w->opts->seed, (uint64_t) (u - w->users),
+                                 u->fav_mask, tr->artist,
+                                 w->artists[tr->artist].genre_mask);
+        }
         p = sk_gen_p_skip(&in);
 
         emit(c, t, u->user_id, tr->id, SK_EV_PLAY, sid);
@@ -192,11 +206,13 @@ session(sess_ctx *c, gen_user *u, int64_t sid, int64_t t0)
             }
             emit(c, skip_t, u->user_id, tr->id, SK_EV_SKIP, sid);
             t = skip_t;
+            prev_skipped = 1;
         } else {
             if (like_t >= 0) {
                 emit(c, like_t, u->user_id, tr->id, SK_EV_LIKE, sid);
             }
             t += tr->duration_ms;
+            prev_skipped = 0;
         }
     }
     return t;

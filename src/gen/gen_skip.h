@@ -8,6 +8,14 @@
 
 /* The intercept, tuned so that ~40 % of plays are skipped at --scale 1. */
 extern const double sk_gen_skip_b0;
+extern const double sk_gen_skip_b0_v2;
+
+/* Which skip process (skipctl gen --process). */
+enum {
+    SK_GEN_V1 = 0,      /* the original terms (default; output unchanged) */
+    SK_GEN_V2,          /* v1 + personal taste, hours and session runs */
+    SK_GEN_NONE         /* no signal: P(skip) = 0.4 for every play */
+};
 
 typedef struct {
     double   u_bias;         /* user's own tendency, ~ Normal(0, 0.9) */
@@ -20,6 +28,15 @@ typedef struct {
     int      premium;        /* 0/1 */
     int      explicit_;      /* 0/1 */
     int      position;       /* plays before this one in the session */
+
+    /* v2 only (gen_taste.h) */
+    int      process;        /* SK_GEN_* */
+    double   taste;          /* the listener's genre + artist affinity */
+    double   hour_amp;       /* their personal hour pattern */
+    double   hour_peak;
+    double   mood;           /* the session's mood */
+    int      prev_skipped;   /* 1: the previous play of the session was
+                                skipped (0 for the first play) */
 } sk_skip_inputs;
 
 /* logit P(skip) and P(skip) of one play. */

@@ -27,10 +27,22 @@
 #include "../core/featurize.h"
 #include "../data/history.h"
 #include "../data/labels.h"
+#include "../data/session_ctx.h"
+#include "../data/taste_hist.h"
 #include "metrics.h"
 #include "../core/model.h"
 
 #define SK_MAX_C 8
+
+/*
+ * Default training-row budget.  liblinear needs every fitted row in memory
+ * as nodes (16 bytes a feature: 0.7 KB a row for the full set) and walks
+ * all of them ~20 times per fit, so the fitted rows, not the history, are
+ * what grows with the data.  A uniform sample of 1 M rows (of 2.08 M at
+ * --scale 1) scores the same to 4 decimals (0.7146 both, docs/model.md) in
+ * half the time and memory; history counts always use every training row.
+ */
+#define SK_DEFAULT_MAX_ROWS 1000000
 
 typedef struct {
     const char  *data_dir;
@@ -48,6 +60,14 @@ typedef struct {
     double       threshold;
     double       user_weight;     /* smoothing pseudo-counts */
     double       track_weight;
+    size_t       max_rows;        /* training-row budget: fit on a uniform
+                                     sample (reservoir) of this many
+                                     training rows; 0 = all of them */
+    int          floor;           /* 1: fall back to the majority class when
+                                     the model does not beat it on the
+                                     validation slice (fit.c) */
+    unsigned     inputs;          /* SK_INPUT_* to prepare (taste history,
+                                     session context): what the plan uses */
     int          verbose;         /* progress on stderr */
     const char  *cmd;             /* the subcommand, for progress lines
                                      ("train", "eval", "simulate") */
@@ -64,10 +84,23 @@ typedef struct {
     size_t         n_train, n_test;
     double         train_play_rate;
     int            folds;         /* 0: training rows use hist as is */
-    sk_history    *fold_hist;     /* per fold: counts of its training rows */
+    sk_fold_counts *fold_hist;    /* per fold: counts of its training rows */
     uint64_t       fold_seed;
     char           rows_hash[17]; /* FNV-1a of the labelled rows */
+    sk_taste_hist *taste;         /* NULL unless SK_INPUT_TASTE */
+    sk_sess_row   *sess;          /* NULL unless SK_INPUT_SESSION */
 } sk_prepared;
+
+/* Everything a row is scored with (sk_row_all_inputs). */
+typedef struct {
+    sk_user_rec       u;
+    sk_track_rec      t;
+    sk_context        ctx;
+    sk_taste          taste;
+    sk_session        sess;
+    const sk_taste   *tp;         /* &taste, or NULL when not prepared */
+    const sk_session *sp;         /* &sess, or NULL when not prepared */
+} sk_row_in;
 
 typedef struct {
     sk_metrics  model, naive, majority;
@@ -84,6 +117,16 @@ typedef struct {
     double  c_tried[SK_MAX_C], c_score[SK_MAX_C];
     double  fit_seconds;
     size_t  nodes;
+    size_t  rows_available;   /* training rows */
+    size_t  rows_used;        /* fitted on (<= max_rows when capped) */
+    size_t  max_rows;         /* the budget, 0 = none */
+    size_t  val_fit_rows, val_rows;   /* the validation slice (fit.c) */
+    double  val_model;        /* its score at the chosen C (accuracy, or
+                                 balanced accuracy with --balanced) */
+    double  val_majority;     /* the majority class's on the same rows */
+    double  val_margin;       /* what the model must beat that by */
+    int     majority_label;   /* of the validation fit rows */
+    int     floor_applied;    /* 1: the model is the majority fallback */
 } sk_fit_info;
 
 void sk_train_opts_default(sk_train_opts *o);
@@ -101,6 +144,18 @@ void sk_row_inputs(const sk_prepared *p, const sk_labelled *r,
     sk_user_rec *u, sk_track_rec *t, sk_context *ctx);
 
 /*
+ * sk_row_inputs plus the listener's taste (out of fold for a training row,
+ * the training window for a test row) and the session context (earlier
+ * plays of the session), when prepared.
+ */
+void sk_row_all_inputs(const sk_prepared *p, const sk_labelled *r,
+    sk_row_in *in);
+
+/* Raw features of row r as the plan computes them from sk_row_all_inputs. */
+void sk_row_features(const sk_prepared *p, const sk_labelled *r,
+    const sk_feature_plan *plan, double *raw);
+
+/*
  * Fit on the training rows with the features of plan (names set; mean,
  * scale and priors filled here).  Returns the liblinear model or NULL.
  */
@@ -116,5 +171,9 @@ int sk_export_csv(const sk_prepared *p, const sk_feature_plan *plan,
     const char *path, char *err, size_t errlen);
 
 double sk_now(void);
+
+/* A progress line "skipctl CMD: [  1.23s] ..." on stderr when verbose. */
+void sk_train_progress(const sk_train_opts *o, const char *fmt, double t0,
+    ...);
 
 #endif
