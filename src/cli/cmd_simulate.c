@@ -85,6 +85,12 @@ static const char usage_text[] =
 "                       optional k, m or g suffix as nginx's slice directive\n"
 "                       (powers of 1024; default 1m as conf/nginx-skip.conf);\n"
 "                       0: whole tracks\n"
+"  --cache-objects tracks|slices\n"
+"                       what the caches store: whole tracks (default, one\n"
+"                       request per listen) or --slice sized slices, as\n"
+"                       nginx's slice directive: a full listen requests\n"
+"                       every slice, a skipped one the slices up to the one\n"
+"                       holding its skip point\n"
 "  --waste-budget F     the prefetch waste allowed, as a share of\n"
 "                       prefetch-always's waste, 0..1 (default 0.5): names\n"
 "                       the skip_prefetch_threshold to configure\n"
@@ -155,6 +161,7 @@ typedef struct {
     uint64_t         slice;
     size_t           limit;
     int              json, quiet, skip_times;
+    int              cache_slices;      /* --cache-objects slices */
 } sim_opts;
 
 static double t_start;
@@ -273,7 +280,8 @@ parse_policies(sim_opts *o, const char *list)
         len = comma ? (size_t) (comma - s) : strlen(s);
         if (len == 3 && memcmp(s, "all", 3) == 0) {
             for (p = 0; p < SK_N_POLICIES; p++) {
-                if (!seen[p]) {
+                /* learned needs --admit-model, which adds it itself */
+                if (!seen[p] && p != SK_POL_LEARNED) {
                     seen[p] = 1;
                     o->pol[o->n_pol++] = (sk_policy) p;
                 }
@@ -366,7 +374,8 @@ parse_slice(const char *s, uint64_t *out)
 
 /* Every policy at every size, the prefetch economics, the report. */
 static int
-simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
+simulate(sim_opts *o, const sk_model *m, const sk_replay *rp,
+    sk_trace *ct)
 {
     sk_sim_report  *s = calloc(1, sizeof(*s));
     sk_sim_config   cfg;
@@ -391,8 +400,10 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
     s->n_sizes = o->n_sizes;
     s->policies = o->pol;
     s->n_policies = o->n_pol;
-    s->unique_bytes = sk_trace_unique_bytes(&rp->trace);
-    s->requested_bytes = sk_trace_requested_bytes(&rp->trace);
+    s->cache_trace = ct;
+    s->cache_slice = o->cache_slices ? o->slice : 0;
+    s->unique_bytes = sk_trace_unique_bytes(ct);
+    s->requested_bytes = sk_trace_requested_bytes(ct);
     sk_sim_config_default(&cfg);
     cfg.inactive_ms = (int64_t) (o->inactive_s * 1000 + 0.5);
     for (k = 0; k < o->n_sizes; k++) {
@@ -410,7 +421,7 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
             for (i = 0, wanted = q == SK_POL_LRU; i < o->n_pol; i++) {
                 wanted |= o->pol[i] == (sk_policy) q;
             }
-            if (wanted && sk_simulate(&rp->trace, (sk_policy) q, &cfg,
+            if (wanted && sk_simulate(ct, (sk_policy) q, &cfg,
                                       &s->res[k][q]) != 0)
             {
                 sk_errorf(CMD, "out of memory simulating %s",
@@ -470,7 +481,7 @@ cmd_simulate(int argc, char **argv)
 {
     enum { O_DATA = 256, O_MODEL, O_SIZE, O_POL, O_RATE, O_INACTIVE,
            O_THRESHOLD, O_LIMIT, O_NO_SKIP_TIMES, O_SLICE, O_BUDGET,
-           O_STEP, O_JSON, O_QUIET, O_HELP };
+           O_STEP, O_JSON, O_QUIET, O_HELP, O_OBJECTS };
     static const struct option longopts[] = {
         { "data",          required_argument, NULL, O_DATA },
         { "model",         required_argument, NULL, O_MODEL },
@@ -482,6 +493,7 @@ cmd_simulate(int argc, char **argv)
         { "limit",         required_argument, NULL, O_LIMIT },
         { "no-skip-times", no_argument,       NULL, O_NO_SKIP_TIMES },
         { "slice",         required_argument, NULL, O_SLICE },
+        { "cache-objects", required_argument, NULL, O_OBJECTS },
         { "waste-budget",  required_argument, NULL, O_BUDGET },
         { "curve-step",    required_argument, NULL, O_STEP },
         { "json",          no_argument,       NULL, O_JSON },
@@ -495,6 +507,7 @@ cmd_simulate(int argc, char **argv)
     sk_model        m;
     sk_replay       rp;
     sk_replay_opts  ro;
+    sk_trace        sliced, *ct;
     char            err[1024];
     double          v;
     int             c, rc = SK_EXIT_FAIL, prepared = 0, built = 0;
@@ -520,6 +533,17 @@ cmd_simulate(int argc, char **argv)
         case O_JSON:  o.json = 1; break;
         case O_QUIET: o.quiet = 1; break;
         case O_NO_SKIP_TIMES: o.skip_times = 0; break;
+        case O_OBJECTS:
+            if (strcmp(optarg, "slices") == 0) {
+                o.cache_slices = 1;
+            } else if (strcmp(optarg, "tracks") == 0) {
+                o.cache_slices = 0;
+            } else {
+                sk_errorf(CMD, "--cache-objects %s: expected tracks or "
+                          "slices", optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
         case O_SIZE:
             if (parse_sizes(&o, optarg) != 0) {
                 return SK_EXIT_USAGE;
@@ -598,6 +622,11 @@ cmd_simulate(int argc, char **argv)
                   "--help)", argv[optind]);
         return SK_EXIT_USAGE;
     }
+    if (o.cache_slices && o.slice == 0) {
+        sk_errorf(CMD, "--cache-objects slices needs a slice size: --slice "
+                  "0 means whole tracks");
+        return SK_EXIT_USAGE;
+    }
     if (o.data_dir == NULL || o.model_path == NULL) {
         sk_errorf(CMD, "%s is required (see skipctl simulate --help)",
                   o.data_dir == NULL ? "--data DIR" : "--model FILE");
@@ -641,7 +670,19 @@ cmd_simulate(int argc, char **argv)
                   "median track (%lld ms)", rp.no_duration,
                   (long long) rp.median_ms);
     }
-    rc = simulate(&o, &m, &rp);
+    memset(&sliced, 0, sizeof(sliced));
+    ct = &rp.trace;
+    if (o.cache_slices) {
+        if (sk_trace_slices(&rp.trace, o.slice, &sliced) != 0) {
+            sk_errorf(CMD, "out of memory for the slice trace");
+            goto done;
+        }
+        ct = &sliced;
+        progress(&o, "cached in slices: %zu requests for %u slices",
+                 sliced.n, sliced.n_objects);
+    }
+    rc = simulate(&o, &m, &rp, ct);
+    sk_trace_free(&sliced);
     progress(&o, "done");
 
 done:
