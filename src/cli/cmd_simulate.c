@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/admit.h"
 #include "../sim/cachesim_report.h"
+#include "../core/admit_sketch.h"
 #include "cli.h"
 
 #define CMD  "simulate"
@@ -62,6 +64,9 @@ static const char usage_text[] =
 "                farthest ahead, if later than the newcomer, else bypass.\n"
 "                Exact with equal sizes; with track sizes it is the usual\n"
 "                farthest-next-use heuristic (the optimum is NP-hard)\n"
+"  learned       learned admission (docs/admission.md): a miss is stored\n"
+"                when the --admit-model says it is worth it; LRU eviction\n"
+"                (not in \"all\": added by --admit-model)\n"
 "  lru is always simulated: every policy is also given relative to it.\n"
 "\n"
 "OPTIONS\n"
@@ -85,6 +90,13 @@ static const char usage_text[] =
 "                       optional k, m or g suffix as nginx's slice directive\n"
 "                       (powers of 1024; default 1m as conf/nginx-skip.conf);\n"
 "                       0: whole tracks\n"
+"  --admit-model LIST   admission model(s) of skipctl admit-train for the\n"
+"                       learned policy (added to --policies): one for all\n"
+"                       cache sizes, or one per size in --cache-size order\n"
+"  --admit-dump FILE    write the first size's admission decisions, one\n"
+"                       line per cache request (user, track, slice, time,\n"
+"                       hour, position, P(play), score, admit): what nginx\n"
+"                       decides for the same requests (t/86-admit-parity.t)\n"
 "  --cache-objects tracks|slices\n"
 "                       what the caches store: whole tracks (default, one\n"
 "                       request per listen) or --slice sized slices, as\n"
@@ -162,6 +174,9 @@ typedef struct {
     size_t           limit;
     int              json, quiet, skip_times;
     int              cache_slices;      /* --cache-objects slices */
+    const char      *admit_paths[SK_SIM_MAX_SIZES];  /* --admit-model */
+    int              n_admit;
+    const char      *admit_dump;
 } sim_opts;
 
 static double t_start;
@@ -308,6 +323,31 @@ parse_policies(sim_opts *o, const char *list)
     }
 }
 
+/* --admit-model A[,B...]: one model for every size, or one per size. */
+static int
+parse_admit(sim_opts *o, char *list)
+{
+    char *s = list, *comma;
+
+    o->n_admit = 0;
+    for ( ;; ) {
+        comma = strchr(s, ',');
+        if (comma) {
+            *comma = '\0';
+        }
+        if (*s == '\0' || o->n_admit == SK_SIM_MAX_SIZES) {
+            sk_errorf(CMD, "--admit-model: %s", *s ? "too many models"
+                                                  : "an empty model path");
+            return -1;
+        }
+        o->admit_paths[o->n_admit++] = s;
+        if (comma == NULL) {
+            return 0;
+        }
+        s = comma + 1;
+    }
+}
+
 /* nginx's time syntax: a number with ms, s, m, h or d (seconds if none). */
 static int
 parse_time(const char *s, double *seconds)
@@ -373,9 +413,75 @@ parse_slice(const char *s, uint64_t *out)
 /* ---- main --------------------------------------------------------------- */
 
 /* Every policy at every size, the prefetch economics, the report. */
+/*
+ * The learned policy's decisions for cache size k into ct->admit: its
+ * admission model, checked against the replay's geometry.
+ */
+static int
+admit_decide(sim_opts *o, int k, const sk_prepared *p, const sk_replay *rp,
+    sk_trace *ct)
+{
+    const char    *path = o->admit_paths[o->n_admit > 1 ? k : 0];
+    sk_model       am;
+    sk_admit_src   src;
+    uint64_t       admitted;
+    char           err[1024];
+    int            rc = -1;
+
+    if (sk_model_load(&am, path, err, sizeof(err)) != 0) {
+        sk_errorf(CMD, "--admit-model: %s", err);
+        return -1;
+    }
+    if (am.target != SK_TARGET_ADMIT) {
+        sk_errorf(CMD, "--admit-model %s: not an admission model (train one "
+                  "with skipctl admit-train)", path);
+        goto done;
+    }
+    if (am.admit_slice_bytes != (double) (o->cache_slices ? o->slice : 0)
+        || am.admit_bitrate_kbps != o->bitrate)
+    {
+        sk_errorf(CMD, "--admit-model %s: trained for %s at %g kbps, this "
+                  "replay caches %s at %g kbps (--cache-objects, --slice, "
+                  "--bitrate)", path,
+                  am.admit_slice_bytes > 0 ? "slices" : "whole tracks",
+                  am.admit_bitrate_kbps,
+                  o->cache_slices ? "slices" : "whole tracks", o->bitrate);
+        goto done;
+    }
+    src.p = p;
+    src.rp = rp;
+    src.t = ct;
+    src.slice_bytes = am.admit_slice_bytes;
+    src.bitrate_kbps = am.admit_bitrate_kbps;
+    src.sketch_bytes = (size_t) am.admit_sketch_bytes;
+    if (sk_admit_decide(&src, ct, &am, &admitted, err, sizeof(err)) != 0) {
+        sk_errorf(CMD, "%s", err);
+        goto done;
+    }
+    progress(o, "admission model %s@%s (%s): admits %.2f %% of requests "
+             "if they miss", am.name, am.version, path,
+             100.0 * admitted / (ct->n ? ct->n : 1));
+    if (o->admit_dump && k == 0) {
+        FILE *f = fopen(o->admit_dump, "w");
+
+        if (f == NULL || sk_admit_dump(&src, &am, f, err, sizeof(err)) != 0
+            || fclose(f) != 0)
+        {
+            sk_errorf(CMD, "--admit-dump %s: %s", o->admit_dump,
+                      f ? err : "cannot open");
+            goto done;
+        }
+    }
+    rc = 0;
+
+done:
+    sk_model_free(&am);
+    return rc;
+}
+
 static int
 simulate(sim_opts *o, const sk_model *m, const sk_replay *rp,
-    sk_trace *ct)
+    sk_trace *ct, const sk_prepared *p)
 {
     sk_sim_report  *s = calloc(1, sizeof(*s));
     sk_sim_config   cfg;
@@ -420,6 +526,12 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp,
             /* lru always: every policy is also shown relative to it */
             for (i = 0, wanted = q == SK_POL_LRU; i < o->n_pol; i++) {
                 wanted |= o->pol[i] == (sk_policy) q;
+            }
+            if (wanted && q == SK_POL_LEARNED
+                && admit_decide(o, k, p, rp, ct) != 0)
+            {
+                free(s);
+                return SK_EXIT_FAIL;
             }
             if (wanted && sk_simulate(ct, (sk_policy) q, &cfg,
                                       &s->res[k][q]) != 0)
@@ -481,7 +593,8 @@ cmd_simulate(int argc, char **argv)
 {
     enum { O_DATA = 256, O_MODEL, O_SIZE, O_POL, O_RATE, O_INACTIVE,
            O_THRESHOLD, O_LIMIT, O_NO_SKIP_TIMES, O_SLICE, O_BUDGET,
-           O_STEP, O_JSON, O_QUIET, O_HELP, O_OBJECTS };
+           O_STEP, O_JSON, O_QUIET, O_HELP, O_OBJECTS, O_ADMIT,
+           O_ADMIT_DUMP };
     static const struct option longopts[] = {
         { "data",          required_argument, NULL, O_DATA },
         { "model",         required_argument, NULL, O_MODEL },
@@ -494,6 +607,8 @@ cmd_simulate(int argc, char **argv)
         { "no-skip-times", no_argument,       NULL, O_NO_SKIP_TIMES },
         { "slice",         required_argument, NULL, O_SLICE },
         { "cache-objects", required_argument, NULL, O_OBJECTS },
+        { "admit-model",   required_argument, NULL, O_ADMIT },
+        { "admit-dump",    required_argument, NULL, O_ADMIT_DUMP },
         { "waste-budget",  required_argument, NULL, O_BUDGET },
         { "curve-step",    required_argument, NULL, O_STEP },
         { "json",          no_argument,       NULL, O_JSON },
@@ -533,6 +648,12 @@ cmd_simulate(int argc, char **argv)
         case O_JSON:  o.json = 1; break;
         case O_QUIET: o.quiet = 1; break;
         case O_NO_SKIP_TIMES: o.skip_times = 0; break;
+        case O_ADMIT_DUMP: o.admit_dump = optarg; break;
+        case O_ADMIT:
+            if (parse_admit(&o, optarg) != 0) {
+                return SK_EXIT_USAGE;
+            }
+            break;
         case O_OBJECTS:
             if (strcmp(optarg, "slices") == 0) {
                 o.cache_slices = 1;
@@ -622,6 +743,24 @@ cmd_simulate(int argc, char **argv)
                   "--help)", argv[optind]);
         return SK_EXIT_USAGE;
     }
+    for (c = 0, v = 0; c < o.n_pol; c++) {
+        v += o.pol[c] == SK_POL_LEARNED;
+    }
+    if (o.n_admit > 0 && v == 0) {
+        o.pol[o.n_pol++] = SK_POL_LEARNED;      /* asked for by the model */
+    } else if (o.n_admit == 0 && v > 0) {
+        sk_errorf(CMD, "--policies learned needs --admit-model FILE");
+        return SK_EXIT_USAGE;
+    }
+    if (o.n_admit > 1 && o.n_admit != o.n_sizes) {
+        sk_errorf(CMD, "--admit-model: %d models for %d cache sizes (give "
+                  "one, or one per size)", o.n_admit, o.n_sizes);
+        return SK_EXIT_USAGE;
+    }
+    if (o.admit_dump && o.n_admit == 0) {
+        sk_errorf(CMD, "--admit-dump needs --admit-model FILE");
+        return SK_EXIT_USAGE;
+    }
     if (o.cache_slices && o.slice == 0) {
         sk_errorf(CMD, "--cache-objects slices needs a slice size: --slice "
                   "0 means whole tracks");
@@ -681,7 +820,7 @@ cmd_simulate(int argc, char **argv)
         progress(&o, "cached in slices: %zu requests for %u slices",
                  sliced.n, sliced.n_objects);
     }
-    rc = simulate(&o, &m, &rp, ct);
+    rc = simulate(&o, &m, &rp, ct, &p);
     sk_trace_free(&sliced);
     progress(&o, "done");
 
