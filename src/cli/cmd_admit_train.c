@@ -29,7 +29,12 @@ static const char usage_text[] =
 "size and slice index, the track's long-run popularity and skip rate from\n"
 "the feature store, this request's P(play) from SKIP.model, and the hour.\n"
 "A liblinear logistic regression; the threshold is the one that gives the\n"
-"most hits replaying the training window with LRU eviction.\n"
+"most hits replaying the training window with LRU eviction (nginx's), among\n"
+"those that write no more bytes into the cache than TinyLFU does there\n"
+"(--any-writes: among all).  The report (stdout, JSON) gives the hits of\n"
+"lru, tinylfu, belady and of the labels themselves used as the admission\n"
+"on the training window: the last is what a perfect classifier would get\n"
+"with LRU eviction.\n"
 "\n"
 "WINDOWS\n"
 "  The training plays of the last --train-tail of the training sessions of\n"
@@ -55,6 +60,13 @@ static const char usage_text[] =
 "                        latest ones (default 0.25)\n"
 "  --max-rows N          requests fitted, a hash sample (default 600000)\n"
 "  -C C                  liblinear's C (default 1)\n"
+"  --any-writes          choose the threshold for hits alone\n"
+"  --features LIST       comma-separated feature names (default: the\n"
+"                        \"admit\" set, docs/admission.md)\n"
+"  --label belady|reuse:K  the label: Belady's (default), or \"requested\n"
+"                        again within K x the cache size of requested\n"
+"                        bytes\" (what an LRU cache keeping objects that\n"
+"                        long would hit)\n"
 "  --quiet               no progress on stderr\n"
 "  --help                this text\n"
 "\n"
@@ -73,7 +85,8 @@ int
 cmd_admit_train(int argc, char **argv)
 {
     enum { O_DATA = 256, O_MODEL, O_OUT, O_NAME, O_SIZE, O_OBJECTS, O_SLICE,
-           O_RATE, O_SKETCH, O_TAIL, O_ROWS, O_QUIET, O_HELP };
+           O_RATE, O_SKETCH, O_TAIL, O_ROWS, O_QUIET, O_HELP, O_LABEL,
+           O_ANY_WRITES, O_FEATURES };
     static const struct option longopts[] = {
         { "data",          required_argument, NULL, O_DATA },
         { "model",         required_argument, NULL, O_MODEL },
@@ -86,6 +99,9 @@ cmd_admit_train(int argc, char **argv)
         { "sketch",        required_argument, NULL, O_SKETCH },
         { "train-tail",    required_argument, NULL, O_TAIL },
         { "max-rows",      required_argument, NULL, O_ROWS },
+        { "label",         required_argument, NULL, O_LABEL },
+        { "any-writes",    no_argument,       NULL, O_ANY_WRITES },
+        { "features",      required_argument, NULL, O_FEATURES },
         { "quiet",         no_argument,       NULL, O_QUIET },
         { "help",          no_argument,       NULL, O_HELP },
         { NULL, 0, NULL, 0 }
@@ -100,6 +116,7 @@ cmd_admit_train(int argc, char **argv)
     char                 err[1024], *txt, *end;
     double               v;
     int                  c, slices = 1, quiet = 0, rc = SK_EXIT_FAIL;
+    static const char   *feats[SK_MAX_FEATURES];
 
     sk_admit_train_opts_default(&ao);
     optind = 1;
@@ -111,6 +128,28 @@ cmd_admit_train(int argc, char **argv)
         case O_OUT:   out = optarg; break;
         case O_NAME:  ao.name = optarg; break;
         case O_QUIET: quiet = 1; break;
+        case O_ANY_WRITES: ao.cap_written = 0; break;
+        case O_FEATURES:
+            for (end = optarg, ao.n_features = 0; end && *end; ) {
+                if (ao.n_features == SK_MAX_FEATURES) {
+                    sk_errorf(CMD, "--features: at most %d", SK_MAX_FEATURES);
+                    return SK_EXIT_USAGE;
+                }
+                feats[ao.n_features++] = end;
+                end = strchr(end, ',');
+                if (end) {
+                    *end++ = '\0';
+                }
+            }
+            for (c = 0; c < ao.n_features; c++) {
+                if (sk_feature_id(feats[c]) < 0) {
+                    sk_errorf(CMD, "--features: unknown feature \"%s\"",
+                              feats[c]);
+                    return SK_EXIT_USAGE;
+                }
+            }
+            ao.features = feats;
+            break;
         case O_SIZE:
             v = strtod(optarg, &end);
             if (end == optarg || strcmp(end, "%") != 0 || !(v > 0 && v <= 100))
@@ -172,6 +211,18 @@ cmd_admit_train(int argc, char **argv)
                 return SK_EXIT_USAGE;
             }
             ao.max_rows = (size_t) v;
+            break;
+        case O_LABEL:
+            if (strcmp(optarg, "belady") == 0) {
+                ao.reuse = 0;
+            } else if (strncmp(optarg, "reuse:", 6) != 0
+                       || sk_opt_number(CMD, "--label reuse:K", optarg + 6,
+                                        0.01, 10000, &ao.reuse) != 0)
+            {
+                sk_errorf(CMD, "--label %s: expected belady or reuse:K",
+                          optarg);
+                return SK_EXIT_USAGE;
+            }
             break;
         case 'C':
             if (sk_opt_number(CMD, "-C", optarg, 1e-6, 1e6, &ao.C) != 0) {

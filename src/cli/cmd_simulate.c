@@ -448,6 +448,7 @@ admit_decide(sim_opts *o, int k, const sk_prepared *p, const sk_replay *rp,
                   o->cache_slices ? "slices" : "whole tracks", o->bitrate);
         goto done;
     }
+    memset(&src, 0, sizeof(src));
     src.p = p;
     src.rp = rp;
     src.t = ct;

@@ -7,6 +7,7 @@
 #define SK_CELL_BITS        20
 #define SK_CELL_MAX         ((1u << SK_CELL_BITS) - 1)
 #define SK_EPOCH_MASK       0xfffu
+#define SK_SKETCH_SKEW      2u         /* epochs a request may lag by */
 
 typedef struct {
     uint32_t  magic;
@@ -94,16 +95,28 @@ sk_sketch_key(const char *track_id, size_t len, uint32_t slice)
     return mix(h ^ ((uint64_t) (slice + 1) * 0x9e3779b97f4a7c15ULL));
 }
 
-/* A cell's count at epoch e: halved once per epoch since its last update.
- * An update from an earlier epoch (another worker's older clock) does not
- * decay it. */
+/*
+ * Epochs a cell is ahead of e (1 or 2: a request stamped a little earlier
+ * than the cell's last update, e.g. by another worker that read the clock
+ * first), else 0.  An empty cell is never ahead: its epoch means nothing.
+ */
+static uint32_t
+ahead(uint32_t cell, uint32_t e)
+{
+    uint32_t a = ((cell >> SK_CELL_BITS) - e) & SK_EPOCH_MASK;
+
+    return (cell & SK_CELL_MAX) && a <= SK_SKETCH_SKEW ? a : 0;
+}
+
+/* A cell's count at epoch e: halved once per epoch since its last update
+ * (not at all for an update from a slightly earlier epoch). */
 static uint32_t
 decayed(uint32_t cell, uint32_t e)
 {
     uint32_t d = (e - (cell >> SK_CELL_BITS)) & SK_EPOCH_MASK;
     uint32_t c = cell & SK_CELL_MAX;
 
-    if (d >= (SK_EPOCH_MASK + 1) / 2) {
+    if (c == 0 || ahead(cell, e)) {
         return c;
     }
     return d >= SK_CELL_BITS ? 0 : c >> d;
@@ -112,9 +125,7 @@ decayed(uint32_t cell, uint32_t e)
 static uint32_t
 newer_epoch(uint32_t cell, uint32_t e)
 {
-    uint32_t d = (e - (cell >> SK_CELL_BITS)) & SK_EPOCH_MASK;
-
-    return d >= (SK_EPOCH_MASK + 1) / 2 ? cell >> SK_CELL_BITS : e;
+    return ahead(cell, e) ? cell >> SK_CELL_BITS : e;
 }
 
 void

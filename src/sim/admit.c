@@ -36,6 +36,10 @@ sk_admit_walk(const sk_admit_src *s, sk_admit_fn fn, void *arg, char *err,
         sk_admit_in        in;
 
         sk_row_inputs(s->p, row, &u, &tr, &ctx);
+        if (s->hist) {
+            u = s->hist->users[row->user];
+            tr = s->hist->tracks[row->track];
+        }
         memset(&in, 0, sizeof(in));
         sk_sketch_observe(sk, sk_sketch_key(trk->id, strlen(trk->id), slice),
                           (int64_t) (t->ts_ms[i] / 1000), &in);
@@ -157,5 +161,29 @@ sk_admit_labels(const sk_trace *t, uint64_t capacity, uint8_t *y)
         pos += y[i];
     }
     free(hit);
+    return pos;
+}
+
+long
+sk_admit_labels_reuse(const sk_trace *t, double horizon, uint8_t *y)
+{
+    double  *cum;
+    size_t   i;
+    long     pos = 0;
+
+    cum = malloc((t->n + 1) * sizeof(*cum));
+    if (cum == NULL) {
+        return -1;
+    }
+    cum[0] = 0;
+    for (i = 0; i < t->n; i++) {
+        cum[i + 1] = cum[i] + (double) t->size[t->obj[i]];
+    }
+    for (i = 0; i < t->n; i++) {
+        y[i] = t->next[i] != SK_SIM_NEVER
+               && cum[t->next[i]] - cum[i + 1] <= horizon;
+        pos += y[i];
+    }
+    free(cum);
     return pos;
 }

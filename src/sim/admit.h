@@ -24,6 +24,8 @@ typedef struct {
     double              slice_bytes;    /* 0: whole tracks */
     double              bitrate_kbps;
     size_t              sketch_bytes;
+    const sk_history   *hist;       /* the records of the requests; NULL:
+                                       the trainer's (sk_row_inputs) */
 } sk_admit_src;
 
 /* Per request: its index in t, the records and the context (with
@@ -61,5 +63,12 @@ int sk_admit_dump(const sk_admit_src *s, const sk_model *am, FILE *out,
  * y has t->n entries.  Returns the number of positives, or -1 (no memory).
  */
 long sk_admit_labels(const sk_trace *t, uint64_t capacity, uint8_t *y);
+
+/*
+ * Reuse-distance labels: y[i] = 1 when the object is requested again
+ * within `horizon` bytes of requests (all objects') after request i: what
+ * an LRU cache that keeps objects that long would hit.  Positives, or -1.
+ */
+long sk_admit_labels_reuse(const sk_trace *t, double horizon, uint8_t *y);
 
 #endif

@@ -25,6 +25,7 @@ sk_admit_train_opts_default(sk_admit_train_opts *o)
     o->sketch_bytes = 32 * 1024 * 1024;
     o->max_rows = 600000;
     o->C = 1.0;
+    o->cap_written = 1;
 }
 
 typedef struct {
@@ -166,7 +167,10 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     sk_feature_plan   plan;
     sk_model          am;
     sk_sim_config     cfg;
-    sk_sim_result     res, best_res, base[3];
+    sk_sim_result     res, best_res, base[3], oracle;
+    int               capped, best_capped;
+    sk_history        before;
+    uint32_t          cut;
     sk_manifest_info  info;
     collect_arg       ca;
     score_arg         sa;
@@ -188,12 +192,39 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     memset(&am, 0, sizeof(am));
     *report = NULL;
 
+    /*
+     * The window's records count the training sessions before it only,
+     * as the held-out window's records count the training window only:
+     * a record that already counted the listens being replayed would
+     * tell the model the future (popularity within the window).
+     */
+    if (sk_history_init(&before, &p->ds) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /*
+     * Weighted up to the length of the whole training window, which the
+     * held-out window's records count: a track's count then means the
+     * same in both (the history is shorter here, by the tail).
+     */
+    cut = (uint32_t) ((1.0 - o->train_tail) * p->n_train_sessions);
+    for (i = 0; i < p->labels.n; i++) {
+        const sk_labelled *r = &p->labels.rows[i];
+
+        if (r->split == SK_ROW_TRAIN && r->srank < cut) {
+            sk_history_add(&before, r->user, r->track, r->label,
+                           (double) p->n_train_sessions / (cut ? cut : 1));
+        }
+    }
+
     memset(&ro, 0, sizeof(ro));
     ro.bitrate_kbps = o->bitrate_kbps;
     ro.skip_times = 1;
     ro.train_tail = o->train_tail;
+    ro.hist = &before;
     if (sk_replay_build(&rp, p, skip, &ro, err, errlen) != 0) {
         sk_replay_free(&rp);
+        sk_history_free(&before);
         return -1;
     }
     t = &rp.trace;
@@ -218,8 +249,10 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     /* labels: Belady with bypass at this capacity */
     y = malloc(t->n ? t->n : 1);
     score = malloc((t->n ? t->n : 1) * sizeof(*score));
-    if (y == NULL || score == NULL || (pos = sk_admit_labels(t, capacity, y))
-                                      < 0)
+    if (y == NULL || score == NULL
+        || (pos = o->reuse > 0
+                  ? sk_admit_labels_reuse(t, o->reuse * (double) capacity, y)
+                  : sk_admit_labels(t, capacity, y)) < 0)
     {
         snprintf(err, errlen, "out of memory");
         goto done;
@@ -227,6 +260,10 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
 
     /* features of a sample of the requests */
     names = sk_feature_set("admit", &n);
+    if (o->features) {
+        names = o->features;
+        n = o->n_features;
+    }
     if (sk_feature_plan_init(&plan, names, n, err, errlen) != 0) {
         goto done;
     }
@@ -244,12 +281,14 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
         snprintf(err, errlen, "out of memory for %zu rows", ca.cap);
         goto done;
     }
+    memset(&src, 0, sizeof(src));
     src.p = p;
     src.rp = &rp;
     src.t = t;
     src.slice_bytes = (double) o->slice;
     src.bitrate_kbps = o->bitrate_kbps;
     src.sketch_bytes = o->sketch_bytes;
+    src.hist = &before;
     if (sk_admit_walk(&src, collect_one, &ca, err, errlen) != 0) {
         goto done;
     }
@@ -289,8 +328,24 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     }
     sk_sim_config_default(&cfg);
     cfg.capacity = capacity;
+    for (i = 0; i < 3; i++) {
+        if (sk_simulate(t, bases[i], &cfg, &base[i]) != 0) {
+            snprintf(err, errlen, "out of memory");
+            goto done;
+        }
+    }
+    /* the label as the admission: what a perfect classifier would get
+     * with LRU eviction (the ceiling of admission alone) */
+    for (i = 0; i < t->n; i++) {
+        t->admit[i] = y[i];
+    }
+    if (sk_simulate(t, SK_POL_LEARNED, &cfg, &oracle) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     sweep = cJSON_CreateArray();
     memset(&best_res, 0, sizeof(best_res));
+    best_capped = 0;
     for (thr = SK_ADMIT_T_MIN; thr < 0.951; thr += SK_ADMIT_T_STEP) {
         for (i = 0; i < t->n; i++) {
             t->admit[i] = score[i] >= thr;
@@ -303,27 +358,37 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
         j = sim_json(&res);
         cJSON_AddNumberToObject(j, "threshold", round(thr * 1000) / 1000);
         cJSON_AddItemToArray(sweep, j);
-        if (res.hits > best_res.hits) {
+        /*
+         * The most hits, among the thresholds that write no more than
+         * TinyLFU (o->cap_written) when there are such; else the most
+         * hits.
+         */
+        capped = !o->cap_written
+                 || res.written_bytes <= base[1].written_bytes;
+        if ((capped && !best_capped) || (capped == best_capped
+                                         && res.hits > best_res.hits))
+        {
             best_res = res;
+            best_capped = capped;
             best_t = round(thr * 1000) / 1000;
         }
     }
-    for (i = 0; i < 3; i++) {
-        sk_simulate(t, bases[i], &cfg, &base[i]);
-    }
+
     if (o->verbose) {
         fprintf(stderr, "skipctl admit-train: [%6.2fs] threshold %.2f: "
                 "%.2f %% hits on the training window (lru %.2f, tinylfu "
-                "%.2f, belady %.2f)\n", sk_now() - t0, best_t,
+                "%.2f, belady %.2f; the labels as admission %.2f)\n",
+                sk_now() - t0, best_t,
                 100.0 * best_res.hits / best_res.requests,
                 100.0 * base[0].hits / base[0].requests,
                 100.0 * base[1].hits / base[1].requests,
-                100.0 * base[2].hits / base[2].requests);
+                100.0 * base[2].hits / base[2].requests,
+                100.0 * oracle.hits / oracle.requests);
     }
 
     memset(&info, 0, sizeof(info));
     info.name = o->name;
-    info.feature_set = "admit";
+    info.feature_set = o->features ? "custom" : "admit";
     info.plan = &plan;
     info.threshold = best_t;
     info.C = o->C;
@@ -334,8 +399,15 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     cJSON_AddNumberToObject(ad, "bitrate_kbps", o->bitrate_kbps);
     cJSON_AddNumberToObject(ad, "sketch_bytes", (double) o->sketch_bytes);
     cJSON_AddNumberToObject(ad, "cache_share", o->cache_share);
-    cJSON_AddStringToObject(ad, "label", "Belady with bypass at the cache "
-                            "size keeps the object until its next request");
+    if (o->reuse > 0) {
+        cJSON_AddStringToObject(ad, "label", "requested again within "
+                                "reuse x the capacity of request bytes");
+        cJSON_AddNumberToObject(ad, "reuse", o->reuse);
+    } else {
+        cJSON_AddStringToObject(ad, "label", "Belady with bypass at the "
+                                "cache size keeps the object until its next "
+                                "request");
+    }
     info.admission = ad;
     tr = cJSON_CreateObject();
     cJSON_AddStringToObject(tr, "window", "training plays of the last "
@@ -355,6 +427,7 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     cJSON_AddItemToObject(j, "lru", sim_json(&base[0]));
     cJSON_AddItemToObject(j, "tinylfu", sim_json(&base[1]));
     cJSON_AddItemToObject(j, "belady", sim_json(&base[2]));
+    cJSON_AddItemToObject(j, "labels_as_admission", sim_json(&oracle));
     *report = cJSON_Duplicate(j, 1);
     info.metrics = j;
     if (sk_model_save(model_path, lin, &info, err, errlen) != 0) {
@@ -372,5 +445,6 @@ done:
     free(score);
     sk_trace_free(&sliced);
     sk_replay_free(&rp);
+    sk_history_free(&before);
     return rc;
 }

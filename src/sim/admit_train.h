@@ -4,7 +4,9 @@
  * admission features through the module's own sketch and feature code
  * (admit.h), a liblinear logistic regression, and the decision threshold
  * that gives the most hits when the model replays that same training
- * window.  Nothing of the held-out (test) window is read.
+ * window with LRU eviction, among those that write no more bytes into the
+ * cache than TinyLFU there.  Nothing of the held-out (test) window is
+ * read.
  */
 #ifndef SKIP_ADMIT_TRAIN_H
 #define SKIP_ADMIT_TRAIN_H
@@ -23,6 +25,13 @@ typedef struct {
     size_t       sketch_bytes;
     size_t       max_rows;      /* rows fitted (a hash sample), 0: all */
     double       C;
+    double       reuse;         /* 0: Belady labels; > 0: reuse-distance
+                                   labels with a horizon of reuse x the
+                                   capacity (sk_admit_labels_reuse) */
+    int          cap_written;   /* choose the threshold among those writing
+                                   no more than TinyLFU, when there are */
+    const char *const *features;   /* NULL: the "admit" set */
+    int          n_features;
     int          verbose;
 } sk_admit_train_opts;
 

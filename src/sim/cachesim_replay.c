@@ -150,6 +150,10 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
         int                play;
 
         sk_row_inputs(p, r, &u, &tr, &ctx);
+        if (o->hist) {
+            u = o->hist->users[r->user];
+            tr = o->hist->tracks[r->track];
+        }
         score = sk_model_score(m, &u, &tr, &ctx);
         play = sk_model_decide(m, score);
         t->p_play[i] = score;

@@ -29,6 +29,8 @@ typedef struct {
                                    training plays of the last train_tail
                                    share of training sessions instead (the
                                    admission model's training window) */
+    const sk_history *hist;     /* records to score with instead of the
+                                   trainer's (sk_row_inputs); NULL: those */
 } sk_replay_opts;
 
 typedef struct {
