@@ -26,6 +26,7 @@ sk_admit_train_opts_default(sk_admit_train_opts *o)
     o->max_rows = 600000;
     o->C = 1.0;
     o->cap_written = 1;
+    o->reuse = -1;
 }
 
 typedef struct {
@@ -142,6 +143,49 @@ fit(const sk_feature_plan *plan, const double *raw, const double *lab,
     return lin;
 }
 
+/*
+ * The reuse-distance boundary of the labels (LRB's "relaxed Belady": an
+ * object is worth admitting when its next request comes within the
+ * boundary), chosen on the training window itself: the K of the
+ * boundary K x capacity whose labels, used as the admission decisions
+ * with LRU eviction, give the most hits.  y is scratch.
+ */
+static double
+choose_boundary(sk_trace *t, uint64_t capacity, uint8_t *y, int verbose,
+    double t0)
+{
+    static const double  ks[] = { 0.5, 1, 2, 4, 8 };
+    sk_sim_config        cfg;
+    sk_sim_result        r;
+    uint64_t             best_hits = 0;
+    double               best = 2;
+    size_t               k, i;
+
+    sk_sim_config_default(&cfg);
+    cfg.capacity = capacity;
+    for (k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
+        if (sk_admit_labels_reuse(t, ks[k] * (double) capacity, y) < 0) {
+            break;
+        }
+        for (i = 0; i < t->n; i++) {
+            t->admit[i] = y[i];
+        }
+        if (sk_simulate(t, SK_POL_LEARNED, &cfg, &r) != 0) {
+            break;
+        }
+        if (verbose) {
+            fprintf(stderr, "skipctl admit-train: [%6.2fs] boundary %g x "
+                    "capacity: its labels as the admission %.2f %% hits\n",
+                    sk_now() - t0, ks[k], 100.0 * r.hits / r.requests);
+        }
+        if (r.hits > best_hits) {
+            best_hits = r.hits;
+            best = ks[k];
+        }
+    }
+    return best;
+}
+
 static cJSON *
 sim_json(const sk_sim_result *r)
 {
@@ -171,6 +215,7 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     int               capped, best_capped;
     sk_history        before;
     uint32_t          cut;
+    double            reuse;
     sk_manifest_info  info;
     collect_arg       ca;
     score_arg         sa;
@@ -246,14 +291,20 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
                 (unsigned long long) capacity);
     }
 
-    /* labels: Belady with bypass at this capacity */
+    /* labels */
     y = malloc(t->n ? t->n : 1);
     score = malloc((t->n ? t->n : 1) * sizeof(*score));
-    if (y == NULL || score == NULL
-        || (pos = o->reuse > 0
-                  ? sk_admit_labels_reuse(t, o->reuse * (double) capacity, y)
-                  : sk_admit_labels(t, capacity, y)) < 0)
-    {
+    if (y == NULL || score == NULL || sk_trace_admit_alloc(t) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    reuse = o->reuse;
+    if (reuse < 0) {
+        reuse = choose_boundary(t, capacity, y, o->verbose, t0);
+    }
+    pos = reuse > 0 ? sk_admit_labels_reuse(t, reuse * (double) capacity, y)
+                    : sk_admit_labels(t, capacity, y);
+    if (pos < 0) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -294,8 +345,10 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     }
     if (o->verbose) {
         fprintf(stderr, "skipctl admit-train: [%6.2fs] %ld of %zu requests "
-                "labelled worth admitting (Belady); fitting %zu rows x %d "
-                "features\n", sk_now() - t0, pos, t->n, ca.rows, n);
+                "labelled worth admitting (%s%g); fitting %zu rows x %d "
+                "features\n", sk_now() - t0, pos, t->n,
+                reuse > 0 ? "reuse distance <= capacity x " : "Belady",
+                reuse > 0 ? reuse : 0.0, ca.rows, n);
     }
     fit_scaler(&plan, ca.raw, ca.rows);
     lin = fit(&plan, ca.raw, ca.lab, ca.rows, o->C);
@@ -321,9 +374,7 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     /* the threshold with the most hits, replaying this same window */
     sa.am = &am;
     sa.score = score;
-    if (sk_admit_walk(&src, score_one, &sa, err, errlen) != 0
-        || sk_trace_admit_alloc(t) != 0)
-    {
+    if (sk_admit_walk(&src, score_one, &sa, err, errlen) != 0) {
         goto done;
     }
     sk_sim_config_default(&cfg);
@@ -399,10 +450,11 @@ sk_admit_train(const sk_prepared *p, const sk_model *skip,
     cJSON_AddNumberToObject(ad, "bitrate_kbps", o->bitrate_kbps);
     cJSON_AddNumberToObject(ad, "sketch_bytes", (double) o->sketch_bytes);
     cJSON_AddNumberToObject(ad, "cache_share", o->cache_share);
-    if (o->reuse > 0) {
+    if (reuse > 0) {
         cJSON_AddStringToObject(ad, "label", "requested again within "
-                                "reuse x the capacity of request bytes");
-        cJSON_AddNumberToObject(ad, "reuse", o->reuse);
+                                "reuse x the capacity of request bytes "
+                                "(relaxed Belady)");
+        cJSON_AddNumberToObject(ad, "reuse", reuse);
     } else {
         cJSON_AddStringToObject(ad, "label", "Belady with bypass at the "
                                 "cache size keeps the object until its next "

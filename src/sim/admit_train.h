@@ -25,9 +25,11 @@ typedef struct {
     size_t       sketch_bytes;
     size_t       max_rows;      /* rows fitted (a hash sample), 0: all */
     double       C;
-    double       reuse;         /* 0: Belady labels; > 0: reuse-distance
-                                   labels with a horizon of reuse x the
-                                   capacity (sk_admit_labels_reuse) */
+    double       reuse;         /* > 0: relaxed-Belady labels, a reuse
+                                   distance boundary of reuse x the
+                                   capacity (sk_admit_labels_reuse); < 0:
+                                   that, the boundary chosen on the
+                                   window (default); 0: Belady's own */
     int          cap_written;   /* choose the threshold among those writing
                                    no more than TinyLFU, when there are */
     const char *const *features;   /* NULL: the "admit" set */
