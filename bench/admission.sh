@@ -44,7 +44,7 @@ for SEED in $SEEDS; do
         # shellcheck disable=SC2086
         "$SKIPCTL" admit-train --data "$D" --model "$MODEL" --cache-size "$S%" \
             --out "$WORK/admit-$SEED-$S.model" --quiet $ADMIT_ARGS \
-            > "$WORK/admit-$SEED-$S.json"
+            > "$WORK/admit-$SEED-$S.report"
         AM=${AM:+$AM,}$WORK/admit-$SEED-$S.model
     done
     T1=$(date +%s)
@@ -69,7 +69,7 @@ for k, z in enumerate(j['sizes']):
     h = lambda n: 100.0 * P[n]['hits'] / P[n]['requests']
     best = max(online, key=h)
     closed = (h('learned') - h('lru')) / (h('belady') - h('lru'))
-    tr = json.load(open('%s/admit-%s-%s.json' % (sys.argv[2], sys.argv[3],
+    tr = json.load(open('%s/admit-%s-%s.report' % (sys.argv[2], sys.argv[3],
                                                   ['1', '5', '10'][k])))
     print('  %-5s %7.2f %7.2f %-18s %8.2f %7.2f %7.1f%% %+10.2f %13.3f' %
           (z['cache_size'], h('lru'), h('tinylfu'),

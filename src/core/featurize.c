@@ -116,6 +116,9 @@ enum {
     F_ADMIT_P_PLAY,             /* the skip model's P(play) */
     F_ADMIT_SKIP_LATE,          /* (1 - P(play)) x slice share */
     F_ADMIT_COUNT_X_PLAY,       /* log count_long x P(play) */
+    F_ADMIT_SHARE_X_COUNT,      /* slice share x log count_long */
+    F_ADMIT_SINCE_X_COUNT,      /* log since x log count_long */
+    F_ADMIT_LOG_COUNT_LONG_SQ,  /* (log count_long)^2 */
     F_ADMIT_END
 };
 
@@ -123,7 +126,8 @@ static const char *const admit_names[F_ADMIT_END - F_ADMIT0] = {
     "admit_log_count_short", "admit_log_count_long", "admit_seen",
     "admit_log_since", "admit_slice", "admit_log_bytes",
     "admit_slice_share", "admit_p_play", "admit_skip_late",
-    "admit_count_x_play"
+    "admit_count_x_play", "admit_share_x_count", "admit_since_x_count",
+    "admit_log_count_long_sq"
 };
 
 #define SK_ADMIT_SINCE_NEVER  (30.0 * 86400)
@@ -206,7 +210,8 @@ static const char *const admit_set[] = {
     "admit_log_count_short", "admit_log_count_long", "admit_seen",
     "admit_log_since", "admit_slice", "admit_log_bytes",
     "admit_slice_share", "admit_p_play", "admit_skip_late",
-    "admit_count_x_play",
+    "admit_count_x_play", "admit_share_x_count", "admit_since_x_count",
+    "admit_log_count_long_sq",
     "track_log_n", "track_skip_rate_s", "popularity", "hour_sin", "hour_cos"
 };
 
@@ -426,6 +431,14 @@ admit_value(int id, const sk_track_rec *t, const sk_admit_in *a)
     case F_ADMIT_P_PLAY:          return p;
     case F_ADMIT_SKIP_LATE:       return (1.0 - p) * share;
     case F_ADMIT_COUNT_X_PLAY:    return log1p(fmax(0, a->count_long)) * p;
+    case F_ADMIT_SHARE_X_COUNT:
+        return share * log1p(fmax(0, a->count_long));
+    case F_ADMIT_SINCE_X_COUNT:
+        return log1p(a->since_s >= 0 ? fmin(a->since_s, SK_ADMIT_SINCE_NEVER)
+                                     : SK_ADMIT_SINCE_NEVER)
+               * log1p(fmax(0, a->count_long));
+    case F_ADMIT_LOG_COUNT_LONG_SQ:
+        return log1p(fmax(0, a->count_long)) * log1p(fmax(0, a->count_long));
     default:                      return NAN;
     }
 }
