@@ -53,7 +53,7 @@ for SEED in $SEEDS; do
         --admit-model "$AM" --json --quiet > "$WORK/sim-$SEED.json"
     T2=$(date +%s)
     echo "seed $SEED, scale $SCALE: skipctl admit-train x 3 in $((T1 - T0)) s," \
-         "skipctl simulate in $((T2 - T1)) s (skip model $(basename "$MODEL"))"
+         "skipctl simulate in $((T2 - T1)) s (skip model $MODEL)"
     python3 - "$WORK/sim-$SEED.json" "$WORK" "$SEED" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
