@@ -55,6 +55,28 @@ ok(-s "$dir/admit.model" && -s "$dir/admit.json", 'admission model written');
 like($t->read_file("$dir/admit.json"), qr/"target":\s*"admission"/,
      'its manifest says it is an admission model');
 
+# usage errors name the option and the value
+for my $case (
+    [ '',                                   qr/--data DIR is required/ ],
+    [ "--data $data --model $model --out x.model --cache-size 5",
+      qr/--cache-size 5: expected a percentage/ ],
+    [ "--data $data --model $model --out x.model --label nope",
+      qr/--label nope: expected relaxed, belady or reuse:K/ ],
+    [ "--data $data --model $model --out x.model --sketch 1k",
+      qr/--sketch 1k: too small/ ],
+    [ "--data $data --model $model --out x.model --features admit_nope",
+      qr/unknown feature "admit_nope"/ ],
+) {
+    my $out = `$sk admit-train $case->[0] 2>&1`;
+    is($? >> 8, 2, "admit-train $case->[0]: usage error");
+    like($out, $case->[1], '... saying why');
+}
+my $help = `$sk admit-train --help`;
+like($help, qr/relaxed Belady/, 'admit-train --help explains the label');
+my $out = `$sk admit-train --data $data --model $dir/admit.model --out x.model 2>&1`;
+like($out, qr/an admission model; give the skip model/,
+     'an admission model as --model is refused');
+
 system("$sk simulate --data $data --model $model --cache-objects slices "
        . "--cache-size 5% --admit-model $dir/admit.model --limit $LISTENS "
        . "--admit-dump $dir/dump.tsv --quiet > $dir/sim.txt 2> $dir/sim.err")
