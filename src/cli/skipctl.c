@@ -95,7 +95,7 @@ usage(FILE *out)
         "\n"
         "Commands:\n");
     for (c = commands; c->name; c++) {
-        fprintf(out, "  %-11s %s\n", c->name, c->summary);
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
     }
     fprintf(out,
         "\n"
