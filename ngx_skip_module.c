@@ -53,6 +53,13 @@
 
 
 typedef struct {
+    ngx_http_request_t        *request;     /* NULL: not decided yet */
+    ngx_uint_t                 admit;
+    double                     score;
+} ngx_http_skip_admit_memo_t;
+
+
+typedef struct {
     ngx_http_request_t        *request;
     ngx_uint_t                 state;
 
@@ -70,13 +77,12 @@ typedef struct {
     ngx_uint_t                 prefetch_checked;
 
     /*
-     * The admission decision of the last (sub)request that asked: slice
-     * subrequests run one after another, and each is counted and scored
-     * once however often $skip_admit is read.
+     * Admission decisions, each (sub)request counted and scored once
+     * however often $skip_admit is read: the main request's, and the
+     * last subrequest's (slice subrequests run one after another).
      */
-    ngx_http_request_t        *admit_r;
-    ngx_uint_t                 admit;
-    double                     admit_score;
+    ngx_http_skip_admit_memo_t admit_main;
+    ngx_http_skip_admit_memo_t admit_sub;
 } ngx_http_skip_ctx_t;
 
 
@@ -98,8 +104,8 @@ static ngx_int_t ngx_http_skip_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_skip_admit_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_http_skip_ctx_t *ngx_http_skip_admit(ngx_http_request_t *r,
-    ngx_http_skip_loc_conf_t *slcf);
+static ngx_http_skip_admit_memo_t *ngx_http_skip_admit(
+    ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
 
 static ngx_int_t ngx_http_skip_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_skip_init(ngx_conf_t *cf);
@@ -1040,14 +1046,15 @@ ngx_http_skip_add_variables(ngx_conf_t *cf)
  * inputs are what its prediction looked up.  NULL without a finished
  * prediction: the caller then admits (fail open, counted).
  */
-static ngx_http_skip_ctx_t *
+static ngx_http_skip_admit_memo_t *
 ngx_http_skip_admit(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
 {
-    ngx_int_t                   n;
-    ngx_str_t                   v;
-    ngx_http_skip_ctx_t        *ctx;
-    ngx_skip_admit_req_t        ar;
-    ngx_http_skip_main_conf_t  *smcf;
+    ngx_int_t                    n;
+    ngx_str_t                    v;
+    ngx_http_skip_ctx_t         *ctx;
+    ngx_skip_admit_req_t         ar;
+    ngx_http_skip_admit_memo_t  *memo;
+    ngx_http_skip_main_conf_t   *smcf;
 
     ctx = ngx_http_skip_get_ctx(r);
 
@@ -1056,8 +1063,10 @@ ngx_http_skip_admit(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
         return NULL;
     }
 
-    if (ctx->admit_r == r) {
-        return ctx;
+    memo = (r == r->main) ? &ctx->admit_main : &ctx->admit_sub;
+
+    if (memo->request == r) {
+        return memo;
     }
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
@@ -1093,10 +1102,10 @@ ngx_http_skip_admit(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
         ar.p_play = ctx->res.score;
     }
 
-    ctx->admit = ngx_skip_admit_decide(&smcf->admit, &ar, &ctx->admit_score);
-    ctx->admit_r = r;
+    memo->admit = ngx_skip_admit_decide(&smcf->admit, &ar, &memo->score);
+    memo->request = r;
 
-    return ctx;
+    return memo;
 }
 
 
@@ -1104,13 +1113,13 @@ static ngx_int_t
 ngx_http_skip_admit_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
-    u_char                    *p;
-    ngx_http_skip_ctx_t       *ctx;
-    ngx_http_skip_loc_conf_t  *slcf;
+    u_char                      *p;
+    ngx_http_skip_loc_conf_t    *slcf;
+    ngx_http_skip_admit_memo_t  *memo;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_skip_module);
 
-    ctx = slcf->admit ? ngx_http_skip_admit(r, slcf) : NULL;
+    memo = slcf->admit ? ngx_http_skip_admit(r, slcf) : NULL;
 
     v->valid = 1;
     v->no_cacheable = 0;
@@ -1118,7 +1127,7 @@ ngx_http_skip_admit_variable(ngx_http_request_t *r,
 
     if (data == 1) {
         /* $skip_admit_score: P(worth caching), empty when it failed open */
-        if (ctx == NULL || ctx->admit_score != ctx->admit_score) {
+        if (memo == NULL || memo->score != memo->score) {
             v->len = 0;
             v->data = (u_char *) "";
             return NGX_OK;
@@ -1129,7 +1138,7 @@ ngx_http_skip_admit_variable(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        v->len = snprintf((char *) p, 32, "%.17g", ctx->admit_score);
+        v->len = snprintf((char *) p, 32, "%.17g", memo->score);
         v->data = p;
 
         return NGX_OK;
@@ -1140,7 +1149,7 @@ ngx_http_skip_admit_variable(ngx_http_request_t *r,
      * proxy_no_cache (which stores nothing when a value is non-empty and
      * not "0").  Failing open admits.
      */
-    if ((ctx == NULL || ctx->admit) == (data == 0)) {
+    if ((memo == NULL || memo->admit) == (data == 0)) {
         v->len = 1;
         v->data = (u_char *) "1";
 

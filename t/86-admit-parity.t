@@ -73,8 +73,8 @@ for my $case (
 }
 my $help = `$sk admit-train --help`;
 like($help, qr/relaxed Belady/, 'admit-train --help explains the label');
-my $out = `$sk admit-train --data $data --model $dir/admit.model --out x.model 2>&1`;
-like($out, qr/an admission model; give the skip model/,
+my $usage = `$sk admit-train --data $data --model $dir/admit.model --out x.model 2>&1`;
+like($usage, qr/an admission model; give the skip model/,
      'an admission model as --model is refused');
 
 system("$sk simulate --data $data --model $model --cache-objects slices "
@@ -171,6 +171,117 @@ is($res->{status}, 200, '... and the request is served');
 $m = $t->http_get('/metrics')->{body} // '';
 like($m, qr/^skip_admit_total\{result="failopen"\} [1-9]/m,
      '... counted as failopen');
+
+# with nginx's slice module: one decision per slice subrequest, and
+# proxy_no_cache $skip_no_admit stores exactly the admitted slices
+$t->stop_nginx;
+my ($u0, $tr0) = @{ $reqs[0] };
+mkdir "$dir/origin";
+mkdir "$dir/origin/tracks";
+$t->write_file("origin/tracks/$tr0", 'x' x (2 * 1048576 + 500000));
+$t->write_conf(SkipModule::user() . <<'EOF');
+events { worker_connections 1024; }
+http {
+    skip_redis 127.0.0.1:%%REDIS_PORT%%;
+    skip_model default %%ROOT%%/models/default.model;
+    skip_admit_zone admit 1m;
+    skip_admit_model %%TESTDIR%%/admit.model;
+
+    proxy_cache_path %%TESTDIR%%/cache levels=1:2 keys_zone=tracks:1m;
+    log_format adm '$uri|$slice_range|$skip_admit|$skip_admit_score';
+    log_format origin '$uri|$http_range';
+
+    server {
+        listen 127.0.0.1:%%PORT_8080%%;
+
+        location ~ ^/tracks/(?<trk>[^/]+)$ {
+            skip_predict on;
+            skip_user $http_x_user_id;
+            skip_track $trk;
+            skip_hour 12;
+            skip_redis_timeout 1s;
+
+            slice 1m;
+            proxy_cache tracks;
+            proxy_cache_key $uri$slice_range;
+            proxy_set_header Range $slice_range;
+            proxy_cache_valid 200 206 1h;
+
+            skip_admit on;
+            skip_admit_range $slice_range;
+            proxy_no_cache $skip_no_admit;
+
+            log_subrequest on;
+            access_log %%TESTDIR%%/admit.log adm;
+            proxy_pass http://127.0.0.1:%%PORT_8081%%;
+        }
+
+        location = /metrics {
+            skip_metrics;
+        }
+    }
+
+    server {
+        listen 127.0.0.1:%%PORT_8081%%;
+        access_log %%TESTDIR%%/origin.log origin;
+        root %%TESTDIR%%/origin;
+    }
+}
+EOF
+$t->start_nginx;
+
+sub admit_total {
+    my $text = $t->http_get('/metrics')->{body} // '';
+    my $n = 0;
+    $n += $1 while $text =~ /^skip_admit_total\{result="\w+"\} (\d+)/mg;
+    return $n;
+}
+sub nlines { -e $_[0] ? scalar(() = SkipModule::lines_of($_[0])) : 0 }
+
+my $before = admit_total();
+$res = $t->http_get("/tracks/$tr0", 'X-User-Id' => $u0);
+is($res->{status}, 200, 'a whole track through slice 1m');
+is(length($res->{body} // ''), 2 * 1048576 + 500000, '... all of it');
+# the main request fetches the first slice itself; nginx logs it last,
+# when $slice_range is no longer set
+my %slices = map { chomp; my @f = split /\|/, $_, -1;
+                   (($f[1] =~ /^bytes/ ? $f[1] : 'bytes=0-1048575') => \@f) }
+             SkipModule::lines_of("$dir/admit.log");
+is(join(' ', sort keys %slices),
+   'bytes=0-1048575 bytes=1048576-2097151 bytes=2097152-3145727',
+   'a decision logged for each of its three slices');
+ok(!grep({ $_->[3] !~ /^[0-9.e-]+$/ } values %slices),
+   '... each with its own score');
+is(admit_total() - $before, 3,
+   '... each counted once (the main request is the first slice)');
+is(nlines("$dir/origin.log"), 3, 'the origin was asked for the 3 slices');
+
+# listen again and again: a slice comes from the origin until a miss of
+# it was admitted, then from the cache
+my %stored;
+my ($seen, $ok, $logged) = (0, 1, 3);
+for my $k (1 .. 8) {
+    my @new = (SkipModule::lines_of("$dir/admit.log"))[$logged - 3 .. $logged - 1];
+    for my $l (@new) {
+        chomp(my $x = $l);
+        my @f = split /\|/, $x, -1;
+        my $range = $f[1] =~ /^bytes/ ? $f[1] : 'bytes=0-1048575';
+        $stored{$range} ||= $f[2] eq '1' ? 1 : 0;  # a miss admitted: stored
+    }
+    my $origin_before = nlines("$dir/origin.log");
+    $res = $t->http_get("/tracks/$tr0", 'X-User-Id' => $u0);
+    $logged += 3;
+    my $fetched = nlines("$dir/origin.log") - $origin_before;
+    my $cached = grep { $_ } values %stored;
+    $ok &&= $fetched == 3 - $cached
+            && length($res->{body} // '') == 2 * 1048576 + 500000;
+    $seen = $cached if $cached > $seen;
+    diag("listen $k: fetched $fetched, expected " . (3 - $cached)) unless $ok;
+}
+ok($ok, 'each listen fetches from the origin exactly the slices not yet '
+   . 'admitted: proxy_no_cache $skip_no_admit stores what is admitted');
+ok($seen > 0, "... and some were admitted ($seen of 3) as the track was "
+   . 'asked for again');
 
 $t->stop;
 
