@@ -31,6 +31,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <math.h>
+
 #include "src/core/keys.h"
 #include "src/core/model.h"
 #include "src/core/records.h"
@@ -51,6 +53,13 @@
 
 
 typedef struct {
+    ngx_http_request_t        *request;     /* NULL: not decided yet */
+    ngx_uint_t                 admit;
+    double                     score;
+} ngx_http_skip_admit_memo_t;
+
+
+typedef struct {
     ngx_http_request_t        *request;
     ngx_uint_t                 state;
 
@@ -66,6 +75,14 @@ typedef struct {
     /* the result */
     ngx_http_skip_result_t     res;
     ngx_uint_t                 prefetch_checked;
+
+    /*
+     * Admission decisions, each (sub)request counted and scored once
+     * however often $skip_admit is read: the main request's, and the
+     * last subrequest's (slice subrequests run one after another).
+     */
+    ngx_http_skip_admit_memo_t admit_main;
+    ngx_http_skip_admit_memo_t admit_sub;
 } ngx_http_skip_ctx_t;
 
 
@@ -85,6 +102,10 @@ static ngx_http_skip_ctx_t *ngx_http_skip_get_ctx(ngx_http_request_t *r);
 
 static ngx_int_t ngx_http_skip_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_skip_admit_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_http_skip_admit_memo_t *ngx_http_skip_admit(
+    ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf);
 
 static ngx_int_t ngx_http_skip_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_skip_init(ngx_conf_t *cf);
@@ -182,6 +203,41 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       ngx_http_skip_metrics_conf,
       0,
       0,
+      NULL },
+
+    { ngx_string("skip_admit_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_skip_admit_zone_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, admit),
+      NULL },
+
+    { ngx_string("skip_admit_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_skip_admit_model_conf,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_skip_main_conf_t, admit),
+      NULL },
+
+    { ngx_string("skip_admit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, admit),
+      NULL },
+
+    { ngx_string("skip_admit_range"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, admit_range),
+      NULL },
+
+    { ngx_string("skip_admit_time"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, admit_time),
       NULL },
 
     { ngx_string("skip_predict"),
@@ -355,6 +411,15 @@ static ngx_http_variable_t  ngx_http_skip_vars[] = {
 
     { ngx_string("skip_source"), NULL, ngx_http_skip_variable,
       NGX_HTTP_SKIP_VAR_SOURCE, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_admit"), NULL, ngx_http_skip_admit_variable,
+      0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_admit_score"), NULL, ngx_http_skip_admit_variable,
+      1, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("skip_no_admit"), NULL, ngx_http_skip_admit_variable,
+      2, NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -538,11 +603,20 @@ ngx_http_skip_header_filter(ngx_http_request_t *r)
     ngx_http_skip_ctx_t       *ctx;
     ngx_http_skip_loc_conf_t  *slcf;
 
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_skip_module);
+
+    if (slcf->admit) {
+        /*
+         * Every answer counts in the admission sketch, cache hits too:
+         * proxy_no_cache, which reads $skip_admit, is only evaluated for
+         * answers from the origin (after this filter ran).
+         */
+        (void) ngx_http_skip_admit(r, slcf);
+    }
+
     if (r != r->main) {
         return ngx_http_next_header_filter(r);
     }
-
-    slcf = ngx_http_get_module_loc_conf(r, ngx_http_skip_module);
 
     if (slcf->prefetch.uri == NULL) {
         return ngx_http_next_header_filter(r);
@@ -963,6 +1037,131 @@ ngx_http_skip_add_variables(ngx_conf_t *cf)
 }
 
 
+/* ---- cache admission (src/nginx/ngx_skip_admit.h) ----------------------- */
+
+
+/*
+ * The admission decision of this (sub)request, made once: the object is
+ * the main request's track and the slice skip_admit_range names; the
+ * inputs are what its prediction looked up.  NULL without a finished
+ * prediction: the caller then admits (fail open, counted).
+ */
+static ngx_http_skip_admit_memo_t *
+ngx_http_skip_admit(ngx_http_request_t *r, ngx_http_skip_loc_conf_t *slcf)
+{
+    ngx_int_t                    n;
+    ngx_str_t                    v;
+    ngx_http_skip_ctx_t         *ctx;
+    ngx_skip_admit_req_t         ar;
+    ngx_http_skip_admit_memo_t  *memo;
+    ngx_http_skip_main_conf_t   *smcf;
+
+    ctx = ngx_http_skip_get_ctx(r);
+
+    if (ctx == NULL || ctx->state != NGX_HTTP_SKIP_DONE) {
+        ngx_http_skip_metrics_admit(NGX_HTTP_SKIP_METRICS_ADMIT_OPEN);
+        return NULL;
+    }
+
+    memo = (r == r->main) ? &ctx->admit_main : &ctx->admit_sub;
+
+    if (memo->request == r) {
+        return memo;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+
+    ngx_memzero(&ar, sizeof(ngx_skip_admit_req_t));
+
+    ar.track_id = ctx->track.id;
+    ar.now = ngx_time();
+    ar.hour = ctx->skctx.hour;
+    ar.p_play = NAN;
+
+    if (slcf->admit_range
+        && ngx_http_complex_value(r, slcf->admit_range, &v) == NGX_OK)
+    {
+        ar.slice = ngx_skip_admit_slice(&smcf->admit, &v);
+    }
+
+    if (slcf->admit_time
+        && ngx_http_complex_value(r, slcf->admit_time, &v) == NGX_OK
+        && v.len)
+    {
+        /* a replayed request's own time; a bad value is the clock's */
+        n = ngx_atoi(v.data, v.len);
+
+        if (n != NGX_ERROR) {
+            ar.now = (time_t) n;
+        }
+    }
+
+    if (ctx->res.scored) {
+        ar.user = &ctx->lk.user;
+        ar.track = &ctx->track.rec;
+        ar.p_play = ctx->res.score;
+    }
+
+    memo->admit = ngx_skip_admit_decide(&smcf->admit, &ar, &memo->score);
+    memo->request = r;
+
+    return memo;
+}
+
+
+static ngx_int_t
+ngx_http_skip_admit_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                      *p;
+    ngx_http_skip_loc_conf_t    *slcf;
+    ngx_http_skip_admit_memo_t  *memo;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_skip_module);
+
+    memo = slcf->admit ? ngx_http_skip_admit(r, slcf) : NULL;
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    if (data == 1) {
+        /* $skip_admit_score: P(worth caching), empty when it failed open */
+        if (memo == NULL || memo->score != memo->score) {
+            v->len = 0;
+            v->data = (u_char *) "";
+            return NGX_OK;
+        }
+
+        p = ngx_pnalloc(r->pool, 32);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->len = snprintf((char *) p, 32, "%.17g", memo->score);
+        v->data = p;
+
+        return NGX_OK;
+    }
+
+    /*
+     * $skip_admit: "1" admit, "" do not; $skip_no_admit the negation, for
+     * proxy_no_cache (which stores nothing when a value is non-empty and
+     * not "0").  Failing open admits.
+     */
+    if ((memo == NULL || memo->admit) == (data == 0)) {
+        v->len = 1;
+        v->data = (u_char *) "1";
+
+    } else {
+        v->len = 0;
+        v->data = (u_char *) "";
+    }
+
+    return NGX_OK;
+}
+
+
 /* ---- configuration ------------------------------------------------------ */
 
 
@@ -1067,6 +1266,10 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_skip_admit_check(cf, &smcf->admit) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     if (smcf->redis_db < 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "skip_redis_db must not be negative");
@@ -1157,6 +1360,9 @@ ngx_http_skip_create_loc_conf(ngx_conf_t *cf)
     conf->timeout = NGX_CONF_UNSET_MSEC;
     conf->threshold = NGX_CONF_UNSET;
     conf->fallback = NGX_CONF_UNSET_UINT;
+    conf->admit = NGX_CONF_UNSET;
+    conf->admit_range = NGX_CONF_UNSET_PTR;
+    conf->admit_time = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -1189,8 +1395,19 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->threshold, prev->threshold, -1);
     ngx_conf_merge_uint_value(conf->fallback, prev->fallback,
                               NGX_HTTP_SKIP_PLAY);
+    ngx_conf_merge_value(conf->admit, prev->admit, 0);
+    ngx_conf_merge_ptr_value(conf->admit_range, prev->admit_range, NULL);
+    ngx_conf_merge_ptr_value(conf->admit_time, prev->admit_time, NULL);
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_skip_module);
+
+    if (conf->admit && !smcf->admit.loaded) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"skip_admit\" is on, but there is no "
+                           "\"skip_admit_model\" and \"skip_admit_zone\" "
+                           "in the http block");
+        return NGX_CONF_ERROR;
+    }
 
     /*
      * A constant skip_use_model (no variables) is known now: one naming

@@ -368,4 +368,34 @@ like($out, qr/^prefetch-model\s/m, 'text: prefetch table');
 like($out, qr/0 skips from Skip times, \d+ assumed 60 %/,
      'text: --no-skip-times assumes 60 %');
 
+# --- slices as the cached objects, learned admission ------------------------------
+($rc, $out, $err) = run("$sim --json --quiet --cache-objects slices "
+                        . "--policies lru,belady --limit 500");
+is($rc, 0, '--cache-objects slices') or diag $err;
+$j = decode_json($out);
+is($j->{cache_objects}, 'slices', '... reported');
+is($j->{cache_slice_bytes}, 1048576, '... of --slice (1m by default)');
+is($j->{requests}, 500, '... 500 listens');
+ok($j->{cache_requests} > $j->{requests},
+   "... more slice requests ($j->{cache_requests}) than listens");
+ok($j->{cache_object_count} > 0, '... slice objects counted');
+my %p = map { $_->{policy} => $_ } @{ $j->{sizes}[1]{policies} };
+is($p{lru}{requests}, $j->{cache_requests}, 'the caches replay the slices');
+ok($p{belady}{hits} >= $p{lru}{hits}, 'belady on top in slices too');
+for my $case (
+    [ '--cache-objects disks',  qr/--cache-objects disks: expected tracks or slices/ ],
+    [ '--cache-objects slices --slice 0', qr/--slice 0 means whole tracks/ ],
+    [ '--policies learned',     qr/learned needs --admit-model/ ],
+    [ '--admit-dump x.tsv',     qr/--admit-dump needs --admit-model/ ],
+    [ '--admit-model a,b',      qr/2 models for 3 cache sizes/ ],
+) {
+    ($rc, $out, $err) = run("$sim $case->[0]");
+    is($rc, 2, "usage error: $case->[0]");
+    like($err, $case->[1], '... names the option and value');
+}
+($rc, $out, $err) = run("$sim --cache-objects slices --admit-model "
+                        . "$dir/models/small.model --limit 50 --quiet");
+is($rc, 1, 'a skip model as --admit-model fails');
+like($err, qr/not an admission model/, '... saying so');
+
 done_testing();

@@ -28,6 +28,7 @@ int cmd_features(int argc, char **argv);
 int cmd_abreport(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
+int cmd_admit_train(int argc, char **argv);
 
 /* Print "skipctl CMD: message" to stderr (printf format). */
 void sk_errorf(const char *cmd, const char *fmt, ...)
@@ -40,5 +41,13 @@ void sk_errorf(const char *cmd, const char *fmt, ...)
  */
 int sk_opt_number(const char *cmd, const char *opt, const char *s, double lo,
     double hi, double *out);
+
+/*
+ * A size in nginx's syntax: a whole number of bytes with an optional k, m
+ * or g suffix (powers of 1024).  0 with *out set, or -1 after an error
+ * naming the option and the value.
+ */
+int sk_opt_size(const char *cmd, const char *opt, const char *s,
+    unsigned long long *out);
 
 #endif

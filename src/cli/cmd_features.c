@@ -336,7 +336,7 @@ feat_get(int argc, char **argv)
     sk_user_rec    u;
     sk_track_rec   t;
     sk_model       m;
-    sk_context     ctx = { -1, -1 };
+    sk_context     ctx = { -1, -1, NULL };
     const feat_opt opts[] = {
         { "--model", &model, NULL }, { "--hour", &hour, NULL },
         { "--position", &position, NULL }, { "--snapshot", &want, NULL },

@@ -137,6 +137,7 @@ cmd_predict(int argc, char **argv)
     }
     ctx.hour = (int) hour;
     ctx.position = (int) position;
+    ctx.admit = NULL;
 
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);

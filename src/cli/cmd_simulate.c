@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/admit.h"
 #include "../sim/cachesim_report.h"
+#include "../core/admit_sketch.h"
 #include "cli.h"
 
 #define CMD  "simulate"
@@ -62,6 +64,9 @@ static const char usage_text[] =
 "                farthest ahead, if later than the newcomer, else bypass.\n"
 "                Exact with equal sizes; with track sizes it is the usual\n"
 "                farthest-next-use heuristic (the optimum is NP-hard)\n"
+"  learned       learned admission (docs/admission.md): a miss is stored\n"
+"                when the --admit-model says it is worth it; LRU eviction\n"
+"                (not in \"all\": added by --admit-model)\n"
 "  lru is always simulated: every policy is also given relative to it.\n"
 "\n"
 "OPTIONS\n"
@@ -85,6 +90,19 @@ static const char usage_text[] =
 "                       optional k, m or g suffix as nginx's slice directive\n"
 "                       (powers of 1024; default 1m as conf/nginx-skip.conf);\n"
 "                       0: whole tracks\n"
+"  --admit-model LIST   admission model(s) of skipctl admit-train for the\n"
+"                       learned policy (added to --policies): one for all\n"
+"                       cache sizes, or one per size in --cache-size order\n"
+"  --admit-dump FILE    write the first size's admission decisions, one\n"
+"                       line per cache request (user, track, slice, time,\n"
+"                       hour, position, P(play), score, admit): what nginx\n"
+"                       decides for the same requests (t/86-admit-parity.t)\n"
+"  --cache-objects tracks|slices\n"
+"                       what the caches store: whole tracks (default, one\n"
+"                       request per listen) or --slice sized slices, as\n"
+"                       nginx's slice directive: a full listen requests\n"
+"                       every slice, a skipped one the slices up to the one\n"
+"                       holding its skip point\n"
 "  --waste-budget F     the prefetch waste allowed, as a share of\n"
 "                       prefetch-always's waste, 0..1 (default 0.5): names\n"
 "                       the skip_prefetch_threshold to configure\n"
@@ -155,6 +173,10 @@ typedef struct {
     uint64_t         slice;
     size_t           limit;
     int              json, quiet, skip_times;
+    int              cache_slices;      /* --cache-objects slices */
+    const char      *admit_paths[SK_SIM_MAX_SIZES];  /* --admit-model */
+    int              n_admit;
+    const char      *admit_dump;
 } sim_opts;
 
 static double t_start;
@@ -273,7 +295,8 @@ parse_policies(sim_opts *o, const char *list)
         len = comma ? (size_t) (comma - s) : strlen(s);
         if (len == 3 && memcmp(s, "all", 3) == 0) {
             for (p = 0; p < SK_N_POLICIES; p++) {
-                if (!seen[p]) {
+                /* learned needs --admit-model, which adds it itself */
+                if (!seen[p] && p != SK_POL_LEARNED) {
                     seen[p] = 1;
                     o->pol[o->n_pol++] = (sk_policy) p;
                 }
@@ -293,6 +316,31 @@ parse_policies(sim_opts *o, const char *list)
                       "from %s, or all)", list, (int) len, s, names);
             return -1;
         }
+        if (comma == NULL) {
+            return 0;
+        }
+        s = comma + 1;
+    }
+}
+
+/* --admit-model A[,B...]: one model for every size, or one per size. */
+static int
+parse_admit(sim_opts *o, char *list)
+{
+    char *s = list, *comma;
+
+    o->n_admit = 0;
+    for ( ;; ) {
+        comma = strchr(s, ',');
+        if (comma) {
+            *comma = '\0';
+        }
+        if (*s == '\0' || o->n_admit == SK_SIM_MAX_SIZES) {
+            sk_errorf(CMD, "--admit-model: %s", *s ? "too many models"
+                                                  : "an empty model path");
+            return -1;
+        }
+        o->admit_paths[o->n_admit++] = s;
         if (comma == NULL) {
             return 0;
         }
@@ -365,8 +413,76 @@ parse_slice(const char *s, uint64_t *out)
 /* ---- main --------------------------------------------------------------- */
 
 /* Every policy at every size, the prefetch economics, the report. */
+/*
+ * The learned policy's decisions for cache size k into ct->admit: its
+ * admission model, checked against the replay's geometry.
+ */
 static int
-simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
+admit_decide(sim_opts *o, int k, const sk_prepared *p, const sk_replay *rp,
+    sk_trace *ct)
+{
+    const char    *path = o->admit_paths[o->n_admit > 1 ? k : 0];
+    sk_model       am;
+    sk_admit_src   src;
+    uint64_t       admitted;
+    char           err[1024];
+    int            rc = -1;
+
+    if (sk_model_load(&am, path, err, sizeof(err)) != 0) {
+        sk_errorf(CMD, "--admit-model: %s", err);
+        return -1;
+    }
+    if (am.target != SK_TARGET_ADMIT) {
+        sk_errorf(CMD, "--admit-model %s: not an admission model (train one "
+                  "with skipctl admit-train)", path);
+        goto done;
+    }
+    if (am.admit_slice_bytes != (double) (o->cache_slices ? o->slice : 0)
+        || am.admit_bitrate_kbps != o->bitrate)
+    {
+        sk_errorf(CMD, "--admit-model %s: trained for %s at %g kbps, this "
+                  "replay caches %s at %g kbps (--cache-objects, --slice, "
+                  "--bitrate)", path,
+                  am.admit_slice_bytes > 0 ? "slices" : "whole tracks",
+                  am.admit_bitrate_kbps,
+                  o->cache_slices ? "slices" : "whole tracks", o->bitrate);
+        goto done;
+    }
+    memset(&src, 0, sizeof(src));
+    src.p = p;
+    src.rp = rp;
+    src.t = ct;
+    src.slice_bytes = am.admit_slice_bytes;
+    src.bitrate_kbps = am.admit_bitrate_kbps;
+    src.sketch_bytes = (size_t) am.admit_sketch_bytes;
+    if (sk_admit_decide(&src, ct, &am, &admitted, err, sizeof(err)) != 0) {
+        sk_errorf(CMD, "%s", err);
+        goto done;
+    }
+    progress(o, "admission model %s@%s (%s): admits %.2f %% of requests "
+             "if they miss", am.name, am.version, path,
+             100.0 * admitted / (ct->n ? ct->n : 1));
+    if (o->admit_dump && k == 0) {
+        FILE *f = fopen(o->admit_dump, "w");
+
+        if (f == NULL || sk_admit_dump(&src, &am, f, err, sizeof(err)) != 0
+            || fclose(f) != 0)
+        {
+            sk_errorf(CMD, "--admit-dump %s: %s", o->admit_dump,
+                      f ? err : "cannot open");
+            goto done;
+        }
+    }
+    rc = 0;
+
+done:
+    sk_model_free(&am);
+    return rc;
+}
+
+static int
+simulate(sim_opts *o, const sk_model *m, const sk_replay *rp,
+    sk_trace *ct, const sk_prepared *p)
 {
     sk_sim_report  *s = calloc(1, sizeof(*s));
     sk_sim_config   cfg;
@@ -391,8 +507,10 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
     s->n_sizes = o->n_sizes;
     s->policies = o->pol;
     s->n_policies = o->n_pol;
-    s->unique_bytes = sk_trace_unique_bytes(&rp->trace);
-    s->requested_bytes = sk_trace_requested_bytes(&rp->trace);
+    s->cache_trace = ct;
+    s->cache_slice = o->cache_slices ? o->slice : 0;
+    s->unique_bytes = sk_trace_unique_bytes(ct);
+    s->requested_bytes = sk_trace_requested_bytes(ct);
     sk_sim_config_default(&cfg);
     cfg.inactive_ms = (int64_t) (o->inactive_s * 1000 + 0.5);
     for (k = 0; k < o->n_sizes; k++) {
@@ -410,7 +528,13 @@ simulate(sim_opts *o, const sk_model *m, const sk_replay *rp)
             for (i = 0, wanted = q == SK_POL_LRU; i < o->n_pol; i++) {
                 wanted |= o->pol[i] == (sk_policy) q;
             }
-            if (wanted && sk_simulate(&rp->trace, (sk_policy) q, &cfg,
+            if (wanted && q == SK_POL_LEARNED
+                && admit_decide(o, k, p, rp, ct) != 0)
+            {
+                free(s);
+                return SK_EXIT_FAIL;
+            }
+            if (wanted && sk_simulate(ct, (sk_policy) q, &cfg,
                                       &s->res[k][q]) != 0)
             {
                 sk_errorf(CMD, "out of memory simulating %s",
@@ -470,7 +594,8 @@ cmd_simulate(int argc, char **argv)
 {
     enum { O_DATA = 256, O_MODEL, O_SIZE, O_POL, O_RATE, O_INACTIVE,
            O_THRESHOLD, O_LIMIT, O_NO_SKIP_TIMES, O_SLICE, O_BUDGET,
-           O_STEP, O_JSON, O_QUIET, O_HELP };
+           O_STEP, O_JSON, O_QUIET, O_HELP, O_OBJECTS, O_ADMIT,
+           O_ADMIT_DUMP };
     static const struct option longopts[] = {
         { "data",          required_argument, NULL, O_DATA },
         { "model",         required_argument, NULL, O_MODEL },
@@ -482,6 +607,9 @@ cmd_simulate(int argc, char **argv)
         { "limit",         required_argument, NULL, O_LIMIT },
         { "no-skip-times", no_argument,       NULL, O_NO_SKIP_TIMES },
         { "slice",         required_argument, NULL, O_SLICE },
+        { "cache-objects", required_argument, NULL, O_OBJECTS },
+        { "admit-model",   required_argument, NULL, O_ADMIT },
+        { "admit-dump",    required_argument, NULL, O_ADMIT_DUMP },
         { "waste-budget",  required_argument, NULL, O_BUDGET },
         { "curve-step",    required_argument, NULL, O_STEP },
         { "json",          no_argument,       NULL, O_JSON },
@@ -495,6 +623,7 @@ cmd_simulate(int argc, char **argv)
     sk_model        m;
     sk_replay       rp;
     sk_replay_opts  ro;
+    sk_trace        sliced, *ct;
     char            err[1024];
     double          v;
     int             c, rc = SK_EXIT_FAIL, prepared = 0, built = 0;
@@ -520,6 +649,23 @@ cmd_simulate(int argc, char **argv)
         case O_JSON:  o.json = 1; break;
         case O_QUIET: o.quiet = 1; break;
         case O_NO_SKIP_TIMES: o.skip_times = 0; break;
+        case O_ADMIT_DUMP: o.admit_dump = optarg; break;
+        case O_ADMIT:
+            if (parse_admit(&o, optarg) != 0) {
+                return SK_EXIT_USAGE;
+            }
+            break;
+        case O_OBJECTS:
+            if (strcmp(optarg, "slices") == 0) {
+                o.cache_slices = 1;
+            } else if (strcmp(optarg, "tracks") == 0) {
+                o.cache_slices = 0;
+            } else {
+                sk_errorf(CMD, "--cache-objects %s: expected tracks or "
+                          "slices", optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
         case O_SIZE:
             if (parse_sizes(&o, optarg) != 0) {
                 return SK_EXIT_USAGE;
@@ -598,6 +744,29 @@ cmd_simulate(int argc, char **argv)
                   "--help)", argv[optind]);
         return SK_EXIT_USAGE;
     }
+    for (c = 0, v = 0; c < o.n_pol; c++) {
+        v += o.pol[c] == SK_POL_LEARNED;
+    }
+    if (o.n_admit > 0 && v == 0) {
+        o.pol[o.n_pol++] = SK_POL_LEARNED;      /* asked for by the model */
+    } else if (o.n_admit == 0 && v > 0) {
+        sk_errorf(CMD, "--policies learned needs --admit-model FILE");
+        return SK_EXIT_USAGE;
+    }
+    if (o.n_admit > 1 && o.n_admit != o.n_sizes) {
+        sk_errorf(CMD, "--admit-model: %d models for %d cache sizes (give "
+                  "one, or one per size)", o.n_admit, o.n_sizes);
+        return SK_EXIT_USAGE;
+    }
+    if (o.admit_dump && o.n_admit == 0) {
+        sk_errorf(CMD, "--admit-dump needs --admit-model FILE");
+        return SK_EXIT_USAGE;
+    }
+    if (o.cache_slices && o.slice == 0) {
+        sk_errorf(CMD, "--cache-objects slices needs a slice size: --slice "
+                  "0 means whole tracks");
+        return SK_EXIT_USAGE;
+    }
     if (o.data_dir == NULL || o.model_path == NULL) {
         sk_errorf(CMD, "%s is required (see skipctl simulate --help)",
                   o.data_dir == NULL ? "--data DIR" : "--model FILE");
@@ -641,7 +810,19 @@ cmd_simulate(int argc, char **argv)
                   "median track (%lld ms)", rp.no_duration,
                   (long long) rp.median_ms);
     }
-    rc = simulate(&o, &m, &rp);
+    memset(&sliced, 0, sizeof(sliced));
+    ct = &rp.trace;
+    if (o.cache_slices) {
+        if (sk_trace_slices(&rp.trace, o.slice, &sliced) != 0) {
+            sk_errorf(CMD, "out of memory for the slice trace");
+            goto done;
+        }
+        ct = &sliced;
+        progress(&o, "cached in slices: %zu requests for %u slices",
+                 sliced.n, sliced.n_objects);
+    }
+    rc = simulate(&o, &m, &rp, ct, &p);
+    sk_trace_free(&sliced);
     progress(&o, "done");
 
 done:

@@ -22,6 +22,7 @@ static const sk_command commands[] = {
     { "abreport", cmd_abreport, "per-arm live accuracy from access log + events" },
     { "replay",   cmd_replay,   "replay held-out sessions through nginx" },
     { "simulate", cmd_simulate, "replay held-out sessions through cache policies" },
+    { "admit-train", cmd_admit_train, "train the cache admission model (learned policy)" },
     { NULL, NULL, NULL }
 };
 
@@ -55,6 +56,32 @@ sk_opt_number(const char *cmd, const char *opt, const char *s, double lo,
     return 0;
 }
 
+int
+sk_opt_size(const char *cmd, const char *opt, const char *s,
+    unsigned long long *out)
+{
+    char                *end;
+    unsigned long long   v, mult = 1;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (s[0] >= '0' && s[0] <= '9' && errno == 0) {
+        switch (*end) {
+        case 'k': case 'K': mult = 1024ULL; end++; break;
+        case 'm': case 'M': mult = 1024ULL * 1024; end++; break;
+        case 'g': case 'G': mult = 1024ULL * 1024 * 1024; end++; break;
+        default: break;
+        }
+        if (*end == '\0' && v <= (1ULL << 50) / mult) {
+            *out = v * mult;
+            return 0;
+        }
+    }
+    sk_errorf(cmd, "%s: expected a size in bytes with an optional k, m or g "
+              "suffix (like 1m or 512k), got \"%s\"", opt, s);
+    return -1;
+}
+
 static void
 usage(FILE *out)
 {
@@ -68,7 +95,7 @@ usage(FILE *out)
         "\n"
         "Commands:\n");
     for (c = commands; c->name; c++) {
-        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+        fprintf(out, "  %-12s %s\n", c->name, c->summary);
     }
     fprintf(out,
         "\n"

@@ -136,8 +136,42 @@ enum {
                                    nobody skips */
 
     F_FAV0,
-    F_N = F_FAV0 + SK_N_GENRES
+    F_N = F_FAV0 + SK_N_GENRES,
+
+    /*
+     * Cache admission (admission models only: they read ctx->admit, which
+     * skip models leave NULL; unknown -> the training mean).  The object
+     * is a track or one slice of it; see admit_sketch.h and
+     * docs/admission.md.
+     */
+    F_ADMIT0 = F_N,
+    F_ADMIT_LOG_COUNT_SHORT = F_ADMIT0,  /* log(1 + count, half-life 1 h) */
+    F_ADMIT_LOG_COUNT_LONG,     /* log(1 + count, half-life 1 day) */
+    F_ADMIT_SEEN,               /* requested before (last-seen slot) */
+    F_ADMIT_LOG_SINCE,          /* log(1 + s since), never -> 30 days */
+    F_ADMIT_SLICE,              /* slice index, capped at 64 */
+    F_ADMIT_LOG_BYTES,          /* log of the object's bytes */
+    F_ADMIT_SLICE_SHARE,        /* slice start / track bytes */
+    F_ADMIT_P_PLAY,             /* the skip model's P(play) */
+    F_ADMIT_SKIP_LATE,          /* (1 - P(play)) x slice share */
+    F_ADMIT_COUNT_X_PLAY,       /* log count_long x P(play) */
+    F_ADMIT_SHARE_X_COUNT,      /* slice share x log count_long */
+    F_ADMIT_SINCE_X_COUNT,      /* log since x log count_long */
+    F_ADMIT_LOG_COUNT_LONG_SQ,  /* (log count_long)^2 */
+    F_ADMIT_END
 };
+
+static const char *const admit_names[F_ADMIT_END - F_ADMIT0] = {
+    "admit_log_count_short", "admit_log_count_long", "admit_seen",
+    "admit_log_since", "admit_slice", "admit_log_bytes",
+    "admit_slice_share", "admit_p_play", "admit_skip_late",
+    "admit_count_x_play", "admit_share_x_count", "admit_since_x_count",
+    "admit_log_count_long_sq"
+};
+
+#define SK_ADMIT_SINCE_NEVER  (30.0 * 86400)
+#define SK_ADMIT_SLICE_MAX    64
+#define SK_ADMIT_DURATION_MS  210000.0   /* a track without a duration */
 
 static const char *const base_names[F_FAV0] = {
     "user_skip_rate", "track_skip_rate", "danceability", "energy",
@@ -255,6 +289,20 @@ static const char *const taste_session_names[] = {
     FULL_NAMES, TASTE_NAMES, SESSION_NAMES
 };
 static const char *const full_session_names[] = { FULL_NAMES, SESSION_NAMES };
+/*
+ * "admit": the cache admission model's inputs (docs/admission.md): the
+ * object's recent and longer-run request counts and recency from the
+ * sketch, where it sits in the track, the track's long-run popularity and
+ * skip rate from its record, this request's P(play), and the hour.
+ */
+static const char *const admit_set[] = {
+    "admit_log_count_short", "admit_log_count_long", "admit_seen",
+    "admit_log_since", "admit_slice", "admit_log_bytes",
+    "admit_slice_share", "admit_p_play", "admit_skip_late",
+    "admit_count_x_play", "admit_share_x_count", "admit_since_x_count",
+    "admit_log_count_long_sq",
+    "track_log_n", "track_skip_rate_s", "popularity", "hour_sin", "hour_cos"
+};
 
 int
 sk_feature_id(const char *name)
@@ -275,6 +323,11 @@ sk_feature_id(const char *name)
             return F_FAV0 + i;
         }
     }
+    for (i = F_ADMIT0; i < F_ADMIT_END; i++) {
+        if (strcmp(name, admit_names[i - F_ADMIT0]) == 0) {
+            return i;
+        }
+    }
     return -1;
 }
 
@@ -287,6 +340,9 @@ sk_feature_name(int id)
     if (id >= F_FAV0 && id < F_N) {
         names_init();
         return fav_names[id - F_FAV0];
+    }
+    if (id >= F_ADMIT0 && id < F_ADMIT_END) {
+        return admit_names[id - F_ADMIT0];
     }
     return NULL;
 }
@@ -316,6 +372,10 @@ sk_feature_set(const char *set, int *n)
         *n = (int) (sizeof(full_session_names)
                     / sizeof(full_session_names[0]));
         return full_session_names;
+    }
+    if (set != NULL && strcmp(set, "admit") == 0) {
+        *n = (int) (sizeof(admit_set) / sizeof(admit_set[0]));
+        return admit_set;
     }
     *n = 0;
     return NULL;
@@ -558,6 +618,56 @@ extra_value(int id, const sk_extra *e)
     }
 }
 
+double
+sk_admit_track_bytes(double duration_ms, double bitrate_kbps)
+{
+    if (!(duration_ms > 0)) {
+        duration_ms = SK_ADMIT_DURATION_MS;
+    }
+    return duration_ms * bitrate_kbps / 8.0;
+}
+
+static double
+admit_value(int id, const sk_track_rec *t, const sk_admit_in *a)
+{
+    double  track, start, bytes, share, p;
+
+    if (a == NULL) {
+        return NAN;
+    }
+    track = sk_admit_track_bytes(t->duration_ms, a->bitrate_kbps);
+    start = a->slice_bytes > 0 ? a->slice * a->slice_bytes : 0.0;
+    bytes = a->slice_bytes > 0 ? fmin(a->slice_bytes, track - start) : track;
+    bytes = bytes >= 1 ? bytes : 1;
+    share = track > 0 ? fmin(1.0, start / track) : 0.0;
+    p = a->p_play;
+
+    switch (id) {
+    case F_ADMIT_LOG_COUNT_SHORT: return log1p(fmax(0, a->count_short));
+    case F_ADMIT_LOG_COUNT_LONG:  return log1p(fmax(0, a->count_long));
+    case F_ADMIT_SEEN:            return a->since_s >= 0;
+    case F_ADMIT_LOG_SINCE:
+        return log1p(a->since_s >= 0 ? fmin(a->since_s, SK_ADMIT_SINCE_NEVER)
+                                     : SK_ADMIT_SINCE_NEVER);
+    case F_ADMIT_SLICE:
+        return a->slice < SK_ADMIT_SLICE_MAX ? a->slice : SK_ADMIT_SLICE_MAX;
+    case F_ADMIT_LOG_BYTES:       return log(bytes);
+    case F_ADMIT_SLICE_SHARE:     return share;
+    case F_ADMIT_P_PLAY:          return p;
+    case F_ADMIT_SKIP_LATE:       return (1.0 - p) * share;
+    case F_ADMIT_COUNT_X_PLAY:    return log1p(fmax(0, a->count_long)) * p;
+    case F_ADMIT_SHARE_X_COUNT:
+        return share * log1p(fmax(0, a->count_long));
+    case F_ADMIT_SINCE_X_COUNT:
+        return log1p(a->since_s >= 0 ? fmin(a->since_s, SK_ADMIT_SINCE_NEVER)
+                                     : SK_ADMIT_SINCE_NEVER)
+               * log1p(fmax(0, a->count_long));
+    case F_ADMIT_LOG_COUNT_LONG_SQ:
+        return log1p(fmax(0, a->count_long)) * log1p(fmax(0, a->count_long));
+    default:                      return NAN;
+    }
+}
+
 static double
 feature_value(int id, const sk_common *c, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx)
@@ -628,6 +738,9 @@ feature_value(int id, const sk_common *c, const sk_user_rec *u,
     }
     if (id >= F_FAV0 && id < F_N) {
         return (u->fav >> (id - F_FAV0)) & 1;
+    }
+    if (id >= F_ADMIT0 && id < F_ADMIT_END) {
+        return admit_value(id, t, ctx ? ctx->admit : NULL);
     }
     return 0.0;
 }

@@ -46,8 +46,13 @@ void sk_priors_default(sk_priors *p);
 int sk_feature_id(const char *name);
 const char *sk_feature_name(int id);
 
+/* Bytes of a track (duration x bitrate / 8; a track without a duration
+ * as a 3:30 one), as the admission features size objects. */
+double sk_admit_track_bytes(double duration_ms, double bitrate_kbps);
+
 /* Names of a named feature set ("seed", "full", "taste", "taste+session",
- * "full+session"), NULL for an unknown set. */
+ * "full+session", "admit" for cache admission models), NULL for an unknown
+ * set. */
 const char *const *sk_feature_set(const char *set, int *n);
 
 /*

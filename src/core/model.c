@@ -334,6 +334,38 @@ parse_manifest(sk_model *m, const char *path, const char *text, int *solver,
         FAIL("\"priors\" needs numbers global_skip_rate, user_weight, "
              "track_weight");
     }
+    m->target = SK_TARGET_SKIP;
+    if (get(root, "target") != NULL) {
+        const cJSON *tg = get(root, "target"), *ad;
+
+        if (!cJSON_IsString(tg)
+            || (strcmp(tg->valuestring, "skip") != 0
+                && strcmp(tg->valuestring, "admission") != 0))
+        {
+            FAIL("\"target\" must be \"skip\" or \"admission\"");
+        }
+        if (strcmp(tg->valuestring, "admission") == 0) {
+            m->target = SK_TARGET_ADMIT;
+            ad = get(root, "admission");
+            if (!cJSON_IsObject(ad)
+                || get_number(ad, "slice_bytes", &m->admit_slice_bytes) != 0
+                || get_number(ad, "bitrate_kbps",
+                              &m->admit_bitrate_kbps) != 0
+                || get_number(ad, "sketch_bytes",
+                              &m->admit_sketch_bytes) != 0
+                || get_number(ad, "cache_share", &m->admit_cache_share) != 0)
+            {
+                FAIL("\"admission\" needs numbers slice_bytes, "
+                     "bitrate_kbps, sketch_bytes, cache_share");
+            }
+            if (m->admit_slice_bytes < 0 || !(m->admit_bitrate_kbps > 0)
+                || !(m->admit_sketch_bytes > 0))
+            {
+                FAIL("\"admission\" out of range (slice_bytes >= 0, "
+                     "bitrate_kbps > 0, sketch_bytes > 0)");
+            }
+        }
+    }
     if (m->plan.priors.global_skip_rate <= 0
         || m->plan.priors.global_skip_rate >= 1
         || m->plan.priors.user_weight < 0 || m->plan.priors.track_weight < 0)

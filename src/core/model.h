@@ -27,7 +27,22 @@ typedef struct {
     int               probability;   /* 1: logistic P(play); 0: SVM margin
                                         squashed by 1 / (1 + e^-m) */
     int               play_index;    /* position of label 1 in lin's labels */
+
+    /*
+     * What the model predicts (the manifest's "target"): SK_TARGET_SKIP,
+     * P(play) of a listen, or SK_TARGET_ADMIT, P(worth caching) of a
+     * cache miss (docs/admission.md), with the object geometry and the
+     * sketch size it was trained with (its "admission" object).
+     */
+    int               target;
+    double            admit_slice_bytes;   /* 0: whole tracks */
+    double            admit_bitrate_kbps;
+    double            admit_sketch_bytes;
+    double            admit_cache_share;   /* of the unique bytes */
 } sk_model;
+
+#define SK_TARGET_SKIP   0
+#define SK_TARGET_ADMIT  1
 
 /*
  * Load MODEL_PATH (liblinear text format) and its manifest (same path with

@@ -57,12 +57,30 @@ typedef struct {
     double   fan_skips;    /* whose favourites meet the track's genres */
 } sk_track_rec;
 
+/*
+ * Cache admission inputs (admit_sketch.h, docs/admission.md): what the
+ * frequency sketch says about the object (one track, or one slice of it)
+ * before this request, where the object sits in the track, and this
+ * request's P(play) from the skip model.
+ */
+typedef struct {
+    double   count_short;  /* decayed request count, half-life 1 h */
+    double   count_long;   /* decayed request count, half-life 1 day */
+    double   since_s;      /* seconds since its previous request, -1 none */
+    int      slice;        /* slice index, 0 = the first (whole tracks: 0) */
+    double   slice_bytes;  /* bytes per slice, 0 = whole tracks */
+    double   bitrate_kbps; /* track bytes = duration x bitrate / 8 */
+    double   p_play;       /* the skip model's P(play), NaN unknown */
+} sk_admit_in;
+
 /* Request-time context: what the module knows besides the two records. */
 typedef struct {
     int      hour;         /* local hour of the request 0..23, -1 unknown */
     int      position;     /* plays before this one in the listening
                               session (0 = first), -1 unknown: the player
                               knows it and may send it with the request */
+    const sk_admit_in *admit;  /* admission models only; NULL otherwise
+                              (the admission features are then unknown) */
 } sk_context;
 
 /* Longest session position a feature distinguishes; larger values count as

@@ -345,7 +345,7 @@ static void
 check_features(const sk_user_rec *u, const sk_track_rec *t)
 {
     double      out[SK_MAX_FEATURES];
-    sk_context  ctx;
+    sk_context  ctx = { -1, -1, NULL };
     size_t      p, k;
     int         s, i;
 

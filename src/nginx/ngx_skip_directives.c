@@ -121,6 +121,15 @@ ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (m->model.target != SK_TARGET_SKIP) {
+        sk_model_free(&m->model);
+        smcf->models.nelts--;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "skip_model \"%V\": %V is "
+                           "an admission model (for skip_admit_model)",
+                           &value[1], &path);
+        return NGX_CONF_ERROR;
+    }
+
     p = ngx_pnalloc(cf->pool, value[1].len + 1 + sizeof(m->model.version));
     if (p == NULL) {
         return NGX_CONF_ERROR;

@@ -17,6 +17,7 @@
 
 #include "../core/model.h"
 #include "../core/records.h"
+#include "ngx_skip_admit.h"
 #include "ngx_skip_cache.h"
 #include "ngx_skip_lookup.h"
 #include "ngx_skip_prefetch.h"
@@ -58,6 +59,8 @@ typedef struct {
     ngx_uint_t                 prefetch_zone;       /* declared */
     ngx_event_t                prefetch_sweep;      /* worker 0 */
 
+    ngx_skip_admit_conf_t      admit;       /* skip_admit_zone, _model */
+
     /* per worker, from init_process */
     ngx_skip_redis_t          *redis;
     ngx_skip_cache_t          *cache;
@@ -75,6 +78,9 @@ typedef struct {
     ngx_msec_t                 timeout;
     ngx_int_t                  threshold;   /* millionths; -1: the model's */
     ngx_uint_t                 fallback;
+    ngx_flag_t                 admit;       /* skip_admit */
+    ngx_http_complex_value_t  *admit_range; /* the (sub)request's Range */
+    ngx_http_complex_value_t  *admit_time;  /* seconds; default now */
 } ngx_http_skip_loc_conf_t;
 
 

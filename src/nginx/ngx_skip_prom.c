@@ -724,6 +724,14 @@ ngx_http_skip_metrics_cmcd(ngx_uint_t result)
 
 
 void
+ngx_http_skip_metrics_admit(ngx_uint_t result)
+{
+    ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t, admit),
+                              result, NGX_HTTP_SKIP_METRICS_NADMIT, 1);
+}
+
+
+void
 ngx_http_skip_metrics_lookup(ngx_uint_t result, ngx_int_t latency_usec)
 {
     ngx_uint_t                      b;

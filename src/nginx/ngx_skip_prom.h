@@ -117,6 +117,14 @@ typedef enum {
 
 
 /* directive handlers: `skip_zone NAME SIZE;` and `skip_metrics;` */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_ADMIT_YES = 0,   /* "admit": model says store */
+    NGX_HTTP_SKIP_METRICS_ADMIT_NO,        /* "refuse": model says do not */
+    NGX_HTTP_SKIP_METRICS_ADMIT_OPEN,      /* "failopen": no inputs, admit */
+    NGX_HTTP_SKIP_METRICS_NADMIT
+} ngx_http_skip_metrics_admit_e;
+
+
 char *ngx_http_skip_zone_conf(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_skip_metrics_conf(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -176,6 +184,7 @@ void ngx_http_skip_metrics_prefetch(ngx_uint_t slot, ngx_uint_t kind,
 void ngx_http_skip_metrics_prefetch_bytes(ngx_uint_t slot, ngx_uint_t which,
     size_t bytes);
 void ngx_http_skip_metrics_cmcd(ngx_uint_t result);
+void ngx_http_skip_metrics_admit(ngx_uint_t result);
 
 /*
  * The calling worker's Redis connection went up (1) or down (0).

@@ -80,6 +80,12 @@ static ngx_str_t  ngx_http_skip_metrics_cmcd_results[] = {
     ngx_string("unusable")
 };
 
+static ngx_str_t  ngx_http_skip_metrics_admit_results[] = {
+    ngx_string("admit"),
+    ngx_string("refuse"),
+    ngx_string("failopen")
+};
+
 static char  *ngx_http_skip_metrics_le[] = {
     "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
     "0.025", "0.05", "0.1", "+Inf"
@@ -199,7 +205,8 @@ ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
                  + NGX_HTTP_SKIP_METRICS_BUCKETS + 2
                  + NGX_HTTP_SKIP_METRICS_NEVENTS
                  + NGX_HTTP_SKIP_METRICS_NCACHE + 4
-                 + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2)
+                 + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2
+                 + NGX_HTTP_SKIP_METRICS_NADMIT + 2)
           + 1;
 
     for (i = 0; i < ctx->nmodels; i++) {
@@ -515,6 +522,19 @@ ngx_http_skip_metrics_render_prefetch(u_char *p, u_char *end,
 
         p = ngx_slprintf(p, end, "skip_cmcd_total{result=\"%V\"} %uA\n",
                          &ngx_http_skip_metrics_cmcd_results[i], v);
+    }
+
+    p = ngx_slprintf(p, end,
+                 "# HELP skip_admit_total Cache admission decisions "
+                 "($skip_admit), by result.\n"
+                 "# TYPE skip_admit_total counter\n");
+
+    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NADMIT; i++) {
+        v = ngx_http_skip_metrics_sum(sh,
+                                      ngx_http_skip_metrics_field(admit[i]));
+
+        p = ngx_slprintf(p, end, "skip_admit_total{result=\"%V\"} %uA\n",
+                         &ngx_http_skip_metrics_admit_results[i], v);
     }
 
     return p;

@@ -61,6 +61,14 @@ sk_trace_finish(sk_trace *t)
     return 0;
 }
 
+int
+sk_trace_admit_alloc(sk_trace *t)
+{
+    free(t->admit);
+    t->admit = calloc(t->n ? t->n : 1, 1);
+    return t->admit ? 0 : -1;
+}
+
 uint64_t
 sk_trace_unique_bytes(const sk_trace *t)
 {
@@ -103,6 +111,10 @@ sk_trace_free(sk_trace *t)
     free(t->next);
     free(t->p_play);
     free(t->size);
+    free(t->obj_track);
+    free(t->obj_slice);
+    free(t->parent);
+    free(t->admit);
     memset(t, 0, sizeof(*t));
 }
 
@@ -134,6 +146,8 @@ static const struct {
         "skip-nocache with the true outcome instead of the model's" },
     [SK_POL_BELADY] = { "belady",
         "offline ceiling: farthest next use evicted, never-reused bypassed" },
+    [SK_POL_LEARNED] = { "learned",
+        "admit when the admission model says so (--admit-model); LRU" },
 };
 
 const char *
@@ -299,6 +313,11 @@ lru_family_request(sk_cachesim *c, size_t i)
         return sk_sim_not_stored(c, size);
     }
     if (c->has_cms && !sk_tinylfu_admit(c, o)) {
+        return sk_sim_not_stored(c, size);
+    }
+    if (c->policy == SK_POL_LEARNED
+        && (c->t->admit == NULL || !c->t->admit[i]))
+    {
         return sk_sim_not_stored(c, size);
     }
     sk_lru_make_room(c, size);

@@ -39,6 +39,9 @@
  *   oracle-skip   skip with the true outcome in place of the model's
  *                 decision: what a perfect skip predictor would give.
  *   oracle-nocache  skip-nocache with the true outcome.
+ *   learned       learned admission (admit_model.h): a miss is stored
+ *                 when the admission model's decision for the request,
+ *                 precomputed in t->admit, says so; LRU eviction.
  *   belady        offline ceiling: on a miss, bypass an object never
  *                 requested again; otherwise make room by evicting the
  *                 objects requested farthest in the future, but only those
@@ -73,6 +76,15 @@ typedef struct {
     uint32_t  *next;         /* [n] index of the next request for the
                                 same object, or SK_SIM_NEVER: set by
                                 sk_trace_finish */
+
+    /* Slice traces only (sk_trace_slices; NULL for whole tracks): */
+    uint32_t  *obj_track;    /* [n_objects] the whole-track object */
+    uint32_t  *obj_slice;    /* [n_objects] slice index, 0 first */
+    uint32_t  *parent;       /* [n] the whole-track request (the listen) */
+
+    /* The learned admission policy's decisions (sk_trace_admit_alloc;
+     * NULL until set): 1 = admit this request if it misses. */
+    uint8_t   *admit;
 } sk_trace;
 
 /* Allocate a trace for n requests and n_objects objects (arrays zeroed,
@@ -89,6 +101,24 @@ uint64_t sk_trace_requested_bytes(const sk_trace *t);
 
 void sk_trace_free(sk_trace *t);
 
+/*
+ * The slice trace of a whole-track trace w (nginx `slice`, slice > 0
+ * bytes): the cached objects are the tracks' slices, object (track o,
+ * slice j) of min(slice, size - j x slice) bytes.  A full play requests
+ * every slice of its track, a skipped one the slices up to the one holding
+ * its skip point (listened share; the first one at least), all at the
+ * listen's time, in slice order.  Flags and P(play) are the listen's.
+ * s is finished (next[] set).  0, or -1 when out of memory or too large.
+ */
+int sk_trace_slices(const sk_trace *w, uint64_t slice, sk_trace *s);
+
+/* Slices requested by request i of a whole-track trace (at least 1). */
+uint32_t sk_trace_slices_requested(const sk_trace *w, size_t i,
+    uint64_t slice);
+
+/* Allocate t->admit (zeroed).  0, or -1 when out of memory. */
+int sk_trace_admit_alloc(sk_trace *t);
+
 
 typedef enum {
     SK_POL_LRU = 0,
@@ -101,6 +131,7 @@ typedef enum {
     SK_POL_ORACLE_SKIP,
     SK_POL_ORACLE_NOCACHE,
     SK_POL_BELADY,
+    SK_POL_LEARNED,
     SK_N_POLICIES
 } sk_policy;
 

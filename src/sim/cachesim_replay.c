@@ -76,7 +76,7 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
 {
     const sk_labelled *rows = p->labels.rows;
     uint32_t          *order = NULL, *obj_of = NULL, *req_of = NULL;
-    uint32_t           n_obj = 0;
+    uint32_t           n_obj = 0, tail_cut;
     size_t             i, n = 0;
     sk_trace          *t = &rp->trace;
     int                rc = -1;
@@ -87,7 +87,7 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
                  p->labels.n);
         return -1;
     }
-    order = malloc((p->n_test ? p->n_test : 1) * sizeof(*order));
+    order = malloc((p->labels.n ? p->labels.n : 1) * sizeof(*order));
     obj_of = malloc((p->ds.n_tracks ? p->ds.n_tracks : 1) * sizeof(*obj_of));
     req_of = malloc((p->labels.n ? p->labels.n : 1) * sizeof(*req_of));
     rp->track_of = malloc((p->ds.n_tracks ? p->ds.n_tracks : 1)
@@ -96,9 +96,13 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    tail_cut = (uint32_t) ((1.0 - o->train_tail) * p->n_train_sessions);
     for (i = 0; i < p->labels.n; i++) {
         req_of[i] = SK_SIM_NEVER;
-        if (rows[i].split == SK_ROW_TEST) {
+        if (o->train_tail > 0 ? (rows[i].split == SK_ROW_TRAIN
+                                 && rows[i].srank >= tail_cut)
+                              : rows[i].split == SK_ROW_TEST)
+        {
             order[n++] = (uint32_t) i;
         }
     }
@@ -123,7 +127,8 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
             obj_of[tr] = n_obj++;
         }
     }
-    if (sk_trace_init(t, n, n_obj) != 0) {
+    rp->row_of = malloc(n * sizeof(*rp->row_of));
+    if (rp->row_of == NULL || sk_trace_init(t, n, n_obj) != 0) {
         snprintf(err, errlen, "out of memory for %zu requests", n);
         goto done;
     }
@@ -145,6 +150,10 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
         int                play;
 
         sk_row_inputs(p, r, &u, &tr, &ctx);
+        if (o->hist) {
+            u = o->hist->users[r->user];
+            tr = o->hist->tracks[r->track];
+        }
         score = sk_model_score(m, &u, &tr, &ctx);
         play = sk_model_decide(m, score);
         t->p_play[i] = score;
@@ -153,6 +162,7 @@ sk_replay_build(sk_replay *rp, const sk_prepared *p, const sk_model *m,
         t->flags[i] = (uint8_t) ((play ? SK_SIM_PREDICT_PLAY : 0)
                                  | (r->label ? SK_SIM_PLAYED : 0));
         req_of[order[i]] = (uint32_t) i;
+        rp->row_of[i] = order[i];
         rp->plays += r->label == 1;
         rp->skips += r->label == 0;
         rp->predicted_skips += !play;
@@ -190,5 +200,6 @@ sk_replay_free(sk_replay *rp)
 {
     sk_trace_free(&rp->trace);
     free(rp->track_of);
+    free(rp->row_of);
     memset(rp, 0, sizeof(*rp));
 }

@@ -25,11 +25,18 @@ typedef struct {
     double   bitrate_kbps;      /* object size per second of audio */
     size_t   limit;             /* first N requests only; 0: all */
     int      skip_times;        /* 1: read Skip times from sessions.jsonl */
+    double   train_tail;        /* 0: the held-out (test) plays; > 0: the
+                                   training plays of the last train_tail
+                                   share of training sessions instead (the
+                                   admission model's training window) */
+    const sk_history *hist;     /* records to score with instead of the
+                                   trainer's (sk_row_inputs); NULL: those */
 } sk_replay_opts;
 
 typedef struct {
     sk_trace   trace;
     uint32_t  *track_of;        /* [n_objects] index in p->ds.tracks */
+    uint32_t  *row_of;          /* [n requests] index in p->labels.rows */
     size_t     test_rows;       /* held-out rows (before the limit) */
     int64_t    first_ms, last_ms;   /* request times replayed */
     long       no_duration;     /* objects sized by the median duration */

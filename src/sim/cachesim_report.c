@@ -166,6 +166,11 @@ sk_sim_report_json(FILE *out, const sk_sim_report *s)
     add_num(r, "objects", rp->trace.n_objects);
     add_num(r, "first_request_ms", rp->first_ms);
     add_num(r, "last_request_ms", rp->last_ms);
+    cJSON_AddStringToObject(r, "cache_objects",
+                            s->cache_slice ? "slices" : "tracks");
+    add_num(r, "cache_slice_bytes", s->cache_slice);
+    add_num(r, "cache_requests", s->cache_trace->n);
+    add_num(r, "cache_object_count", s->cache_trace->n_objects);
     add_num(r, "unique_bytes", s->unique_bytes);
     add_num(r, "requested_bytes", s->requested_bytes);
     add_num(r, "objects_without_duration", rp->no_duration);
@@ -372,9 +377,18 @@ sk_sim_report_text(FILE *out, const sk_sim_report *s)
             s->data_dir);
     fprintf(out, "replayed %zu requests of %zu held-out plays (time split), "
             "%.16s .. %.16s (+02:00)\n", t->n, rp->test_rows, t0, t1);
-    fprintf(out, "  %u tracks, %.2f GiB unique, %.2f GiB requested at %g "
-            "kbps\n", t->n_objects, s->unique_bytes / GIB,
-            s->requested_bytes / GIB, s->bitrate_kbps);
+    if (s->cache_slice) {
+        fprintf(out, "  %u tracks; cached in slices of %s: %zu requests for "
+                "%u slices, %.2f GiB unique, %.2f GiB requested at %g kbps\n",
+                t->n_objects, sk_human_bytes(t0, sizeof(t0), s->cache_slice),
+                s->cache_trace->n, s->cache_trace->n_objects,
+                s->unique_bytes / GIB, s->requested_bytes / GIB,
+                s->bitrate_kbps);
+    } else {
+        fprintf(out, "  %u tracks, %.2f GiB unique, %.2f GiB requested at %g "
+                "kbps\n", t->n_objects, s->unique_bytes / GIB,
+                s->requested_bytes / GIB, s->bitrate_kbps);
+    }
     fprintf(out, "  skipped %.2f %%; model decided skip %.2f %%, accuracy "
             "%.4f (threshold %g)\n", 100 * ratio(rp->skips, t->n),
             100 * ratio(rp->predicted_skips, t->n), ratio(rp->correct, t->n),

@@ -30,7 +30,11 @@ typedef struct {
     int                   n_sizes;
     const sk_policy      *policies;      /* in the order to print */
     int                   n_policies;
-    uint64_t              unique_bytes, requested_bytes;
+    const sk_trace       *cache_trace;   /* what the caches replayed: the
+                                            listens, or their slices */
+    uint64_t              cache_slice;   /* bytes per cached slice, 0:
+                                            whole tracks are cached */
+    uint64_t              unique_bytes, requested_bytes;  /* of it */
     /* [size][policy]; lru is always filled: the reference */
     sk_sim_result         res[SK_SIM_MAX_SIZES][SK_N_POLICIES];
     sk_prefetch_result    pf[SK_N_PREFETCH];

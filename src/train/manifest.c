@@ -135,6 +135,13 @@ sk_model_save(const char *model_path, const struct model *lin,
         cJSON_AddItemToObject(root, "metrics", info->metrics);
         info->metrics = NULL;
     }
+    if (info->target) {
+        cJSON_AddStringToObject(root, "target", info->target);
+    }
+    if (info->admission) {
+        cJSON_AddItemToObject(root, "admission", info->admission);
+        info->admission = NULL;
+    }
 
     text = cJSON_Print(root);
     cJSON_Delete(root);
@@ -157,6 +164,7 @@ sk_model_save(const char *model_path, const struct model *lin,
 fail:
     cJSON_Delete(info->training);
     cJSON_Delete(info->metrics);
-    info->training = info->metrics = NULL;
+    cJSON_Delete(info->admission);
+    info->training = info->metrics = info->admission = NULL;
     return -1;
 }

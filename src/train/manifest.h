@@ -25,6 +25,10 @@ typedef struct {
     double                 class_weight[2];   /* skip, play */
     cJSON                 *training;      /* summary object, taken over */
     cJSON                 *metrics;       /* report object, taken over */
+    const char            *target;        /* NULL: a skip model; else
+                                             "admission" */
+    cJSON                 *admission;     /* admission geometry (model.h),
+                                             taken over */
 } sk_manifest_info;
 
 /*

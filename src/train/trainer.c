@@ -319,6 +319,7 @@ sk_row_inputs(const sk_prepared *p, const sk_labelled *r, sk_user_rec *u,
         *t = p->hist.tracks[r->track];
     }
     ctx->hour = sk_labelled_hour(r);
+    ctx->admit = NULL;
     ctx->position = r->position;
 }
 

@@ -79,7 +79,7 @@ main(void)
     const char        *bad[2] = { "user_skip_rate", "no_such_feature" };
     sk_user_rec        u;
     sk_track_rec       t;
-    sk_context         ctx = { 3, 7 }, noctx = { -1, -1 };
+    sk_context         ctx = { 3, 7, NULL }, noctx = { -1, -1, NULL };
     double             raw[SK_MAX_FEATURES];
     struct feature_node x[SK_MAX_FEATURES + 2];
 

@@ -61,7 +61,7 @@ train_small(int solver, sk_feature_plan *plan)
     unsigned             seed = 7;
     sk_user_rec          u;
     sk_track_rec         t;
-    sk_context           ctx;
+    sk_context           ctx = { -1, -1, NULL };
     char                 err[256];
     struct model        *lin;
     sk_manifest_info     info;
@@ -181,7 +181,7 @@ main(void)
     unsigned            seed = 99;
     sk_user_rec         u;
     sk_track_rec        t;
-    sk_context          ctx;
+    sk_context          ctx = { -1, -1, NULL };
     double              raw[SK_MAX_FEATURES], dec, want, got, prob[2];
     struct feature_node x[SK_MAX_FEATURES + 2];
     cJSON              *j;

@@ -191,7 +191,7 @@ test_features(void)
     sk_feature_plan    plan;
     sk_user_rec        u;
     sk_track_rec       t;
-    sk_context         c = { 10, 3 };
+    sk_context         c = { 10, 3, NULL };
     sk_taste           taste;
     sk_session         sess = { -1, -1, -1, 0, 0 };
     double             raw[SK_MAX_FEATURES], raw2[SK_MAX_FEATURES];
