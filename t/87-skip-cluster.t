@@ -11,6 +11,7 @@ use strict;
 use warnings;
 
 use Test::More;
+use IO::Select;
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
@@ -140,8 +141,181 @@ is($ro1 - $ro0, 0, 'read=replica: no HMGET reached a primary');
 $t->write_conf(conf_for("skip_redis $seeds cluster;"));
 $t->reload_nginx;
 ok(wait_source('redis'), 'back to read=primary');
+sleep 0.3;
 
+# ---- a slot half migrated (ASK), then moved (MOVED) ------------------------
+
+my ($u0, $t0) = @{ $pairs[0] };
+my $want0 = $one->{"$u0 $t0"};
+my $slot = SkipCluster::keyslot($t, $ports, "skip:$snap:u:$u0");
+my $src = SkipCluster::owner($t, $ports, "skip:$snap:u:$u0");
+my ($dst) = grep { $_ != $src } SkipCluster::primaries($t, $ports);
+my ($srcid, $dstid) = map { SkipCluster::node_id($t, $_) } $src, $dst;
+
+$t->redis($dst, 'CLUSTER', 'SETSLOT', $slot, 'IMPORTING', $srcid);
+$t->redis($src, 'CLUSTER', 'SETSLOT', $slot, 'MIGRATING', $dstid);
+my $keys = $t->redis($src, 'CLUSTER', 'GETKEYSINSLOT', $slot, 1000);
+$t->redis($src, 'MIGRATE', '127.0.0.1', $dst, '', 0, 5000, 'KEYS', @$keys);
+my $ask0 = SkipCluster::metric($t, 'ask');
+my $r = ask_one($u0, $t0);
+is($r, $want0, 'a key migrated, its slot still MIGRATING: ASK followed, '
+   . 'the same prediction');
+cmp_ok(SkipCluster::metric($t, 'ask'), '>', $ask0, '... an ASK counted');
+
+$t->redis($_, 'CLUSTER', 'SETSLOT', $slot, 'NODE', $dstid)
+    for $dst, $src, grep { $_ != $src && $_ != $dst } SkipCluster::primaries($t, $ports);
+my $moved0 = SkipCluster::metric($t, 'moved');
+is(ask_one($u0, $t0), $want0,
+   'the slot moved (map not refreshed yet): MOVED followed, same prediction');
+cmp_ok(SkipCluster::metric($t, 'moved'), '>', $moved0, '... a MOVED counted');
+
+# ---- resharding under load: redis-cli --cluster reshard ------------------
+
+my @known = grep { $one->{"@$_"} =~ /^redis / } @pairs;
+my $load = load_start('reshard');
+sleep 0.5;
+my $out = `redis-cli --cluster reshard 127.0.0.1:$src --cluster-from $srcid --cluster-to $dstid --cluster-slots 3000 --cluster-yes --cluster-pipeline 5 2>&1`;
+is($?, 0, 'redis-cli --cluster reshard: 3000 slots moved under load')
+    or diag(substr($out, -500));
+sleep 1;
+my @res = load_stop($load);
+my @bad = grep { $_->[1] != 200 } @res;
+my @fb = grep { $_->[2] ne 'redis' } @res;
+is(scalar @bad, 0, scalar(@res) . ' track requests during the reshard: none failed');
+is(scalar @fb, 0, '... and every prediction came from Redis (MOVED '
+   . SkipCluster::metric($t, 'moved') . ', ASK ' . SkipCluster::metric($t, 'ask')
+   . ' so far)')
+    or diag(join ' ', map { $_->[2] } @fb[0 .. ($#fb < 9 ? $#fb : 9)]);
+is_deeply(ask_all(), $one, 'after the reshard: the same predictions');
+
+# ---- a primary killed under load: its replica is promoted -------------------
+
+my $victim = SkipCluster::owner($t, $ports, "skip:$snap:u:$u0");
+$load = load_start('failover');
+sleep 0.5;
+my $killed = time;
+SkipCluster::kill_node($t, $victim);
+SkipCluster::wait_ok($t, $ports, 30, 0);
+my $promoted = time - $killed;
+sleep 2;
+@res = load_stop($load);
+@bad = grep { $_->[1] != 200 } @res;
+is(scalar @bad, 0, scalar(@res) . ' track requests while a primary died '
+   . 'and its replica took over: none failed');
+my @after = grep { $_->[0] > $killed } @res;
+my ($last_fb) = reverse grep { $_->[2] ne 'redis' } @after;
+my $resumed = $last_fb ? $last_fb->[0] - $killed : 0;
+ok(@after > 20 && $after[-1][2] eq 'redis' && $resumed < $promoted + 1.5,
+   sprintf('predictions resumed %.2f s after the kill (the cluster promoted '
+           . 'the replica after %.2f s)', $resumed, $promoted));
+diag(sprintf 'failover: %d requests after the kill, %d fell back '
+     . '(their key on the dead primary)', scalar @after,
+     scalar grep { $_->[2] ne 'redis' } @after);
+is(ask_one($u0, $t0), $want0, 'the user on the dead primary: the same '
+   . 'prediction from the promoted replica');
+
+# ---- seeds that lie: a malformed slot map, garbage instead of RESP ----------
+
+my $liar = $t->run_daemon(fake_node('badmap'));
+$t->write_conf(conf_for("skip_redis 127.0.0.1:$liar 127.0.0.1:"
+                        . (grep { SkipCluster::alive($t, $_) } @$ports)[0]
+                        . " cluster;"));
+$t->reload_nginx;
+ok(wait_source('redis'), 'a seed with a malformed slot map: the other '
+   . 'seed\'s map is used');
+sleep 1.5;
+cmp_ok(SkipCluster::metric($t, 'map_error'), '>', 0, '... the bad map counted');
+like($t->read_file('error.log'),
+     qr/\[warn\].*Redis Cluster node 127\.0\.0\.1:$liar sent an unusable slot map \(a slot range out of 0\.\.16383\)/,
+     '... and named in a warning');
+is_deeply(ask_all(), $one, '... with the same predictions');
+
+my $garbage = $t->run_daemon(fake_node('garbage'));
+$t->write_conf(conf_for("skip_redis 127.0.0.1:$garbage cluster;"));
+$t->reload_nginx;
+sleep 0.5;
+my $g = $t->http_get("/tracks/$t0", 'X-User-Id' => $u0);
+my %gs = SkipModule::skipvars($g);
+is("$g->{status} $gs{source}", '200 disconnected',
+   'the only seed answers garbage: 200 with the fallback (disconnected)');
+like($t->read_file('error.log'), qr/\[warn\].*Redis 127\.0\.0\.1:$garbage: protocol error/,
+     '... the garbage named in a warning');
+
+$t->stop;
 done_testing();
+
+sub ask_one {
+    my ($u, $tr) = @_;
+    my %s = SkipModule::skipvars($t->http_get("/tracks/$tr?hour=9",
+                                              'X-User-Id' => $u));
+    return join ' ', map { $_ // '-' } @s{qw(source decision exact)};
+}
+
+# A child sends track requests for the known pairs until told to stop; one
+# line per request: time, status, source.
+sub load_start {
+    my ($name) = @_;
+    my $file = $t->dir . "/load-$name";
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open my $fh, '>', $file or POSIX::_exit(1);
+        my $i = 0;
+        until (-e "$file.stop") {
+            my $p = $known[$i++ % @known];
+            my $res = $t->http_get("/tracks/$p->[1]", 'X-User-Id' => $p->[0],
+                                   timeout => 5);
+            my %s = SkipModule::skipvars($res);
+            printf $fh "%.3f %d %s\n", time, $res->{status} // 0,
+                   $s{source} // '-';
+        }
+        close $fh;
+        POSIX::_exit(0);        # not $t's DESTROY: that would stop nginx
+    }
+    return [ $pid, $file ];
+}
+
+sub load_stop {
+    my ($l) = @_;
+    $t->write_file("$l->[1].stop", '');
+    waitpid($l->[0], 0);
+    return map { [ split ' ' ] } SkipModule::lines_of($l->[1]);
+}
+
+# A fake cluster node: answers the handshake, then CLUSTER SLOTS with a
+# range out of bounds ('badmap'), or anything with bytes that are no RESP
+# ('garbage').
+sub fake_node {
+    my ($mode) = @_;
+    return sub {
+        my ($ls) = @_;
+        my $sel = IO::Select->new($ls);
+        my %buf;
+        for (;;) {
+            for my $s ($sel->can_read(1)) {
+                if ($s == $ls) {
+                    my $c = $ls->accept or next;
+                    $sel->add($c);
+                    $buf{$c} = '';
+                    next;
+                }
+                my $n = sysread($s, $buf{$s}, 65536, length $buf{$s});
+                if (!$n) {
+                    $sel->remove($s);
+                    close $s;
+                    next;
+                }
+                while (my $cmd = SkipModule::parse_cmd(\$buf{$s})) {
+                    my $name = uc $cmd->[0];
+                    syswrite($s, $mode eq 'garbage' ? "hello, not RESP\r\n"
+                             : $name eq 'PING' ? "+PONG\r\n"
+                             : $name eq 'CLUSTER'
+                             ? "*1\r\n*3\r\n:0\r\n:99999\r\n*2\r\n\$9\r\n127.0.0.1\r\n:1\r\n"
+                             : "-ERR not here\r\n");
+                }
+            }
+        }
+    };
+}
 
 # CRC16/XMODEM mod 16384 with hash tags, written again in Perl so that the
 # test does not trust the module's own code

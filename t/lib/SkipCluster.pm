@@ -43,7 +43,8 @@ sub start {
 # Every node says cluster_state:ok and agrees that every slot is served,
 # each range with a replica.
 sub wait_ok {
-    my ($t, $ports, $timeout) = @_;
+    my ($t, $ports, $timeout, $replicas) = @_;
+    $replicas //= 1;
     my $until = time + ($timeout // 30);
     while (time < $until) {
         my $ok = 1;
@@ -54,7 +55,10 @@ sub wait_ok {
                         && $info =~ /cluster_slots_ok:16384/;
         }
         # replicas show in CLUSTER SLOTS once the primaries know them
-        $ok = 0 if $ok && grep { !@{ $_->[3] } } @{ slots($t, $ports) };
+        # (and after a kill: every range served by a live primary)
+        $ok = 0 if $ok && grep { !alive($t, $_->[2]) || ($replicas
+                                   && !grep { alive($t, $_) } @{ $_->[3] }) }
+                                @{ slots($t, $ports) };
         return 1 if $ok;
         sleep 0.1;
     }
