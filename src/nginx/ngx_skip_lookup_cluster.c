@@ -34,7 +34,8 @@
 #include "ngx_skip_cache.h"
 
 
-#define NGX_SKIP_LOOKUP_HOPS  2
+#define NGX_SKIP_LOOKUP_HOPS        2
+#define NGX_SKIP_LOOKUP_PART_STACK  4     /* commands built on the stack */
 
 
 typedef struct ngx_skip_lookup_part_s  ngx_skip_lookup_part_t;
@@ -45,6 +46,7 @@ struct ngx_skip_lookup_part_s {
     ngx_skip_redis_t           *rd;
     ngx_skip_redis_cmd_t       *cmd;        /* NULL once answered */
     ngx_uint_t                  asking;     /* "ASKING" before each HMGET */
+    ngx_uint_t                  late;       /* no answer by the deadline */
     ngx_uint_t                  hops;
     ngx_uint_t                  n;
     ngx_uint_t                  rec[1];     /* 0: the user, i + 1: track i */
@@ -187,6 +189,8 @@ ngx_skip_lookup_part_send(ngx_skip_lookup_t *lk, ngx_skip_redis_t *rd,
     ngx_skip_lookup_part_t   *part;
     ngx_skip_lookup_hmget_t  *h;
     ngx_skip_redis_argv_t    *cmds;
+    ngx_skip_lookup_hmget_t   h_stack[NGX_SKIP_LOOKUP_PART_STACK];
+    ngx_skip_redis_argv_t     cmds_stack[NGX_SKIP_LOOKUP_PART_STACK];
 
     static const char        *asking_argv[1] = { "ASKING" };
     static const size_t       asking_lens[1] = { 6 };
@@ -198,17 +202,25 @@ ngx_skip_lookup_part_send(ngx_skip_lookup_t *lk, ngx_skip_redis_t *rd,
     }
 
     ncmds = asking ? 2 * n : n;
+    heap = NULL;
 
-    heap = ngx_alloc(ncmds * sizeof(ngx_skip_redis_argv_t)
-                     + n * sizeof(ngx_skip_lookup_hmget_t),
-                     lk->connection->log);
-    if (heap == NULL) {
-        return NGX_ERROR;
-    }
+    if (ncmds <= NGX_SKIP_LOOKUP_PART_STACK) {
+        /* a track request: one or two keys per node, no malloc */
+        h = h_stack;
+        cmds = cmds_stack;
 
-    h = (ngx_skip_lookup_hmget_t *) heap;
-    cmds = (ngx_skip_redis_argv_t *) (heap
+    } else {
+        heap = ngx_alloc(ncmds * sizeof(ngx_skip_redis_argv_t)
+                         + n * sizeof(ngx_skip_lookup_hmget_t),
+                         lk->connection->log);
+        if (heap == NULL) {
+            return NGX_ERROR;
+        }
+
+        h = (ngx_skip_lookup_hmget_t *) heap;
+        cmds = (ngx_skip_redis_argv_t *) (heap
                                       + n * sizeof(ngx_skip_lookup_hmget_t));
+    }
 
     for (i = 0, k = 0; i < n; i++) {
         if (asking) {
@@ -231,6 +243,7 @@ ngx_skip_lookup_part_send(ngx_skip_lookup_t *lk, ngx_skip_redis_t *rd,
     part->lk = lk;
     part->rd = rd;
     part->asking = asking;
+    part->late = 0;
     part->hops = hops;
     part->n = n;
 
@@ -238,7 +251,9 @@ ngx_skip_lookup_part_send(ngx_skip_lookup_t *lk, ngx_skip_redis_t *rd,
                                     ngx_skip_lookup_part_reply, part);
 
     /* the commands are in the connection's output buffer by now */
-    ngx_free(heap);
+    if (heap) {
+        ngx_free(heap);
+    }
 
     if (part->cmd == NULL) {
         return NGX_ERROR;
@@ -377,12 +392,23 @@ ngx_skip_lookup_cluster_deadline(ngx_skip_lookup_t *lk)
 {
     ngx_skip_lookup_part_t  *part;
 
-    /* the nodes that did not answer in time: breaker, liveness */
+    /*
+     * Every part is detached first: a liveness check below may close a
+     * connection, which calls the handlers of its pending commands, and
+     * none of those may be ours (it would finish this lookup twice).
+     */
     for (part = lk->parts; part; part = part->next) {
+        part->late = (part->cmd != NULL);
+
         if (part->cmd) {
             ngx_skip_redis_detach(part->cmd);
             part->cmd = NULL;
+        }
+    }
 
+    /* the nodes that did not answer in time: breaker, liveness */
+    for (part = lk->parts; part; part = part->next) {
+        if (part->late) {
             ngx_skip_redis_breaker_result(part->rd, 1);
             ngx_skip_redis_check(part->rd);
         }
