@@ -104,6 +104,23 @@ sub wait_source {
     return 0;
 }
 
+# ---- configuration errors name the directive and the value ----------------
+
+for my $bad (
+    [ 'skip_redis 127.0.0.1:1 127.0.0.1:2;',
+      qr/skip_redis: several addresses and "read=" need the "cluster" parameter/ ],
+    [ 'skip_redis 127.0.0.1:1 cluster read=any;',
+      qr/invalid value "read=any" in skip_redis: "read=primary" or "read=replica"/ ],
+    [ 'skip_redis cluster;', qr/skip_redis has no address/ ],
+    [ "skip_redis 127.0.0.1:1 cluster; skip_redis_db 2;",
+      qr/skip_redis_db 2: a Redis Cluster has only database 0/ ],
+) {
+    $t->write_conf(conf_for($bad->[0]), 'bad.conf');
+    my ($rc, $out) = $t->nginx_test_conf($t->dir . '/bad.conf');
+    ok($rc != 0 && $out =~ $bad->[1], "nginx -t refuses: $bad->[0]")
+        or diag($out);
+}
+
 $t->write_conf(conf_for("skip_redis 127.0.0.1:$single;"));
 $t->start_nginx;
 ok(wait_source('redis'), 'single Redis: predictions');
