@@ -67,6 +67,10 @@ http {
         location = /metrics {
             skip_metrics;
         }
+
+        location = /recommend {
+            skip_api;
+        }
     }
 }
 EOF
@@ -90,6 +94,17 @@ sub ask_all {
         $got{"@$p"} = join ' ', map { $_ // '-' } @s{qw(source decision exact)};
     }
     return \%got;
+}
+
+# the prediction API: one user, 40 tracks (and a bad and an unknown one)
+# in one lookup, spread over every node
+sub ask_batch {
+    my @b = (@$tracks[0 .. 39], 'NoSuchTrack0000', 'bad id!');
+    my $body = '{"user_id": ' . $users->[1] . ', "hour": 9, "track_ids": ['
+             . join(',', map { "\"$_\"" } @b) . ']}';
+    my $r = $t->http_post('/recommend', $body,
+                          'Content-Type' => 'application/json');
+    return "$r->{status} $r->{body}";
 }
 
 sub wait_source {
@@ -125,6 +140,8 @@ $t->write_conf(conf_for("skip_redis 127.0.0.1:$single;"));
 $t->start_nginx;
 ok(wait_source('redis'), 'single Redis: predictions');
 my $one = ask_all();
+my $one_batch = ask_batch();
+like($one_batch, qr/^200 .*"source":"redis"/, 'single Redis: an API batch');
 
 my $seeds = join ' ', map { "127.0.0.1:$_" } @$ports[0, 1];
 $t->write_conf(conf_for("skip_redis $seeds cluster;"));
@@ -140,6 +157,8 @@ $hmget1 += SkipModule::calls($t, 'hmget', $_) for @$ports;
 is($hmget1 - $hmget0, 2 * @pairs, 'two HMGETs per request');
 is(SkipCluster::metric($t, 'moved'), 0,
    'each HMGET went to its key\'s node at once (no MOVED)');
+is(ask_batch(), $one_batch, 'cluster: the same API batch answer (42 tracks '
+   . 'in one lookup over three nodes)');
 my $sources = join ',', sort { $a cmp $b } map { (split / /)[0] } values %$many;
 like($sources, qr/redis/, "sources: " . substr($sources, 0, 60));
 
