@@ -106,6 +106,7 @@ static void ngx_skip_cluster_ask_active(ngx_skip_cluster_t *cl);
 static void ngx_skip_cluster_active_done(void *data, redisReply **replies,
     ngx_uint_t n);
 static ngx_uint_t ngx_skip_cluster_check_degraded(ngx_skip_cluster_t *cl);
+static void ngx_skip_cluster_park(ngx_skip_cluster_t *cl);
 
 
 ngx_skip_cluster_t *
@@ -489,6 +490,16 @@ ngx_skip_cluster_ask_map(ngx_skip_cluster_t *cl)
             return;
         }
     }
+
+    /*
+     * No node to ask: the cluster may have moved entirely (or be down).
+     * Every node we ever knew, the seeds first, is tried again.
+     */
+    for (i = 0; i < cl->nnodes; i++) {
+        if (cl->nodes[i]->rd) {
+            ngx_skip_redis_unpark(cl->nodes[i]->rd);
+        }
+    }
 }
 
 
@@ -530,6 +541,7 @@ ngx_skip_cluster_map_done(void *data, redisReply **replies, ngx_uint_t n)
     }
 
     cl->has_map = 1;
+    ngx_skip_cluster_park(cl);
     cl->degraded = ngx_skip_cluster_check_degraded(cl);
 
     ngx_http_skip_metrics_cluster(NGX_HTTP_SKIP_METRICS_CL_MAP, 1);
@@ -674,6 +686,42 @@ ngx_skip_cluster_parse_node(ngx_skip_cluster_t *cl, redisReply *r,
 
     *err = "no node";
     return NGX_ERROR;
+}
+
+
+/*
+ * Nodes the map no longer names (a failed primary, a node removed from the
+ * cluster, a seed that is not a member) are closed and not reconnected:
+ * no connect attempt and no warning every 2 s for as long as the worker
+ * lives.  A map naming one again brings it back.
+ */
+static void
+ngx_skip_cluster_park(ngx_skip_cluster_t *cl)
+{
+    u_char      named[NGX_SKIP_CLUSTER_MAX_NODES];
+    ngx_uint_t  s, i;
+
+    ngx_memzero(named, sizeof(named));
+
+    for (s = 0; s < 2 * SK_CLUSTER_SLOTS; s++) {
+        if (cl->primary[s] != NGX_SKIP_CLUSTER_NONE) {
+            named[cl->primary[s]] = 1;
+        }
+    }
+
+    for (i = 0; i < cl->nnodes; i++) {
+        if (cl->nodes[i]->rd == NULL) {
+            continue;
+        }
+
+        if (named[i]) {
+            ngx_skip_redis_unpark(cl->nodes[i]->rd);
+
+        } else if (cl->nodes[i] != cl->map_node) {
+            /* (the node whose reply this is stays: we are in its handler) */
+            ngx_skip_redis_park(cl->nodes[i]->rd);
+        }
+    }
 }
 
 

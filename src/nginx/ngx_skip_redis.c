@@ -107,6 +107,8 @@ struct ngx_skip_redis_s {
     ngx_uint_t                  generation;  /* bumped by every close */
     ngx_uint_t                  refreshing;
 
+    ngx_uint_t                  parked;      /* no reconnects */
+
     /* the handshake's command names, for "refused AUTH" messages */
     const char                 *handshake[4];
     ngx_uint_t                  handshake_n;
@@ -1342,6 +1344,43 @@ ngx_skip_redis_fail(ngx_skip_redis_t *rd)
 }
 
 
+void
+ngx_skip_redis_park(ngx_skip_redis_t *rd)
+{
+    if (rd->parked || rd->state == NGX_SKIP_REDIS_DESTROYED) {
+        return;
+    }
+
+    rd->parked = 1;
+
+    if (rd->state != NGX_SKIP_REDIS_IDLE) {
+        ngx_skip_redis_close(rd);
+    }
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+}
+
+
+void
+ngx_skip_redis_unpark(ngx_skip_redis_t *rd)
+{
+    if (!rd->parked) {
+        return;
+    }
+
+    rd->parked = 0;
+    rd->backoff = NGX_SKIP_REDIS_BACKOFF_MIN;
+
+    if (rd->state == NGX_SKIP_REDIS_IDLE && !rd->reconnect.timer_set
+        && !(ngx_exiting || ngx_terminate || ngx_quit))
+    {
+        ngx_skip_redis_connect(rd);
+    }
+}
+
+
 static void
 ngx_skip_redis_schedule(ngx_skip_redis_t *rd)
 {
@@ -1349,7 +1388,9 @@ ngx_skip_redis_schedule(ngx_skip_redis_t *rd)
 
     rd->state = NGX_SKIP_REDIS_IDLE;
 
-    if (rd->reconnect.timer_set || ngx_exiting || ngx_terminate || ngx_quit) {
+    if (rd->reconnect.timer_set || rd->parked
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
         return;
     }
 

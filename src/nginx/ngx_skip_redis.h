@@ -133,6 +133,14 @@ void ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd,
  */
 const char *ngx_skip_redis_durability_warning(ngx_skip_redis_t *rd);
 
+/*
+ * A cluster node the slot map no longer names: close the connection (its
+ * pending commands fail, their lookups fall back) and stop reconnecting
+ * until unpark().  Both are no-ops when already in that state.
+ */
+void ngx_skip_redis_park(ngx_skip_redis_t *rd);
+void ngx_skip_redis_unpark(ngx_skip_redis_t *rd);
+
 /* "host:port" or "unix:/path", for messages */
 ngx_str_t *ngx_skip_redis_name(ngx_skip_redis_t *rd);
 
