@@ -71,6 +71,10 @@ http {
         location = /recommend {
             skip_api;
         }
+
+        location = /skip/events {
+            skip_events;
+        }
     }
 }
 EOF
@@ -231,6 +235,17 @@ $load = load_start('failover');
 sleep 0.5;
 my $killed = time;
 SkipCluster::kill_node($t, $victim);
+# events meanwhile: on a cluster none is acknowledged (docs/cluster.md), so
+# none acknowledged can be lost: every answer must be a non-2xx
+my %ev;
+for my $i (1 .. 10) {
+    my $r = $t->http_post('/skip/events',
+        qq({"timestamp":"2024-02-08 09:52:40.925 +02:00:00","user_id":$u0,)
+        . qq("track_id":"$t0","event_type":"Play","session_id":$i}\n),
+        'Content-Type' => 'application/x-ndjson');
+    $ev{ $r->{status} }++;
+    $ev{body} = $r->{body};
+}
 SkipCluster::wait_ok($t, $ports, 30, 0);
 my $promoted = time - $killed;
 sleep 2;
@@ -247,6 +262,14 @@ ok(@after > 20 && $after[-1][2] eq 'redis' && $resumed < $promoted + 1.5,
 diag(sprintf 'failover: %d requests after the kill, %d fell back '
      . '(their key on the dead primary)', scalar @after,
      scalar grep { $_->[2] ne 'redis' } @after);
+is_deeply([ grep { /^2/ } keys %ev ], [],
+          'events posted during the failover: none acknowledged ('
+          . join(', ', map { "$_: $ev{$_}" } grep { /^\d+$/ } sort keys %ev)
+          . '), so none acknowledged is lost');
+like($ev{body} // '', qr/not supported on a Redis Cluster/,
+     '... the 503 says why');
+is(SkipCluster::call($t, $ports, 'EXISTS', 'skip:events'), 0,
+   '... and nothing was journaled');
 is(ask_one($u0, $t0), $want0, 'the user on the dead primary: the same '
    . 'prediction from the promoted replica');
 
