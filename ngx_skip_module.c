@@ -129,7 +129,7 @@ static ngx_conf_enum_t  ngx_http_skip_fallbacks[] = {
 static ngx_command_t  ngx_http_skip_commands[] = {
 
     { ngx_string("skip_redis"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_skip_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -546,6 +546,8 @@ ngx_http_skip_lookup_init(ngx_http_request_t *r, ngx_skip_lookup_t *lk,
     smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
 
     lk->redis = smcf->redis;
+    lk->cluster = smcf->cluster;
+    lk->pool = r->pool;
     lk->cache = smcf->cache;
     lk->prefix = smcf->redis_prefix.data;
     lk->timeout = slcf->timeout;
@@ -1207,6 +1209,11 @@ ngx_http_skip_create_main_conf(ngx_conf_t *cf)
      *     smcf->redis_prefix = { 0, NULL };
      *     smcf->redis_conf = { 0 };
      *     smcf->redis = NULL;
+     *     smcf->redis_cluster = 0;
+     *     smcf->redis_seeds = NULL;
+     *     smcf->redis_read_replicas = 0;
+     *     smcf->cluster_conf = { 0 };
+     *     smcf->cluster = NULL;
      *     smcf->cache = NULL;
      */
 
@@ -1330,6 +1337,20 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         smcf->redis_conf.breaker_open = smcf->breaker_open;
         smcf->redis_conf.breaker_max = smcf->breaker_max;
         smcf->redis_conf.breaker_quiet = smcf->breaker_quiet;
+    }
+
+    if (smcf->redis_cluster) {
+        if (smcf->redis_db != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_redis_db %i: a Redis Cluster has only "
+                               "database 0", smcf->redis_db);
+            return NGX_CONF_ERROR;
+        }
+
+        smcf->cluster_conf.seeds = smcf->redis_seeds;
+        smcf->cluster_conf.read_replicas = smcf->redis_read_replicas;
+        smcf->cluster_conf.node = smcf->redis_conf;
+        smcf->cluster_conf.refresh = 1000;
     }
 
     return NGX_CONF_OK;
@@ -1533,7 +1554,12 @@ ngx_http_skip_init_process(ngx_cycle_t *cycle)
     }
 
     /* NULL (no memory) means every lookup falls back: still not fatal */
-    smcf->redis = ngx_skip_redis_create(cycle, &smcf->redis_conf);
+    if (smcf->redis_cluster) {
+        smcf->cluster = ngx_skip_cluster_create(cycle, &smcf->cluster_conf);
+
+    } else {
+        smcf->redis = ngx_skip_redis_create(cycle, &smcf->redis_conf);
+    }
 
     ngx_skip_prefetch_init_process(smcf->prefetch_inflight);
     ngx_skip_ledger_init_process(cycle, &ngx_http_skip_module);
@@ -1577,6 +1603,11 @@ ngx_http_skip_exit_process(ngx_cycle_t *cycle)
     if (smcf->redis) {
         ngx_skip_redis_destroy(smcf->redis);
         smcf->redis = NULL;
+    }
+
+    if (smcf->cluster) {
+        ngx_skip_cluster_destroy(smcf->cluster);
+        smcf->cluster = NULL;
     }
 
     if (smcf->cache) {

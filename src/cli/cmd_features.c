@@ -32,7 +32,11 @@ const char feat_store_help[] =
 "  --db N            SELECT database N (default 0)\n"
 "  --prefix P        key prefix, 1..32 of [A-Za-z0-9_.-] (default skip;\n"
 "                    nginx: skip_redis_prefix)\n"
-"  --timeout MS      connect and per-reply timeout (default 5000)\n";
+"  --timeout MS      connect and per-reply timeout (default 5000)\n"
+"  --cluster         Redis Cluster: --redis is any node (a seed); commands\n"
+"                    go to the primary of their key, loads pipeline per\n"
+"                    primary, gc SCANs every primary, activate is a checked\n"
+"                    SET (no event replay); `features event` is refused\n";
 
 static void
 help_main(FILE *out)
@@ -107,6 +111,10 @@ feat_parse(const char *sub, int argc, char **argv, sk_store_opts *so,
         eq = strchr(a, '=');
         snprintf(name, sizeof(name), "%.*s",
                  (int) (eq ? (size_t) (eq - a) : strlen(a)), a);
+        if (strcmp(name, "--cluster") == 0 && !eq) {
+            so->cluster = 1;
+            continue;
+        }
         for (o = opts; o && o->name; o++) {
             if (strcmp(o->name, name) == 0) {
                 break;

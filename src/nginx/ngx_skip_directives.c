@@ -17,48 +17,122 @@
 #include "ngx_skip_prom.h"
 
 
+/*
+ * skip_redis ADDRESS;
+ * skip_redis ADDRESS [ADDRESS...] cluster [read=primary|replica];
+ */
 char *
 ngx_http_skip_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_skip_main_conf_t *smcf = conf;
 
-    ngx_str_t  *value;
-    ngx_url_t  *u;
+    ngx_str_t   *value;
+    ngx_url_t   *u;
+    ngx_uint_t   i, j, naddrs;
+    ngx_addr_t  *seed;
 
     if (smcf->redis_url) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
+    naddrs = 0;
 
-    u = ngx_pcalloc(cf->pool, sizeof(ngx_url_t));
-    if (u == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    /*
-     * Resolved here, in the master, once: a worker must never block in
-     * getaddrinfo() (hiredis' own connect would).
-     */
-    u->url = value[1];
-    u->default_port = 6379;
-
-    if (ngx_parse_url(cf->pool, u) != NGX_OK) {
-        if (u->err) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s in skip_redis \"%V\"",
-                               u->err, &u->url);
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "cluster") == 0) {
+            smcf->redis_cluster = 1;
+            continue;
         }
 
-        return NGX_CONF_ERROR;
+        if (ngx_strcmp(value[i].data, "read=primary") == 0) {
+            smcf->redis_read_replicas = 0;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "read=replica") == 0) {
+            smcf->redis_read_replicas = 1;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "read=", 5) == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid value \"%V\" in skip_redis: "
+                               "\"read=primary\" or \"read=replica\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        naddrs++;
     }
 
-    if (u->naddrs == 0) {
+    if (naddrs == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "skip_redis \"%V\" has no address", &u->url);
+                           "skip_redis has no address");
         return NGX_CONF_ERROR;
     }
 
-    smcf->redis_url = u;
+    if (!smcf->redis_cluster && (naddrs > 1 || smcf->redis_read_replicas)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "skip_redis: several addresses and \"read=\" "
+                           "need the \"cluster\" parameter");
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->redis_seeds = ngx_array_create(cf->pool, naddrs,
+                                         sizeof(ngx_addr_t));
+    if (smcf->redis_seeds == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_strcmp(value[i].data, "cluster") == 0
+            || ngx_strncmp(value[i].data, "read=", 5) == 0)
+        {
+            continue;
+        }
+
+        u = ngx_pcalloc(cf->pool, sizeof(ngx_url_t));
+        if (u == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        /*
+         * Resolved here, in the master, once: a worker must never block in
+         * getaddrinfo() (hiredis' own connect would).
+         */
+        u->url = value[i];
+        u->default_port = 6379;
+
+        if (ngx_parse_url(cf->pool, u) != NGX_OK) {
+            if (u->err) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "%s in skip_redis \"%V\"", u->err,
+                                   &u->url);
+            }
+
+            return NGX_CONF_ERROR;
+        }
+
+        if (u->naddrs == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_redis \"%V\" has no address", &u->url);
+            return NGX_CONF_ERROR;
+        }
+
+        if (smcf->redis_url == NULL) {
+            smcf->redis_url = u;
+        }
+
+        /* every address of every seed: any one that answers will do */
+        for (j = 0; j < u->naddrs; j++) {
+            seed = ngx_array_push(smcf->redis_seeds);
+            if (seed == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *seed = u->addrs[j];
+        }
+    }
 
     return NGX_CONF_OK;
 }

@@ -367,7 +367,10 @@ ngx_http_skip_events_body(ngx_http_request_t *r)
     ctx->redis = ngx_http_skip_worker_redis(r, &ctx->prefix);
 
     if (ctx->redis == NULL) {
-        ngx_http_skip_events_unavailable(ctx, "no skip_redis configured");
+        /* NULL also on a Redis Cluster: events there are not built yet */
+        ngx_http_skip_events_unavailable(ctx, "no single-server skip_redis "
+                                         "configured (events are not "
+                                         "supported on a Redis Cluster)");
         return;
     }
 

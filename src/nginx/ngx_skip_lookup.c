@@ -23,6 +23,7 @@
 #include <ngx_event.h>
 
 #include "ngx_skip_lookup.h"
+#include "ngx_skip_lookup_int.h"
 #include "ngx_skip_prom.h"
 
 
@@ -39,29 +40,13 @@ ngx_str_t  ngx_skip_sources[] = {
 };
 
 
-/*
- * Storage for one "HMGET key field..." command: the first SK_REC_NFETCH
- * fields of the stored form (records.h), the packed static part and the
- * four counters.
- */
-typedef struct {
-    const char                 *argv[SK_REC_NFETCH + 2];
-    size_t                      lens[SK_REC_NFETCH + 2];
-    u_char                      key[SK_KEY_MAX];
-} ngx_skip_lookup_hmget_t;
-
 /* Commands built on the stack; a larger batch takes the heap briefly. */
 #define NGX_SKIP_LOOKUP_STACK_CMDS  4
 
 
 static ngx_int_t ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n);
-static void ngx_skip_lookup_hmget(ngx_skip_redis_argv_t *cmd,
-    ngx_skip_lookup_hmget_t *h, size_t key_len, const char *const *fields,
-    ngx_uint_t nfields);
 static void ngx_skip_lookup_reply(void *data, redisReply **replies,
     ngx_uint_t n);
-static ngx_int_t ngx_skip_lookup_decode(ngx_skip_lookup_t *lk,
-    redisReply *reply, ngx_uint_t kind, ngx_str_t *id, void *rec);
 static void ngx_skip_lookup_deadline(ngx_event_t *ev);
 
 
@@ -99,7 +84,7 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
         return NGX_OK;
     }
 
-    if (lk->redis == NULL) {
+    if (lk->redis == NULL && lk->cluster == NULL) {
         lk->source = NGX_SKIP_SRC_DISCONNECTED;
         return NGX_OK;
     }
@@ -108,9 +93,17 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
      * The last snapshot seen, also while disconnected: fresh record-cache
      * entries of it still serve when Redis cannot (down, breaker open).
      */
-    snap = ngx_skip_redis_snapshot(lk->redis, &lk->gen);
+    if (lk->cluster) {
+        snap = ngx_skip_cluster_snapshot(lk->cluster, &lk->gen);
+
+    } else {
+        snap = ngx_skip_redis_snapshot(lk->redis, &lk->gen);
+    }
+
     if (snap == NULL) {
-        lk->source = (ngx_skip_redis_ready(lk->redis) != NGX_OK)
+        lk->source = ((lk->cluster
+                       ? ngx_skip_cluster_ready(lk->cluster)
+                       : ngx_skip_redis_ready(lk->redis)) != NGX_OK)
                      ? NGX_SKIP_SRC_DISCONNECTED
                      : NGX_SKIP_SRC_MISSING;   /* Redis has no snapshot */
         return NGX_OK;
@@ -183,6 +176,18 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
         return NGX_OK;
     }
 
+    if (lk->cluster) {
+        /* each key to its node: one send per node, one round trip */
+        lk->sent_usec = ngx_skip_lookup_usec();
+
+        if (ngx_skip_lookup_cluster_start(lk) != NGX_AGAIN) {
+            lk->sent_usec = -1;
+            return NGX_OK;
+        }
+
+        goto sent;
+    }
+
     if (ngx_skip_redis_ready(lk->redis) != NGX_OK) {
         lk->source = NGX_SKIP_SRC_DISCONNECTED;
         return NGX_OK;
@@ -200,6 +205,8 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     }
 
     lk->sent_usec = ngx_skip_lookup_usec();
+
+sent:
 
     lk->deadline.handler = ngx_skip_lookup_deadline;
     lk->deadline.data = lk->connection;
@@ -283,7 +290,7 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
 }
 
 
-static void
+void
 ngx_skip_lookup_hmget(ngx_skip_redis_argv_t *cmd, ngx_skip_lookup_hmget_t *h,
     size_t key_len, const char *const *fields, ngx_uint_t nfields)
 {
@@ -308,6 +315,10 @@ ngx_skip_lookup_hmget(ngx_skip_redis_argv_t *cmd, ngx_skip_lookup_hmget_t *h,
 void
 ngx_skip_lookup_cancel(ngx_skip_lookup_t *lk)
 {
+    if (lk->parts) {
+        ngx_skip_lookup_cluster_detach(lk);
+    }
+
     if (lk->cmd) {
         ngx_skip_redis_detach(lk->cmd);
         lk->cmd = NULL;
@@ -381,7 +392,7 @@ ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
  * One HMGET reply -> SK_REC_OK / SK_REC_MISSING / SK_REC_MALFORMED, or
  * NGX_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
  */
-static ngx_int_t
+ngx_int_t
 ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     ngx_uint_t kind, ngx_str_t *id, void *rec)
 {
@@ -463,6 +474,11 @@ ngx_skip_lookup_deadline(ngx_event_t *ev)
 
     lk = (ngx_skip_lookup_t *)
              ((u_char *) ev - offsetof(ngx_skip_lookup_t, deadline));
+
+    if (lk->cluster) {
+        ngx_skip_lookup_cluster_deadline(lk);
+        return;
+    }
 
     if (lk->cmd) {
         ngx_skip_redis_detach(lk->cmd);

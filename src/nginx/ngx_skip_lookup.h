@@ -36,6 +36,7 @@
 #include "../core/keys.h"
 #include "../core/records.h"
 #include "ngx_skip_cache.h"
+#include "ngx_skip_cluster.h"
 #include "ngx_skip_redis.h"
 
 
@@ -80,6 +81,8 @@ typedef struct {
 struct ngx_skip_lookup_s {
     /* set by the caller */
     ngx_skip_redis_t           *redis;       /* NULL: no connection */
+    ngx_skip_cluster_t         *cluster;     /* instead: a Redis Cluster */
+    ngx_pool_t                 *pool;        /* the caller's (cluster) */
     ngx_skip_cache_t           *cache;       /* NULL: no record cache */
     u_char                     *prefix;      /* NUL-terminated */
     ngx_msec_t                  timeout;
@@ -100,6 +103,14 @@ struct ngx_skip_lookup_s {
 
     /* private */
     ngx_skip_redis_cmd_t       *cmd;
+
+    /* private, on a cluster (ngx_skip_lookup_cluster.c) */
+    void                       *parts;       /* sent, one per node */
+    ngx_uint_t                  pending;     /* parts not answered yet */
+    ngx_uint_t                  failure;     /* NGX_SKIP_SRC_* of a key
+                                                not answered, or REDIS */
+    u_char                     *keys;        /* SK_KEY_MAX per record */
+    size_t                     *key_lens;
     ngx_event_t                 deadline;
     ngx_uint_t                  gen;         /* snapshot generation */
     char                        snap[SK_SNAP_MAX + 1];

@@ -19,6 +19,7 @@
 #include "../core/records.h"
 #include "ngx_skip_admit.h"
 #include "ngx_skip_cache.h"
+#include "ngx_skip_cluster.h"
 #include "ngx_skip_lookup.h"
 #include "ngx_skip_prefetch.h"
 #include "ngx_skip_redis.h"
@@ -51,6 +52,12 @@ typedef struct {
     ngx_msec_t                 breaker_quiet;
     ngx_skip_redis_conf_t      redis_conf;
 
+    /* skip_redis ... cluster [read=replica] */
+    ngx_uint_t                 redis_cluster;
+    ngx_array_t               *redis_seeds;    /* ngx_addr_t */
+    ngx_uint_t                 redis_read_replicas;
+    ngx_skip_cluster_conf_t    cluster_conf;
+
     ngx_int_t                  cache_size;  /* 0: off */
     ngx_msec_t                 cache_ttl;
     ngx_msec_t                 cache_track_ttl;  /* track=, else cache_ttl */
@@ -63,6 +70,7 @@ typedef struct {
 
     /* per worker, from init_process */
     ngx_skip_redis_t          *redis;
+    ngx_skip_cluster_t        *cluster;
     ngx_skip_cache_t          *cache;
 } ngx_http_skip_main_conf_t;
 

@@ -774,6 +774,15 @@ ngx_http_skip_metrics_event(ngx_uint_t result, ngx_uint_t n)
 
 
 void
+ngx_http_skip_metrics_cluster(ngx_uint_t event, ngx_uint_t n)
+{
+    ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t,
+                                       cluster),
+                              event, NGX_HTTP_SKIP_METRICS_NCLUSTER, n);
+}
+
+
+void
 ngx_http_skip_metrics_track_cache(ngx_uint_t result)
 {
     ngx_http_skip_metrics_add(offsetof(ngx_http_skip_metrics_shard_t, cache),

@@ -116,6 +116,17 @@ typedef enum {
 } ngx_http_skip_metrics_cmcd_e;
 
 
+/* skip_redis_cluster_total{event}: what the cluster client ran into */
+typedef enum {
+    NGX_HTTP_SKIP_METRICS_CL_MOVED = 0,    /* -MOVED: the slot moved */
+    NGX_HTTP_SKIP_METRICS_CL_ASK,          /* -ASK: a slot migrating */
+    NGX_HTTP_SKIP_METRICS_CL_UNAVAILABLE,  /* a key's node down: fell back */
+    NGX_HTTP_SKIP_METRICS_CL_MAP,          /* a slot map taken */
+    NGX_HTTP_SKIP_METRICS_CL_MAP_ERROR,    /* a slot map refused */
+    NGX_HTTP_SKIP_METRICS_NCLUSTER
+} ngx_http_skip_metrics_cluster_e;
+
+
 /* directive handlers: `skip_zone NAME SIZE;` and `skip_metrics;` */
 typedef enum {
     NGX_HTTP_SKIP_METRICS_ADMIT_YES = 0,   /* "admit": model says store */
@@ -185,6 +196,7 @@ void ngx_http_skip_metrics_prefetch_bytes(ngx_uint_t slot, ngx_uint_t which,
     size_t bytes);
 void ngx_http_skip_metrics_cmcd(ngx_uint_t result);
 void ngx_http_skip_metrics_admit(ngx_uint_t result);
+void ngx_http_skip_metrics_cluster(ngx_uint_t event, ngx_uint_t n);
 
 /*
  * The calling worker's Redis connection went up (1) or down (0).

@@ -51,6 +51,7 @@ typedef struct {
     ngx_atomic_t                    cache[NGX_HTTP_SKIP_METRICS_NCACHE];
     ngx_atomic_t                    cmcd[NGX_HTTP_SKIP_METRICS_NCMCD];
     ngx_atomic_t                    admit[NGX_HTTP_SKIP_METRICS_NADMIT];
+    ngx_atomic_t                    cluster[NGX_HTTP_SKIP_METRICS_NCLUSTER];
     ngx_atomic_t                    scrapes;
     ngx_atomic_t                    breaker_trips;
 

@@ -59,6 +59,14 @@ static ngx_str_t  ngx_http_skip_metrics_cache_results[] = {
     ngx_string("expired")
 };
 
+static ngx_str_t  ngx_http_skip_metrics_cluster_events[] = {
+    ngx_string("moved"),
+    ngx_string("ask"),
+    ngx_string("unavailable"),
+    ngx_string("map"),
+    ngx_string("map_error")
+};
+
 static ngx_str_t  ngx_http_skip_metrics_pf_kinds[] = {
     ngx_string("track"),
     ngx_string("next")
@@ -205,6 +213,7 @@ ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
                  + NGX_HTTP_SKIP_METRICS_BUCKETS + 2
                  + NGX_HTTP_SKIP_METRICS_NEVENTS
                  + NGX_HTTP_SKIP_METRICS_NCACHE + 4
+                 + NGX_HTTP_SKIP_METRICS_NCLUSTER + 2
                  + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2
                  + NGX_HTTP_SKIP_METRICS_NADMIT + 2)
           + 1;
@@ -367,6 +376,21 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
         p = ngx_slprintf(p, end,
                          "skip_track_cache_total{result=\"%V\"} %uA\n",
                          &ngx_http_skip_metrics_cache_results[i], v);
+    }
+
+    p = ngx_slprintf(p, end,
+                 "# HELP skip_redis_cluster_total Redis Cluster events in "
+                 "the workers: redirections, keys whose node was down, "
+                 "slot maps taken or refused.\n"
+                 "# TYPE skip_redis_cluster_total counter\n");
+
+    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NCLUSTER; i++) {
+        v = ngx_http_skip_metrics_sum(sh,
+                                  ngx_http_skip_metrics_field(cluster[i]));
+
+        p = ngx_slprintf(p, end,
+                         "skip_redis_cluster_total{event=\"%V\"} %uA\n",
+                         &ngx_http_skip_metrics_cluster_events[i], v);
     }
 
     p = ngx_http_skip_metrics_render_prefetch(p, end, ctx);

@@ -108,6 +108,12 @@ struct ngx_skip_redis_s {
     ngx_uint_t                  generation;  /* bumped by every close */
     ngx_uint_t                  refreshing;
 
+    ngx_uint_t                  parked;      /* no reconnects */
+
+    /* the handshake's command names, for "refused AUTH" messages */
+    const char                 *handshake[4];
+    ngx_uint_t                  handshake_n;
+
     char                        snap[SK_SNAP_MAX + 1];
     ngx_uint_t                  has_snap;
     ngx_uint_t                  snap_gen;
@@ -272,7 +278,10 @@ ngx_skip_redis_destroy(ngx_skip_redis_t *rd)
     }
 
     ngx_skip_redis_close(rd);
-    ngx_http_skip_metrics_redis_connected(0);
+
+    if (!rd->conf->node) {
+        ngx_http_skip_metrics_redis_connected(0);
+    }
 
     rd->state = NGX_SKIP_REDIS_DESTROYED;
 
@@ -401,12 +410,12 @@ ngx_skip_redis_connect_handler(ngx_event_t *wev)
 static void
 ngx_skip_redis_connected(ngx_skip_redis_t *rd)
 {
-    size_t                  lens[3][2];
+    size_t                  lens[4][2];
     ngx_uint_t              n;
-    const char             *argv[3][2];
+    const char             *argv[4][2];
     u_char                  db[NGX_INT_T_LEN];
     u_char                  key[SK_KEY_MAX];
-    ngx_skip_redis_argv_t   cmds[3];
+    ngx_skip_redis_argv_t   cmds[4];
 
     rd->conn->write->handler = ngx_skip_redis_write_handler;
     rd->state = NGX_SKIP_REDIS_HANDSHAKE;
@@ -425,8 +434,6 @@ ngx_skip_redis_connected(ngx_skip_redis_t *rd)
         argv[n][1] = (const char *) rd->conf->password.data;
         lens[n][1] = rd->conf->password.len;
         cmds[n].argc = 2;
-        cmds[n].argv = argv[n];
-        cmds[n].lens = lens[n];
         n++;
     }
 
@@ -436,20 +443,38 @@ ngx_skip_redis_connected(ngx_skip_redis_t *rd)
         argv[n][1] = (const char *) db;
         lens[n][1] = ngx_sprintf(db, "%i", rd->conf->db) - db;
         cmds[n].argc = 2;
-        cmds[n].argv = argv[n];
-        cmds[n].lens = lens[n];
         n++;
     }
 
-    argv[n][0] = "GET";
-    lens[n][0] = 3;
-    argv[n][1] = (const char *) key;
-    lens[n][1] = sk_key_active((char *) key, sizeof(key),
-                               (const char *) rd->conf->prefix);
-    cmds[n].argc = 2;
-    cmds[n].argv = argv[n];
-    cmds[n].lens = lens[n];
-    n++;
+    if (rd->conf->readonly) {
+        argv[n][0] = "READONLY";
+        lens[n][0] = 8;
+        cmds[n].argc = 1;
+        n++;
+    }
+
+    if (rd->conf->node) {
+        /* the snapshot id is the cluster's business: just a round trip */
+        argv[n][0] = "PING";
+        lens[n][0] = 4;
+        cmds[n].argc = 1;
+        n++;
+
+    } else {
+        argv[n][0] = "GET";
+        lens[n][0] = 3;
+        argv[n][1] = (const char *) key;
+        lens[n][1] = sk_key_active((char *) key, sizeof(key),
+                                   (const char *) rd->conf->prefix);
+        cmds[n].argc = 2;
+        n++;
+    }
+
+    for (rd->handshake_n = 0; rd->handshake_n < n; rd->handshake_n++) {
+        cmds[rd->handshake_n].argv = argv[rd->handshake_n];
+        cmds[rd->handshake_n].lens = lens[rd->handshake_n];
+        rd->handshake[rd->handshake_n] = argv[rd->handshake_n][0];
+    }
 
     if (ngx_skip_redis_enqueue(rd, cmds, n, ngx_skip_redis_handshake_done, rd)
         == NULL)
@@ -475,21 +500,23 @@ ngx_skip_redis_handshake_done(void *data, redisReply **replies, ngx_uint_t n)
         return;
     }
 
-    for (i = 0; i + 1 < n; i++) {
+    for (i = 0; i < n; i++) {
         r = replies[i];
 
-        if (r->type == REDIS_REPLY_ERROR) {
+        if (r->type == REDIS_REPLY_ERROR
+            && (i + 1 < n || rd->conf->node))
+        {
             ngx_skip_warn(&rd->log, 0, "skip: Redis %V refused %s: %*s",
-                          &rd->conf->addr.name,
-                          (rd->conf->password.len && i == 0)
-                          ? "AUTH" : "SELECT",
-                          (size_t) r->len, r->str);
+                          &rd->conf->addr.name, rd->handshake[i],
+                          (size_t) ngx_min(r->len, 200), r->str);
             ngx_skip_redis_fail(rd);
             return;
         }
     }
 
-    if (ngx_skip_redis_set_active(rd, replies[n - 1]) != NGX_OK) {
+    if (!rd->conf->node
+        && ngx_skip_redis_set_active(rd, replies[n - 1]) != NGX_OK)
+    {
         ngx_skip_redis_fail(rd);
         return;
     }
@@ -500,6 +527,16 @@ ngx_skip_redis_handshake_done(void *data, redisReply **replies, ngx_uint_t n)
 
     rd->state = NGX_SKIP_REDIS_READY;
     rd->backoff = NGX_SKIP_REDIS_BACKOFF_MIN;
+
+    if (rd->conf->node) {
+        ngx_log_error(NGX_LOG_INFO, &rd->log, 0,
+                      "skip: connected to Redis Cluster node %V%s",
+                      &rd->conf->addr.name,
+                      rd->conf->readonly ? " (READONLY)" : "");
+
+        rd->conf->state_handler(rd->conf->state_data, 1);
+        return;
+    }
 
     ngx_http_skip_metrics_redis_connected(1);
 
@@ -1233,7 +1270,7 @@ ngx_skip_redis_close(ngx_skip_redis_t *rd)
     ngx_queue_t            failed, *q;
     ngx_skip_redis_cmd_t  *cmd;
 
-    if (rd->state == NGX_SKIP_REDIS_READY) {
+    if (rd->state == NGX_SKIP_REDIS_READY && !rd->conf->node) {
         ngx_http_skip_metrics_redis_connected(0);
     }
 
@@ -1300,6 +1337,48 @@ ngx_skip_redis_fail(ngx_skip_redis_t *rd)
 
     ngx_skip_redis_close(rd);
     ngx_skip_redis_schedule(rd);
+
+    if (rd->conf->node) {
+        /* the cluster asks for a fresh slot map: a failover may be on */
+        rd->conf->state_handler(rd->conf->state_data, 0);
+    }
+}
+
+
+void
+ngx_skip_redis_park(ngx_skip_redis_t *rd)
+{
+    if (rd->parked || rd->state == NGX_SKIP_REDIS_DESTROYED) {
+        return;
+    }
+
+    rd->parked = 1;
+
+    if (rd->state != NGX_SKIP_REDIS_IDLE) {
+        ngx_skip_redis_close(rd);
+    }
+
+    if (rd->reconnect.timer_set) {
+        ngx_del_timer(&rd->reconnect);
+    }
+}
+
+
+void
+ngx_skip_redis_unpark(ngx_skip_redis_t *rd)
+{
+    if (!rd->parked) {
+        return;
+    }
+
+    rd->parked = 0;
+    rd->backoff = NGX_SKIP_REDIS_BACKOFF_MIN;
+
+    if (rd->state == NGX_SKIP_REDIS_IDLE && !rd->reconnect.timer_set
+        && !(ngx_exiting || ngx_terminate || ngx_quit))
+    {
+        ngx_skip_redis_connect(rd);
+    }
 }
 
 
@@ -1310,7 +1389,9 @@ ngx_skip_redis_schedule(ngx_skip_redis_t *rd)
 
     rd->state = NGX_SKIP_REDIS_IDLE;
 
-    if (rd->reconnect.timer_set || ngx_exiting || ngx_terminate || ngx_quit) {
+    if (rd->reconnect.timer_set || rd->parked
+        || ngx_exiting || ngx_terminate || ngx_quit)
+    {
         return;
     }
 

@@ -63,6 +63,20 @@ typedef struct {
     ngx_msec_t             breaker_open;     /* first open interval */
     ngx_msec_t             breaker_max;      /* longest open interval */
     ngx_msec_t             breaker_quiet;    /* and no answer for this long */
+
+    /*
+     * A node of a Redis Cluster (ngx_skip_cluster.c): the handshake is
+     * AUTH (and READONLY for replica reads) + PING, no <prefix>:active
+     * (that key lives on one node only; the cluster reads it), no refresh
+     * timer, no persistence check, no skip_redis_connected gauge.
+     * state_handler is told when the connection becomes ready (1) and
+     * when it is lost (0); it must not call back into this connection
+     * synchronously (schedule a timer instead).
+     */
+    ngx_uint_t             node;
+    ngx_uint_t             readonly;
+    void                 (*state_handler)(void *data, ngx_uint_t ready);
+    void                  *state_data;
 } ngx_skip_redis_conf_t;
 
 
@@ -118,6 +132,14 @@ void ngx_skip_redis_breaker_result(ngx_skip_redis_t *rd,
  * it acknowledges events.
  */
 const char *ngx_skip_redis_durability_warning(ngx_skip_redis_t *rd);
+
+/*
+ * A cluster node the slot map no longer names: close the connection (its
+ * pending commands fail, their lookups fall back) and stop reconnecting
+ * until unpark().  Both are no-ops when already in that state.
+ */
+void ngx_skip_redis_park(ngx_skip_redis_t *rd);
+void ngx_skip_redis_unpark(ngx_skip_redis_t *rd);
 
 /* "host:port" or "unix:/path", for messages */
 ngx_str_t *ngx_skip_redis_name(ngx_skip_redis_t *rd);

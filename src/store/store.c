@@ -177,6 +177,11 @@ sk_store_connect(sk_store *s, const sk_store_opts *o)
 
     memset(s, 0, sizeof(*s));
     s->opts = *o;
+    if (o->cluster && o->db > 0) {
+        snprintf(s->err, sizeof(s->err), "--db %d: a Redis Cluster has only "
+                 "database 0", o->db);
+        return -1;
+    }
     tv.tv_sec = o->timeout_ms / 1000;
     tv.tv_usec = (o->timeout_ms % 1000) * 1000;
     if (o->unix_path[0]) {
@@ -207,12 +212,16 @@ sk_store_connect(sk_store *s, const sk_store_opts *o)
         }
         freeReplyObject(r);
     }
+    if (o->cluster) {
+        return sk_cluster_connect(s);
+    }
     return 0;
 }
 
 void
 sk_store_close(sk_store *s)
 {
+    sk_cluster_close(s);
     if (s->c) {
         redisFree(s->c);
         s->c = NULL;
@@ -240,6 +249,9 @@ sk_store_cmd(sk_store *s, int argc, const char **argv, const size_t *lens)
     redisReply *r;
     char        what[48];
 
+    if (s->cl) {
+        return sk_cluster_cmd(s, argc, argv, lens);
+    }
     if (s->c == NULL || s->c->err) {
         snprintf(what, sizeof(what), "%s", argv[0]);
         io_error(s, what);
@@ -338,6 +350,9 @@ sk_bulk_flush(sk_bulk *b)
 {
     int n;
 
+    if (b->s->cl) {
+        return sk_cluster_bulk_flush(b);
+    }
     if (b->failed || bulk_send(b) != 0) {
         return -1;
     }
@@ -351,6 +366,9 @@ sk_bulk_append(sk_bulk *b, int argc, const char **argv, const size_t *lens)
 {
     int prev;
 
+    if (b->s->cl) {
+        return sk_cluster_bulk_append(b, argc, argv, lens);
+    }
     if (b->failed) {
         return -1;
     }

@@ -35,6 +35,7 @@ typedef struct {
     int          db;               /* SELECT db when > 0 */
     char         prefix[SK_PREFIX_MAX + 1];
     int          timeout_ms;
+    int          cluster;          /* --cluster: --redis is a seed node */
 } sk_store_opts;
 
 /* 127.0.0.1:6379, db 0, prefix "skip", 5 s, password from the env. */
@@ -52,10 +53,13 @@ int sk_store_opt(sk_store_opts *o, const char *name, const char *arg,
 /* "127.0.0.1:6379" or "unix:/path", for messages. */
 const char *sk_store_addr(const sk_store_opts *o, char *buf, size_t size);
 
+typedef struct sk_store_cluster  sk_store_cluster;
+
 typedef struct {
-    redisContext   *c;
-    sk_store_opts   opts;
-    char            err[512];      /* the last failure, for the user */
+    redisContext      *c;          /* the server, or the cluster's seed */
+    sk_store_opts      opts;
+    char               err[512];   /* the last failure, for the user */
+    sk_store_cluster  *cl;         /* NULL: one server (store_cluster.c) */
 } sk_store;
 
 /*
@@ -99,6 +103,39 @@ int sk_bulk_append(sk_bulk *b, int argc, const char **argv,
     const size_t *lens);
 /* Read every pending reply.  0 or -1. */
 int sk_bulk_flush(sk_bulk *b);
+
+
+/* ---- Redis Cluster (store_cluster.c) --------------------------------- */
+
+/*
+ * With opts.cluster, sk_store_connect() reads the slot map from the seed
+ * and connects to every primary; sk_store_cmd() then sends each command to
+ * the primary of its key (argv[1], or the first key of EVAL/EVALSHA),
+ * follows one MOVED or ASK, and refuses a command whose keys are on
+ * different slots before sending it.  Keyless commands (SCAN, INFO...)
+ * go to the node sk_store_pin() chose, else to the seed.  sk_bulk
+ * pipelines per primary.  Nothing else changes for the callers.
+ */
+int sk_cluster_connect(sk_store *s);
+void sk_cluster_close(sk_store *s);
+redisReply *sk_cluster_cmd(sk_store *s, int argc, const char **argv,
+    const size_t *lens);
+int sk_cluster_bulk_append(sk_bulk *b, int argc, const char **argv,
+    const size_t *lens);
+int sk_cluster_bulk_flush(sk_bulk *b);
+
+/* Primaries: 1 on one server.  pin(i) sends keyless commands to primary
+ * i (SCAN on every primary), pin(-1) back to the seed. */
+int sk_store_nodes(sk_store *s);
+void sk_store_pin(sk_store *s, int node);
+
+/*
+ * After a load: WAIT until each primary's replicas have every write this
+ * client made (so that read=replica lookups find the records once the
+ * snapshot is active).  0, or -1 with s->err naming the node that did not
+ * confirm within the timeout.  Nothing to do on one server.
+ */
+int sk_store_wait_replicas(sk_store *s);
 
 
 /* ---- snapshots ------------------------------------------------------ */
@@ -209,5 +246,9 @@ typedef struct {
  */
 int sk_snapshot_handover(sk_store *s, const char *snap, int activate,
     long budget_us, sk_handover_result *res);
+
+/* The same on a Redis Cluster (store_load.c): no replay, a checked SET. */
+int sk_cluster_activate(sk_store *s, const char *snap, int activate,
+    sk_handover_result *res);
 
 #endif

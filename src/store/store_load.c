@@ -174,6 +174,11 @@ sk_store_eval(sk_store *s, const char *body, int nkeys, int argc,
     args[0] = "EVALSHA";
     args[1] = sha;
     args[2] = nk;
+    if (s->cl) {
+        /* SCRIPT LOAD would go to one node: send the body to the key's */
+        args[0] = "EVAL";
+        args[1] = body;
+    }
     for (i = 0; i < argc; i++) {
         args[3 + i] = argv[i];
     }
@@ -232,6 +237,9 @@ sk_snapshot_handover(sk_store *s, const char *snap, int activate,
     int         more;
 
     memset(res, 0, sizeof(*res));
+    if (s->cl) {
+        return sk_cluster_activate(s, snap, activate, res);
+    }
     sk_key_active(active, sizeof(active), s->opts.prefix);
     snprintf(events, sizeof(events), "%s:events", s->opts.prefix);
     sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
@@ -276,5 +284,84 @@ sk_snapshot_handover(sk_store *s, const char *snap, int activate,
         }
         freeReplyObject(r);
     } while (more);
+    return 0;
+}
+
+/*
+ * The hand-over on a Redis Cluster.  The script's keys (active pointer,
+ * events stream, meta) hash to three slots, so it cannot run there; and
+ * the module does not send events to a cluster (docs/feature-store.md,
+ * "On a Redis Cluster"), so there is nothing to replay.  What stays is
+ * the switch, which is one key: the snapshot must be complete, its
+ * replicas must have it (WAIT, when this client wrote it), then SET
+ * <prefix>:active.  A gc marking it "deleting" at the same moment is
+ * caught by reading the state again after the SET (gc reads the pointer
+ * after its mark): one of the two always sees the other.
+ */
+int
+sk_cluster_activate(sk_store *s, const char *snap, int activate,
+    sk_handover_result *res)
+{
+    char        meta[SK_KEY_MAX], active[SK_KEY_MAX], when[32];
+    redisReply *r;
+    int         complete;
+
+    sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
+    res->calls = 1;
+    snprintf(res->cursor, sizeof(res->cursor), "0-0");
+
+    r = sk_store_cmdl(s, "HGET", meta, "state", NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    complete = r->type == REDIS_REPLY_STRING
+               && strcmp(r->str, SK_SNAP_COMPLETE) == 0;
+    snprintf(s->err, sizeof(s->err), "snapshot %s is %s, not complete: not "
+             "activating it", snap, r->type == REDIS_REPLY_STRING ? r->str
+             : "unknown");
+    freeReplyObject(r);
+    if (!complete) {
+        return -1;
+    }
+    if (!activate) {
+        return 0;
+    }
+    if (sk_store_wait_replicas(s) != 0
+        || sk_snapshot_active(s, res->previous, sizeof(res->previous)) != 0)
+    {
+        return -1;
+    }
+    sk_key_active(active, sizeof(active), s->opts.prefix);
+    r = sk_store_cmdl(s, "SET", active, snap, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    freeReplyObject(r);
+
+    r = sk_store_cmdl(s, "HGET", meta, "state", NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    complete = r->type == REDIS_REPLY_STRING
+               && strcmp(r->str, SK_SNAP_COMPLETE) == 0;
+    freeReplyObject(r);
+    if (!complete) {
+        /* gc got there first: put the previous pointer back */
+        r = res->previous[0]
+            ? sk_store_cmdl(s, "SET", active, res->previous, NULL)
+            : sk_store_cmdl(s, "DEL", active, NULL);
+        if (r) {
+            freeReplyObject(r);
+        }
+        snprintf(s->err, sizeof(s->err), "snapshot %s is being deleted "
+                 "(gc): not activating it", snap);
+        return -1;
+    }
+    snprintf(when, sizeof(when), "%ld", (long) time(NULL));
+    r = sk_store_cmdl(s, "HSET", meta, "activated", when, NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    freeReplyObject(r);
     return 0;
 }

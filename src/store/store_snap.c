@@ -196,11 +196,31 @@ sk_snapshot_list(sk_store *s, sk_snapshot_info **out)
 static int
 unlink_keys(sk_store *s, redisReply *keys, long *deleted)
 {
-    const char **argv;
-    size_t      *lens, i;
+    const char **argv, *argv0[2];
+    size_t      *lens, i, lens0[2];
     redisReply  *r;
 
     if (keys->elements == 0) {
+        return 0;
+    }
+    if (s->cl) {
+        /* one slot per key on a cluster: UNLINK each, pipelined per node */
+        sk_bulk b;
+
+        sk_bulk_init(&b, s, 1000);
+        for (i = 0; i < keys->elements; i++) {
+            argv0[0] = "UNLINK";
+            argv0[1] = keys->element[i]->str;
+            lens0[0] = 6;
+            lens0[1] = keys->element[i]->len;
+            if (sk_bulk_append(&b, 2, argv0, lens0) != 0) {
+                return -1;
+            }
+        }
+        if (sk_bulk_flush(&b) != 0) {
+            return -1;
+        }
+        *deleted += (long) keys->elements;
         return 0;
     }
     argv = malloc((keys->elements + 1) * sizeof(*argv));
@@ -234,7 +254,7 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
     char        meta[SK_KEY_MAX], zkey[SK_KEY_MAX], pattern[SK_KEY_MAX];
     char        active[SK_SNAP_MAX + 8], cursor[32] = "0";
     redisReply *r;
-    int         n;
+    int         n, node;
 
     *deleted = 0;
     if (!sk_snapshot_valid(snap, strlen(snap))) {
@@ -274,10 +294,15 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
         snprintf(s->err, sizeof(s->err), "key too long");
         return -1;
     }
+    /* a cluster's keys are on every primary: SCAN each of them */
+    for (node = 0; node < sk_store_nodes(s); node++) {
+    sk_store_pin(s, node);
+    snprintf(cursor, sizeof(cursor), "0");
     do {
         r = sk_store_cmdl(s, "SCAN", cursor, "MATCH", pattern, "COUNT",
                           "2000", NULL);
         if (r == NULL) {
+            sk_store_pin(s, -1);
             return -1;
         }
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
@@ -286,15 +311,19 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
         {
             freeReplyObject(r);
             snprintf(s->err, sizeof(s->err), "SCAN: unexpected reply");
+            sk_store_pin(s, -1);
             return -1;
         }
         snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         if (unlink_keys(s, r->element[1], deleted) != 0) {
             freeReplyObject(r);
+            sk_store_pin(s, -1);
             return -1;
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
+    }
+    sk_store_pin(s, -1);
 
     r = sk_store_cmdl(s, "UNLINK", meta, NULL);
     if (r == NULL) {
