@@ -111,7 +111,10 @@ http {
     fastcgi_temp_path $WORK/fastcgi;
     uwsgi_temp_path $WORK/uwsgi;
     scgi_temp_path $WORK/scgi;
-    open_file_cache max=40000 inactive=60s;
+    # open file descriptors of the hottest files; kept well under the
+    # process' limit (20000 here), which the stream's 2 x 11,881 files
+    # (static and cache) would exceed: accept() then fails (EMFILE)
+    open_file_cache max=8000 inactive=60s;
 
     skip_redis $MODULE_REDIS;
     skip_model default $ROOT/models/default.model;
