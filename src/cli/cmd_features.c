@@ -22,6 +22,7 @@
 #include "../core/records.h"
 #include "../store/store.h"
 #include "../core/store_scripts.h"
+#include "../core/taste_stored.h"
 
 const char feat_store_help[] =
 "Redis options (all subcommands):\n"
@@ -294,7 +295,7 @@ feat_load_model(sk_model *m, const char *path)
 
 static void
 print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
-    const sk_context *ctx)
+    const sk_context *ctx, const sk_taste *taste)
 {
     double               raw[SK_MAX_FEATURES];
     struct feature_node  x[SK_MAX_FEATURES + 2];
@@ -303,7 +304,7 @@ print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
 
     printf("model %s@%s\n", m->name, m->version);
     if (m->kind == SK_MODEL_LINEAR && m->lin) {
-        sk_features_raw(&m->plan, u, t, ctx, raw);
+        sk_features_raw_ext(&m->plan, u, t, ctx, taste, NULL, raw);
         sk_features_nodes(&m->plan, raw, m->bias, x);
         printf("  %-3s %-26s %14s %14s\n", "#", "feature", "raw",
                "standardised");
@@ -315,7 +316,7 @@ print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
         printf("  (built-in rule: play iff the track's genres meet the "
                "user's favourites)\n");
     }
-    score = sk_model_score(m, u, t, ctx);
+    score = sk_model_score_ext(m, u, t, ctx, taste, NULL);
     printf("score %.4f\n", score);
     printf("decision %s (threshold %.4g)\n",
            sk_model_decide(m, score) ? "play" : "skip", m->threshold);
@@ -337,6 +338,10 @@ feat_get(int argc, char **argv)
     sk_track_rec   t;
     sk_model       m;
     sk_context     ctx = { -1, -1, NULL };
+    sk_taste       taste;
+    size_t         tn = 0;
+    int            tsrc;
+    char           ttxt[SK_TASTE_NFIELDS * 16];
     const feat_opt opts[] = {
         { "--model", &model, NULL }, { "--hour", &hour, NULL },
         { "--position", &position, NULL }, { "--snapshot", &want, NULL },
@@ -376,6 +381,7 @@ feat_get(int argc, char **argv)
         ctx.position = n > SK_POSITION_MAX ? SK_POSITION_MAX : (int) n;
     }
     memset(&m, 0, sizeof(m));
+    sk_model_provide_inputs(SK_INPUT_TASTE);    /* read below, as the module */
     if (model && feat_load_model(&m, model) != 0) {
         return SK_EXIT_FAIL;
     }
@@ -402,6 +408,25 @@ feat_get(int argc, char **argv)
     if (urc != SK_REC_OK) {
         status = SK_EXIT_FAIL;
     }
+    tsrc = sk_store_get_taste(&s, snap, pos[0], &taste, &tn, ttxt,
+                              sizeof(ttxt), derr, sizeof(derr));
+    if (tsrc == SK_STORE_IOERR) {
+        sk_errorf(FEAT_CMD, "%s", s.err);
+        status = SK_EXIT_FAIL;
+        goto done;
+    }
+    sk_key_taste(key, sizeof(key), so.prefix, snap, pos[0], strlen(pos[0]));
+    printf("taste %s\n", key);
+    if (tsrc != SK_REC_OK) {
+        printf("  status            malformed: %s (taste features "
+               "abstain)\n", derr);
+    } else if (tn == 0) {
+        printf("  (none: %s)\n", urc == SK_REC_OK && (u.plays > 0 || u.skips > 0)
+               ? "not loaded, the taste features abstain"
+               : "no history");
+    } else {
+        printf("  %zu fields: %s\n", tn, ttxt);
+    }
     if (npos > 1) {
         trc = sk_store_get_track(&s, snap, pos[1], &t, tvals, tpres, derr,
                                  sizeof(derr));
@@ -425,7 +450,9 @@ feat_get(int argc, char **argv)
             printf("model: no vector: the module would use its fallback "
                    "decision\n");
         } else {
-            print_vector(&m, &u, &t, &ctx);
+            print_vector(&m, &u, &t, &ctx,
+                         sk_taste_usable(tsrc, tn, u.plays, u.skips)
+                         ? &taste : NULL);
         }
     }
 
