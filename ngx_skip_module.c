@@ -511,6 +511,7 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
 
     lk = &ctx->lk;
     ngx_http_skip_lookup_init(r, lk, slcf);
+    lk->want_taste = (ctx->model->inputs & SK_INPUT_TASTE) != 0;
     lk->handler = ngx_http_skip_looked_up;
     lk->data = ctx;
     lk->tracks = &ctx->track;
@@ -793,7 +794,8 @@ ngx_http_skip_decide(ngx_http_skip_model_t *m, double threshold,
     res->scored = 0;
 
     if (source == NGX_SKIP_SRC_REDIS || source == NGX_SKIP_SRC_CACHE) {
-        res->score = sk_model_score(&m->model, &lk->user, &t->rec, skctx);
+        res->score = sk_model_score_ext(&m->model, &lk->user, &t->rec, skctx,
+                                        ngx_skip_lookup_taste(lk), NULL);
         res->scored = 1;
         res->decision = res->score >= threshold ? NGX_HTTP_SKIP_PLAY
                                                 : NGX_HTTP_SKIP_SKIP;

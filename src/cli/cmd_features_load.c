@@ -463,6 +463,8 @@ feat_load(int argc, char **argv)
 
     t0 = now_s();
     memset(&m, 0, sizeof(m));
+    /* only its name is read: any model the module may serve is fine */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
     } else if (sk_model_load(&m, model, err, sizeof(err)) != 0) {

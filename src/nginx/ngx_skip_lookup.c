@@ -24,6 +24,7 @@
 
 #include "ngx_skip_lookup.h"
 #include "ngx_skip_prom.h"
+#include "../core/taste_stored.h"
 
 
 ngx_str_t  ngx_skip_sources[] = {
@@ -62,6 +63,8 @@ static void ngx_skip_lookup_reply(void *data, redisReply **replies,
     ngx_uint_t n);
 static ngx_int_t ngx_skip_lookup_decode(ngx_skip_lookup_t *lk,
     redisReply *reply, ngx_uint_t kind, ngx_str_t *id, void *rec);
+static ngx_int_t ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk,
+    redisReply *reply);
 static void ngx_skip_lookup_deadline(ngx_event_t *ev);
 
 
@@ -75,6 +78,8 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
 
     lk->sent_usec = -1;
     lk->user_status = NGX_SKIP_REC_NONE;
+    lk->taste_status = NGX_SKIP_REC_NONE;
+    lk->taste_n = 0;
     lk->want_user = 0;
     valid = 0;
 
@@ -178,6 +183,13 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
         n += lk->tracks[i].want;
     }
 
+    /*
+     * The taste is not cached: it rides along in the same pipeline, so a
+     * taste model pays no extra round trip, but one per request even when
+     * both records are cached.
+     */
+    n += lk->want_taste ? 1 : 0;
+
     if (n == 0) {
         lk->source = NGX_SKIP_SRC_CACHE;
         return NGX_OK;
@@ -268,6 +280,24 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
                                            (const char *) t->id.data,
                                            t->id.len),
                               sk_track_stored, SK_REC_NFETCH);
+        k++;
+    }
+
+    if (lk->want_taste) {
+        /*
+         * Last, so that the records' replies keep their places; the whole
+         * hash, as the track's genres are not known before its record.
+         */
+        h[k].argv[0] = "HGETALL";
+        h[k].lens[0] = 7;
+        h[k].argv[1] = (const char *) h[k].key;
+        h[k].lens[1] = sk_key_taste((char *) h[k].key, SK_KEY_MAX,
+                                    (const char *) lk->prefix, lk->snap,
+                                    (const char *) lk->user_id.data,
+                                    lk->user_id.len);
+        cmds[k].argc = 2;
+        cmds[k].argv = h[k].argv;
+        cmds[k].lens = h[k].lens;
         k++;
     }
 
@@ -372,6 +402,10 @@ ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
         }
     }
 
+    if (lk->want_taste && k < n) {
+        lk->taste_status = ngx_skip_lookup_decode_taste(lk, replies[k++]);
+    }
+
     lk->source = NGX_SKIP_SRC_REDIS;
     lk->handler(lk);
 }
@@ -453,6 +487,84 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     }
 
     return rc;
+}
+
+
+/* The HGETALL of the taste -> SK_REC_OK / SK_REC_MALFORMED / ERROR. */
+static ngx_int_t
+ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk, redisReply *reply)
+{
+    char         err[256], key[SK_KEY_MAX];
+    size_t       i, n, nlens[SK_TASTE_NFIELDS], vlens[SK_TASTE_NFIELDS];
+    ngx_int_t    rc;
+    const char  *names[SK_TASTE_NFIELDS], *vals[SK_TASTE_NFIELDS];
+    redisReply  *f, *v;
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
+        ngx_skip_warn(lk->connection->log, 0, "skip: unexpected Redis reply "
+                      "of type %d to HGETALL of the taste", reply->type);
+        return NGX_SKIP_REC_ERROR;
+    }
+
+    n = reply->elements / 2;
+    err[0] = '\0';
+    rc = SK_REC_OK;
+
+    if (n > SK_TASTE_NFIELDS) {
+        ngx_snprintf((u_char *) err, sizeof(err) - 1, "%uz fields, at most %d%Z",
+                     n, SK_TASTE_NFIELDS);
+        rc = SK_REC_MALFORMED;
+    }
+
+    for (i = 0; rc == SK_REC_OK && i < n; i++) {
+        f = reply->element[2 * i];
+        v = reply->element[2 * i + 1];
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            return NGX_SKIP_REC_ERROR;
+        }
+
+        names[i] = f->str;
+        nlens[i] = f->len;
+        vals[i] = v->str;
+        vlens[i] = v->len;
+    }
+
+    if (rc == SK_REC_OK) {
+        rc = sk_taste_decode(&lk->taste, names, nlens, vals, vlens, n, err,
+                             sizeof(err));
+    }
+
+    lk->taste_n = n;
+
+    if (rc == SK_REC_MALFORMED) {
+        if (sk_key_taste(key, sizeof(key), (const char *) lk->prefix,
+                         lk->snap, (const char *) lk->user_id.data,
+                         lk->user_id.len)
+            == 0)
+        {
+            key[0] = '\0';
+        }
+
+        ngx_skip_warn(lk->connection->log, 0, "skip: malformed taste %s: %s "
+                      "(its features abstain)", key, err);
+    }
+
+    return rc;
+}
+
+
+const sk_taste *
+ngx_skip_lookup_taste(ngx_skip_lookup_t *lk)
+{
+    if (!lk->want_taste
+        || !sk_taste_usable((int) lk->taste_status, lk->taste_n,
+                            lk->user.plays, lk->user.skips))
+    {
+        return NULL;
+    }
+
+    return &lk->taste;
 }
 
 

@@ -1,0 +1,165 @@
+#!/usr/bin/perl
+# Online equals offline for a model that reads the listener's taste
+# (docs/taste-features.md): `skipctl features load` writes each listener's
+# genre and hour counts as <snap>:ut:<user>, the module fetches that hash
+# with HGETALL in the same pipelined round trip as the two records, and
+# its score equals `skipctl predict` (which counts the same plays of the
+# dataset) to 1e-9 on many (user, track, hour, position) cases.  Then what
+# must never fail a request: a missing and a malformed taste hash.
+use strict;
+use warnings;
+
+use POSIX qw(:sys_wait_h);
+use Test::More;
+
+use SkipTest;
+use SkipModule;
+
+my $t = SkipTest->new;
+plan skip_all => 'module not built' unless -f $t->module;
+
+my $N = $ENV{SKIP_PARITY_PAIRS} || 200;
+my $sk = $t->skipctl;
+my $dir = $t->dir;
+
+$t->start_redis;
+my $data = "$dir/data";
+system($sk, 'gen', '--out', $data, '--scale', '0.01', '--seed', '7',
+       '--quiet') == 0 or die 'skipctl gen failed';
+system("$sk train --data $data --name taste --features taste "
+       . "--model-dir $dir/models --quiet >/dev/null") == 0
+    or die 'skipctl train --features taste failed';
+my $model = "$dir/models/taste.model";
+my (undef, $users, $tracks) = SkipModule::load_dataset($t, model => $model);
+
+my $pfx = SkipModule::snap_prefix($t);
+my $keys = $t->redis('KEYS', "$pfx:ut:*");
+my @ut = ref $keys ? @$keys : ();
+ok(@ut > 0 && @ut <= @$users,
+   scalar(@ut) . ' taste hashes for ' . scalar(@$users) . ' users');
+my %h = @{ $t->redis('HGETALL', $ut[0]) };
+ok(%h && !(grep { !/^(g[1-9]?\d|h(?:[01]\d|2[0-3]))$/ } keys %h)
+   && !(grep { !/^\d+:\d+$/ || $_ eq '0:0' } values %h),
+   'fields g<i> / h<hh> = plays:skips, only where there is history: '
+   . join(' ', map { "$_=$h{$_}" } (sort keys %h)[0 .. 3]));
+
+my $out = `$sk features get --redis 127.0.0.1:$t->{redis_port} --model $model --hour 9 $users->[0] $tracks->[0]`;
+like($out, qr/^taste \Q$pfx\E:ut:\Q$users->[0]\E\n  (\d+ fields: |\(none: no history\))/m,
+     'features get shows the taste');
+like($out, qr/^\s+\d+\s+taste_genre_delta\s/m,
+     '... and the taste features of the model');
+
+$t->write_conf(SkipModule::user() . <<'EOF');
+events { worker_connections 1024; }
+http {
+    skip_redis 127.0.0.1:%%REDIS_PORT%%;
+    skip_model taste %%TESTDIR%%/models/taste.model;
+    skip_record_cache off;      # every case over the wire, counted below
+
+    server {
+        listen 127.0.0.1:%%PORT_8080%%;
+
+        location ~ ^/tracks/([^/]+)$ {
+            skip_predict on;
+            skip_user $http_x_user_id;
+            skip_track $1;
+            skip_hour $arg_hour;
+            skip_position $arg_pos;
+            skip_redis_timeout 1s;    # parity, not speed: never time out
+
+            add_header X-Skip-Exact $skip_score_exact always;
+            add_header X-Skip-Decision $skip_decision always;
+            add_header X-Skip-Source $skip_source always;
+            root %%TESTDIR%%;
+            try_files /x =404;
+        }
+    }
+}
+EOF
+$t->write_file('x', "x\n");
+$t->start_nginx;
+
+srand(17);
+my @pairs = map {
+    [ $users->[rand @$users], $tracks->[rand @$tracks],
+      rand() < 0.1 ? -1 : int(rand 24), rand() < 0.2 ? -1 : int(rand 60) ]
+} 1 .. $N;
+
+# skipctl predict, 2 at a time (the machine is shared)
+my @queue = (0 .. $#pairs);
+my %running;
+while (@queue || %running) {
+    while (@queue && keys %running < 2) {
+        my $i = shift @queue;
+        my ($u, $tr, $h, $p) = @{ $pairs[$i] };
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            exec "$sk predict --model $model --data $data --hour $h "
+               . ($p < 0 ? '' : "--position $p ")
+               . "--json $u $tr > $dir/p$i.json 2>&1";
+        }
+        $running{$pid} = $i;
+    }
+    my $pid = waitpid(-1, 0);
+    delete $running{$pid};
+}
+
+sub ask {
+    my ($u, $tr, $h, $p) = @_;
+    my $q = ($h < 0 ? '' : "hour=$h") . ($p < 0 ? '' : "&pos=$p");
+    return SkipModule::skipvars($t->http_get("/tracks/$tr?$q",
+                                             'X-User-Id' => $u));
+}
+
+my $hget0 = SkipModule::calls($t, 'hgetall');
+my ($same, $bad, %sources) = (0, 0);
+for my $i (0 .. $#pairs) {
+    my ($u, $tr, $h, $p) = @{ $pairs[$i] };
+    my $j = $t->read_file("p$i.json");
+    my ($ws) = $j =~ /"score":\s*([-0-9.e]+)/;
+    my ($wd) = $j =~ /"decision":\s*"(\w+)"/;
+    my %s = ask($u, $tr, $h, $p);
+    $sources{ $s{source} // '-' }++;
+    if (defined $ws && defined $s{exact} && abs($s{exact} - $ws) < 1e-9
+        && $s{decision} eq $wd)
+    {
+        $same++;
+    } elsif ($bad++ < 5) {
+        diag("user $u track $tr hour $h position $p: module "
+             . ($s{exact} // '-') . ' (' . ($s{source} // '-')
+             . '), skipctl ' . ($ws // $j));
+    }
+}
+is($same, $N, "$N cases: module score and decision equal skipctl predict");
+is($sources{redis} // 0, $N, 'every case scored from Redis: '
+   . join(', ', map { "$_ $sources{$_}" } sort keys %sources));
+is(SkipModule::calls($t, 'hgetall') - $hget0, $N,
+   'one HGETALL of the taste per request, in the records\' pipeline');
+
+# a listener with history: without the hash the taste features abstain
+my ($u) = grep { my $k = $_; grep { $_ eq "$pfx:ut:$k" } @ut } @$users;
+my $tr = $tracks->[1];
+my %before = ask($u, $tr, 12, 3);
+my $saved = $t->redis('HGETALL', "$pfx:ut:$u");
+$t->redis('DEL', "$pfx:ut:$u");
+my %gone = ask($u, $tr, 12, 3);
+is($gone{source}, 'redis', 'taste hash missing: still scored');
+isnt($gone{exact}, $before{exact}, '... with the taste features abstaining');
+
+$t->redis('HSET', "$pfx:ut:$u", 'g7', 'many:few');
+my %bad = ask($u, $tr, 12, 3);
+is("$bad{source} $bad{exact}", "redis $gone{exact}",
+   'malformed taste hash: scored as without it');
+like($t->read_file('error.log'),
+     qr/\[warn\].*malformed taste \Q$pfx\E:ut:\Q$u\E: taste field "g7": value "many:few"/,
+     '... and a warning names the key, the field and the value');
+$t->redis('DEL', "$pfx:ut:$u");
+$t->redis('HSET', "$pfx:ut:$u", @$saved);
+my %back = ask($u, $tr, 12, 3);
+is($back{exact}, $before{exact}, 'restored: the same score again');
+
+my @problems = $t->log_problems;
+is(scalar @problems, 0, 'no alerts or crashes') or diag(join "\n", @problems);
+
+$t->stop;
+done_testing();
