@@ -59,6 +59,10 @@ http {
     server {
         listen 127.0.0.1:%%PORT_8080%%;
 
+        location = /skip/events {
+            skip_events;
+        }
+
         location ~ ^/tracks/([^/]+)$ {
             skip_predict on;
             skip_user $http_x_user_id;
@@ -157,6 +161,82 @@ $t->redis('DEL', "$pfx:ut:$u");
 $t->redis('HSET', "$pfx:ut:$u", @$saved);
 my %back = ask($u, $tr, 12, 3);
 is($back{exact}, $before{exact}, 'restored: the same score again');
+
+# ---- live events: the same counting rules as the loader and the trainer ----
+# A Play then a Skip of one track in one session, posted to skip_events:
+# the events script moves exactly the track's genre fields and the local
+# hour's field of the listener's taste, as sk_taste_hist_add counts the
+# labelled play; then the module still equals skipctl predict on the
+# dataset with those two events appended.
+
+my @gnames;
+my ($glist) = do {
+    open my $fh, '<', $t->root . '/src/core/genres.c' or die $!;
+    local $/;
+    <$fh> =~ /genre_names\[SK_N_GENRES\] = \{(.*?)\};/s;
+};
+@gnames = $glist =~ /"([^"]+)"/g;
+my %gidx = map { $gnames[$_] => $_ } 0 .. $#gnames;
+is(scalar @gnames, 50, 'the 50 genre names of genres.c');
+
+my ($te) = grep { ($t->redis('HGET', "$pfx:t:$_", 'genres') // '') ne '' }
+           @$tracks;
+my @want = ((map { 'g' . $gidx{$_} }
+             split /,/, $t->redis('HGET', "$pfx:t:$te", 'genres')), 'h09');
+my %t0 = @{ $t->redis('HGETALL', "$pfx:ut:$u") };
+my $sid = 987654321;
+sub ev {
+    my ($type) = @_;
+    return qq({"timestamp":"2024-02-08 09:52:40.925 +02:00:00","user_id":$u,)
+         . qq("track_id":"$te","event_type":"$type","session_id":$sid}\n);
+}
+sub changed {
+    my ($from, $dp, $ds) = @_;
+    my %now = @{ $t->redis('HGETALL', "$pfx:ut:$u") };
+    my @bad;
+    for my $f (sort(keys %now), grep { !exists $now{$_} } keys %$from) {
+        my ($p0, $s0) = split /:/, $from->{$f} // '0:0';
+        my $in = grep { $_ eq $f } @want;
+        my $w = $in ? ($p0 + $dp) . ':' . ($s0 + $ds) : "$p0:$s0";
+        push @bad, "$f=" . ($now{$f} // '-') . " (want $w)"
+            if ($now{$f} // '0:0') ne $w;
+    }
+    return join(', ', @bad);
+}
+my $res = $t->http_post('/skip/events', ev('Play'),
+                        'Content-Type' => 'application/x-ndjson');
+is($res->{status}, 200, 'a Play event');
+is(changed(\%t0, 1, 0), '', "... counts a play under @want, nothing else");
+$res = $t->http_post('/skip/events', ev('Skip'),
+                     'Content-Type' => 'application/x-ndjson');
+is($res->{status}, 200, 'a Skip of the same track in the session');
+is(changed(\%t0, 0, 1), '', '... turns it into a skip there');
+my $x = $t->redis('XREVRANGE', 'skip:events', '+', '-', 'COUNT', 1);
+my %xe = @{ $x->[0][1] };
+is($xe{h}, 9, 'the journal entry carries the local hour (hand-over replay)');
+
+open my $fh, '>>', "$data/sessions.jsonl" or die $!;
+print $fh ev('Play'), ev('Skip');
+close $fh;
+my ($tr2) = $tracks->[2];
+my $j = `$sk predict --model $model --data $data --hour 10 --json $u $tr2`;
+my ($ws) = $j =~ /"score":\s*([-0-9.e]+)/;
+my %after = ask($u, $tr2, 10, -1);
+ok(defined $ws && defined $after{exact} && abs($after{exact} - $ws) < 1e-9,
+   "after the events: module $after{exact} = skipctl predict "
+   . ($ws // $j));
+
+# the hand-over: a new snapshot of the same dataset (which now holds the
+# two events) has the same taste as the live one
+my %live = @{ $t->redis('HGETALL', "$pfx:ut:$u") };
+system("$sk features load --redis 127.0.0.1:$t->{redis_port} --data $data "
+       . "--model $model --quiet >/dev/null 2>&1") == 0
+    or die 'second load failed';
+my $pfx2 = SkipModule::snap_prefix($t);
+my %reload = @{ $t->redis('HGETALL', "$pfx2:ut:$u") };
+is(join(' ', map { "$_=$reload{$_}" } sort keys %reload),
+   join(' ', map { "$_=$live{$_}" } sort keys %live),
+   'a reload counts the same taste as the live events did');
 
 my @problems = $t->log_problems;
 is(scalar @problems, 0, 'no alerts or crashes') or diag(join "\n", @problems);

@@ -905,7 +905,8 @@ static void
 help_event(FILE *out)
 {
     fprintf(out,
-"usage: skipctl features event [--ts MS] [--session ID] [--stream-cap N]\n"
+"usage: skipctl features event [--ts MS] [--session ID] [--hour H]\n"
+"                              [--stream-cap N]\n"
 "                              [REDIS OPTIONS] USER TRACK play|skip\n"
 "\n"
 "Apply one live play/skip event exactly as the nginx module's events\n"
@@ -917,6 +918,8 @@ help_event(FILE *out)
 "\n"
 "Options:\n"
 "  --ts MS          event time, ms since the epoch (default: now)\n"
+"  --hour H         its local hour 0..23, counted in the listener's taste\n"
+"                   as the module counts it (default: unknown, not counted)\n"
 "  --session ID     listening session; without it every event counts on\n"
 "                   its own (a Play as listened in full)\n"
 "  --stream-cap N   XADD MAXLEN ~ N (default 0: no cap; gc trims)\n"
@@ -933,7 +936,8 @@ feat_event(int argc, char **argv)
     sk_store_opts   so;
     sk_store        s;
     const char     *pos[3], *ts = NULL, *session = "", *cap = NULL;
-    const char     *args[10];
+    const char     *hour = "";
+    const char     *args[11];
     char            active[SK_KEY_MAX], events[SK_KEY_MAX], now[32];
     char            ttl[16], why[200];
     const char     *field;
@@ -943,7 +947,8 @@ feat_event(int argc, char **argv)
     int             npos, rc;
     const feat_opt  opts[] = {
         { "--ts", &ts, NULL }, { "--session", &session, NULL },
-        { "--stream-cap", &cap, NULL }, { NULL, NULL, NULL }
+        { "--stream-cap", &cap, NULL }, { "--hour", &hour, NULL },
+        { NULL, NULL, NULL }
     };
 
     sk_store_opts_init(&so);
@@ -961,8 +966,13 @@ feat_event(int argc, char **argv)
     if (check_id("user", pos[0]) != 0 || check_id("track", pos[1]) != 0
         || (session[0] && check_id("session", session) != 0)
         || (ts && feat_count("event", "--ts", ts) < 0)
-        || (cap && feat_count("event", "--stream-cap", cap) < 0))
+        || (cap && feat_count("event", "--stream-cap", cap) < 0)
+        || (hour[0] && feat_count("event", "--hour", hour) < 0))
     {
+        return SK_EXIT_USAGE;
+    }
+    if (hour[0] && atoi(hour) > 23) {
+        sk_errorf(FEAT_CMD, "event: --hour %s: a local hour 0..23", hour);
         return SK_EXIT_USAGE;
     }
     clock_gettime(CLOCK_REALTIME, &tv);
@@ -993,10 +1003,11 @@ feat_event(int argc, char **argv)
     args[7] = session;
     args[8] = ttl;
     args[9] = cap ? cap : "0";
+    args[10] = hour;
     if (feat_connect(&s, &so) != 0) {
         return SK_EXIT_FAIL;
     }
-    r = sk_store_eval(&s, sk_script_event, SK_SCRIPT_EVENT_NKEYS, 10, args);
+    r = sk_store_eval(&s, sk_script_event, SK_SCRIPT_EVENT_NKEYS, 11, args);
     if (r == NULL) {
         sk_errorf(FEAT_CMD, "event: %s", s.err);
         sk_store_close(&s);

@@ -582,7 +582,7 @@ help_gc(FILE *out)
 "    meta is gone, older than the grace period.\n"
 "\n"
 "The active snapshot is never deleted.  Keys go with SCAN MATCH\n"
-"<prefix>:<snap>:[ut]:* and UNLINK in batches (Redis frees memory in the\n"
+"<prefix>:<snap>:[ut]*:* (records, taste) and UNLINK in batches (Redis frees memory in the\n"
 "background); the meta goes last, so an interrupted gc can just be run\n"
 "again.\n"
 "\n"
