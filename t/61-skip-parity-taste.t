@@ -63,6 +63,10 @@ http {
             skip_events;
         }
 
+        location = /recommend {
+            skip_api;
+        }
+
         location ~ ^/tracks/([^/]+)$ {
             skip_predict on;
             skip_user $http_x_user_id;
@@ -139,6 +143,29 @@ is($sources{redis} // 0, $N, 'every case scored from Redis: '
    . join(', ', map { "$_ $sources{$_}" } sort keys %sources));
 is(SkipModule::calls($t, 'hgetall') - $hget0, $N,
    'one HGETALL of the taste per request, in the records\' pipeline');
+
+# the prediction API: one batch, one HGETALL, every score equal
+{
+    my $bu = $pairs[1][0];
+    my @ids = @$tracks[10 .. 19];
+    my %want;
+    for my $id (@ids) {
+        my $j = `$sk predict --model $model --data $data --hour 14 --json $bu $id`;
+        ($want{$id}) = $j =~ /"score":\s*([-0-9.e]+)/;
+    }
+    my $h0 = SkipModule::calls($t, 'hgetall');
+    my $list = join ',', map { qq("$_") } @ids;
+    my $r = $t->http_post('/recommend',
+                          qq({"user_id": $bu, "hour": 14, "track_ids": [$list]}),
+                          'Content-Type' => 'application/json');
+    my %got = $r->{body} =~ /"track_id":"(\w+)"[^}]*?"score":([-0-9.e]+)/g;
+    my @eq = grep { defined $got{$_} && defined $want{$_}
+                    && abs($got{$_} - $want{$_}) < 1e-9 } @ids;
+    is(scalar @eq, 10, 'skip_api batch of 10: every score equals skipctl '
+       . 'predict') or diag($r->{body});
+    is(SkipModule::calls($t, 'hgetall') - $h0, 1,
+       '... with one HGETALL of the taste for the batch');
+}
 
 # a listener with history: without the hash the taste features abstain
 my ($u) = grep { my $k = $_; grep { $_ eq "$pfx:ut:$k" } @ut } @$users;
