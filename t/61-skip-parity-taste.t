@@ -1,11 +1,12 @@
 #!/usr/bin/perl
 # Online equals offline for a model that reads the listener's taste
 # (docs/taste-features.md): `skipctl features load` writes each listener's
-# genre and hour counts as <snap>:ut:<user>, the module fetches that hash
-# with HGETALL in the same pipelined round trip as the two records, and
+# genre and hour counts as <snap>:ut:<user>, the module fetches that value
+# with GET in the same pipelined round trip as the two records, and
 # its score equals `skipctl predict` (which counts the same plays of the
 # dataset) to 1e-9 on many (user, track, hour, position) cases.  Then what
-# must never fail a request: a missing and a malformed taste hash.
+# must never fail a request: a missing and a malformed taste; then live
+# events.
 use strict;
 use warnings;
 
@@ -36,15 +37,16 @@ my $pfx = SkipModule::snap_prefix($t);
 my $keys = $t->redis('KEYS', "$pfx:ut:*");
 my @ut = ref $keys ? @$keys : ();
 ok(@ut > 0 && @ut <= @$users,
-   scalar(@ut) . ' taste hashes for ' . scalar(@$users) . ' users');
-my %h = @{ $t->redis('HGETALL', $ut[0]) };
+   scalar(@ut) . ' taste keys for ' . scalar(@$users) . ' users');
+sub taste_of { map { split /=/ } split /,/, ($t->redis('GET', $_[0]) // '') }
+my %h = taste_of($ut[0]);
 ok(%h && !(grep { !/^(g[1-9]?\d|h(?:[01]\d|2[0-3]))$/ } keys %h)
    && !(grep { !/^\d+:\d+$/ || $_ eq '0:0' } values %h),
-   'fields g<i> / h<hh> = plays:skips, only where there is history: '
+   'entries g<i> / h<hh> = plays:skips, only where there is history: '
    . join(' ', map { "$_=$h{$_}" } (sort keys %h)[0 .. 3]));
 
 my $out = `$sk features get --redis 127.0.0.1:$t->{redis_port} --model $model --hour 9 $users->[0] $tracks->[0]`;
-like($out, qr/^taste \Q$pfx\E:ut:\Q$users->[0]\E\n  (\d+ fields: |\(none: no history\))/m,
+like($out, qr/^taste \Q$pfx\E:ut:\Q$users->[0]\E\n  (\d+ entries: |\(none: no history\))/m,
      'features get shows the taste');
 like($out, qr/^\s+\d+\s+taste_genre_delta\s/m,
      '... and the taste features of the model');
@@ -119,7 +121,7 @@ sub ask {
                                              'X-User-Id' => $u));
 }
 
-my $hget0 = SkipModule::calls($t, 'hgetall');
+my $get0 = SkipModule::calls($t, 'get');
 my ($same, $bad, %sources) = (0, 0);
 for my $i (0 .. $#pairs) {
     my ($u, $tr, $h, $p) = @{ $pairs[$i] };
@@ -141,10 +143,12 @@ for my $i (0 .. $#pairs) {
 is($same, $N, "$N cases: module score and decision equal skipctl predict");
 is($sources{redis} // 0, $N, 'every case scored from Redis: '
    . join(', ', map { "$_ $sources{$_}" } sort keys %sources));
-is(SkipModule::calls($t, 'hgetall') - $hget0, $N,
-   'one HGETALL of the taste per request, in the records\' pipeline');
+# (GET also polls <prefix>:active, a few times a second at most)
+my $gets = SkipModule::calls($t, 'get') - $get0;
+ok($gets >= $N && $gets <= $N + 20,
+   "one GET of the taste per request, in the records' pipeline: $gets");
 
-# the prediction API: one batch, one HGETALL, every score equal
+# the prediction API: one batch, one GET of the taste, every score equal
 {
     my $bu = $pairs[1][0];
     my @ids = @$tracks[10 .. 19];
@@ -153,7 +157,7 @@ is(SkipModule::calls($t, 'hgetall') - $hget0, $N,
         my $j = `$sk predict --model $model --data $data --hour 14 --json $bu $id`;
         ($want{$id}) = $j =~ /"score":\s*([-0-9.e]+)/;
     }
-    my $h0 = SkipModule::calls($t, 'hgetall');
+    my $h0 = SkipModule::calls($t, 'hmget');
     my $list = join ',', map { qq("$_") } @ids;
     my $r = $t->http_post('/recommend',
                           qq({"user_id": $bu, "hour": 14, "track_ids": [$list]}),
@@ -163,36 +167,44 @@ is(SkipModule::calls($t, 'hgetall') - $hget0, $N,
                     && abs($got{$_} - $want{$_}) < 1e-9 } @ids;
     is(scalar @eq, 10, 'skip_api batch of 10: every score equals skipctl '
        . 'predict') or diag($r->{body});
-    is(SkipModule::calls($t, 'hgetall') - $h0, 1,
-       '... with one HGETALL of the taste for the batch');
+    is(SkipModule::calls($t, 'hmget') - $h0, 11,
+       '... 11 HMGETs (the user, 10 tracks) and the GET, one pipeline');
 }
 
-# a listener with history: without the hash the taste features abstain
+# a listener with history: without the value the taste features abstain
 my ($u) = grep { my $k = $_; grep { $_ eq "$pfx:ut:$k" } @ut } @$users;
 my $tr = $tracks->[1];
 my %before = ask($u, $tr, 12, 3);
-my $saved = $t->redis('HGETALL', "$pfx:ut:$u");
+my $saved = $t->redis('GET', "$pfx:ut:$u");
 $t->redis('DEL', "$pfx:ut:$u");
 my %gone = ask($u, $tr, 12, 3);
-is($gone{source}, 'redis', 'taste hash missing: still scored');
+is($gone{source}, 'redis', 'taste missing: still scored');
 isnt($gone{exact}, $before{exact}, '... with the taste features abstaining');
 
-$t->redis('HSET', "$pfx:ut:$u", 'g7', 'many:few');
+$t->redis('SET', "$pfx:ut:$u", 'g1=1:0,g7=many:few');
 my %bad = ask($u, $tr, 12, 3);
 is("$bad{source} $bad{exact}", "redis $gone{exact}",
-   'malformed taste hash: scored as without it');
+   'malformed taste: scored as without it');
 like($t->read_file('error.log'),
-     qr/\[warn\].*malformed taste \Q$pfx\E:ut:\Q$u\E: taste field "g7": value "many:few"/,
+     qr/\[warn\].*malformed taste \Q$pfx\E:ut:\Q$u\E: taste entry 2 "g7=many:few"/,
      '... and a warning names the key, the field and the value');
 $t->redis('DEL', "$pfx:ut:$u");
-$t->redis('HSET', "$pfx:ut:$u", @$saved);
+$t->redis('HSET', "$pfx:ut:$u", 'g7', '1:1');
+select(undef, undef, undef, 1.1);     # lookup warnings: one a second
+my %wrong = ask($u, $tr, 12, 3);
+is("$wrong{source} $wrong{exact}", "redis $gone{exact}",
+   'a key of another type (WRONGTYPE): scored as without it');
+like($t->read_file('error.log'), qr/\[warn\].*Redis error to GET of the taste: WRONGTYPE/,
+     '... and a warning says so');
+$t->redis('DEL', "$pfx:ut:$u");
+$t->redis('SET', "$pfx:ut:$u", $saved);
 my %back = ask($u, $tr, 12, 3);
 is($back{exact}, $before{exact}, 'restored: the same score again');
 
 # ---- live events: the same counting rules as the loader and the trainer ----
 # A Play then a Skip of one track in one session, posted to skip_events:
-# the events script moves exactly the track's genre fields and the local
-# hour's field of the listener's taste, as sk_taste_hist_add counts the
+# the events script moves exactly the track's genre entries and the local
+# hour's entry of the listener's taste, as sk_taste_hist_add counts the
 # labelled play; then the module still equals skipctl predict on the
 # dataset with those two events appended.
 
@@ -210,7 +222,7 @@ my ($te) = grep { ($t->redis('HGET', "$pfx:t:$_", 'genres') // '') ne '' }
            @$tracks;
 my @want = ((map { 'g' . $gidx{$_} }
              split /,/, $t->redis('HGET', "$pfx:t:$te", 'genres')), 'h09');
-my %t0 = @{ $t->redis('HGETALL', "$pfx:ut:$u") };
+my %t0 = taste_of("$pfx:ut:$u");
 my $sid = 987654321;
 sub ev {
     my ($type) = @_;
@@ -219,7 +231,7 @@ sub ev {
 }
 sub changed {
     my ($from, $dp, $ds) = @_;
-    my %now = @{ $t->redis('HGETALL', "$pfx:ut:$u") };
+    my %now = taste_of("$pfx:ut:$u");
     my @bad;
     for my $f (sort(keys %now), grep { !exists $now{$_} } keys %$from) {
         my ($p0, $s0) = split /:/, $from->{$f} // '0:0';
@@ -255,12 +267,12 @@ ok(defined $ws && defined $after{exact} && abs($after{exact} - $ws) < 1e-9,
 
 # the hand-over: a new snapshot of the same dataset (which now holds the
 # two events) has the same taste as the live one
-my %live = @{ $t->redis('HGETALL', "$pfx:ut:$u") };
+my %live = taste_of("$pfx:ut:$u");
 system("$sk features load --redis 127.0.0.1:$t->{redis_port} --data $data "
        . "--model $model --quiet >/dev/null 2>&1") == 0
     or die 'second load failed';
 my $pfx2 = SkipModule::snap_prefix($t);
-my %reload = @{ $t->redis('HGETALL', "$pfx2:ut:$u") };
+my %reload = taste_of("$pfx2:ut:$u");
 is(join(' ', map { "$_=$reload{$_}" } sort keys %reload),
    join(' ', map { "$_=$live{$_}" } sort keys %live),
    'a reload counts the same taste as the live events did');

@@ -341,7 +341,7 @@ feat_get(int argc, char **argv)
     sk_taste       taste;
     size_t         tn = 0;
     int            tsrc;
-    char           ttxt[SK_TASTE_NFIELDS * 16];
+    char           ttxt[SK_TASTE_TEXTMAX];
     const feat_opt opts[] = {
         { "--model", &model, NULL }, { "--hour", &hour, NULL },
         { "--position", &position, NULL }, { "--snapshot", &want, NULL },
@@ -425,7 +425,7 @@ feat_get(int argc, char **argv)
                ? "not loaded, the taste features abstain"
                : "no history");
     } else {
-        printf("  %zu fields: %s\n", tn, ttxt);
+        printf("  %zu entries: %s\n", tn, ttxt);
     }
     if (npos > 1) {
         trc = sk_store_get_track(&s, snap, pos[1], &t, tvals, tpres, derr,

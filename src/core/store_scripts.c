@@ -68,20 +68,9 @@ const char sk_script_genres[] = SK_LUA_GENRES;
 "    GENRE[g] = i; i = i + 1\n"                                              \
 "  end\n"                                                                   \
 "end\n"                                                                     \
-"local function taste_add(key, field, cur, dp, ds)\n"                       \
-"  local p, s = 0, 0\n"                                                     \
-"  if cur then\n"                                                           \
-"    local a, b = string.match(cur, '^(%d+):(%d+)$')\n"                      \
-"    if not a or #a > 10 or #b > 10 then return end\n"                      \
-"    p, s = tonumber(a), tonumber(b)\n"                                     \
-"  end\n"                                                                   \
-"  p, s = math.max(p + dp, 0), math.max(s + ds, 0)\n"                       \
-"  if p == 0 and s == 0 then\n"                                             \
-"    redis.call('HDEL', key, field)\n"                                      \
-"  else\n"                                                                  \
-"    redis.call('HSET', key, field, string.format('%d:%d', p, s))\n"        \
-"  end\n"                                                                   \
-"end\n"                                                                     \
+"local SLOT = {}\n"                                                         \
+"for i = 0, 49 do SLOT['g' .. i] = true end\n"                              \
+"for h = 0, 23 do SLOT[string.format('h%02d', h)] = true end\n"             \
 "local function taste(prefix, snap, user, genres, hour, dp, ds)\n"          \
 "  local k = prefix .. ':' .. snap .. ':ut:' .. user\n"                     \
 "  local f = {}\n"                                                          \
@@ -90,8 +79,36 @@ const char sk_script_genres[] = SK_LUA_GENRES;
 "  end\n"                                                                   \
 "  if hour then f[#f + 1] = string.format('h%02d', hour) end\n"             \
 "  if #f == 0 then return end\n"                                            \
-"  local cur = redis.call('HMGET', k, unpack(f))\n"                          \
-"  for i = 1, #f do taste_add(k, f[i], cur[i], dp, ds) end\n"               \
+"  local cur = redis.pcall('GET', k)\n"                                     \
+"  if type(cur) == 'table' then return end\n"                               \
+"  local c = {}\n"                                                          \
+"  if cur then\n"                                                           \
+"    for e in string.gmatch(cur, '[^,]+') do\n"                             \
+"      local nm, p, s = string.match(e, '^([gh]%d+)=(%d+):(%d+)$')\n"       \
+"      if not nm or not SLOT[nm] or c[nm] or #p > 10 or #s > 10 then\n"    \
+"        return\n"                                                          \
+"      end\n"                                                               \
+"      c[nm] = {tonumber(p), tonumber(s)}\n"                                \
+"    end\n"                                                                 \
+"  end\n"                                                                   \
+"  for _, nm in ipairs(f) do\n"                                             \
+"    local v = c[nm] or {0, 0}\n"                                           \
+"    c[nm] = {math.max(v[1] + dp, 0), math.max(v[2] + ds, 0)}\n"            \
+"  end\n"                                                                   \
+"  local out = {}\n"                                                        \
+"  local function put(nm)\n"                                                \
+"    local v = c[nm]\n"                                                     \
+"    if v and (v[1] > 0 or v[2] > 0) then\n"                                \
+"      out[#out + 1] = string.format('%s=%d:%d', nm, v[1], v[2])\n"         \
+"    end\n"                                                                 \
+"  end\n"                                                                   \
+"  for i = 0, 49 do put('g' .. i) end\n"                                    \
+"  for h = 0, 23 do put(string.format('h%02d', h)) end\n"                   \
+"  if #out == 0 then\n"                                                     \
+"    redis.call('DEL', k)\n"                                                \
+"  else\n"                                                                  \
+"    redis.call('SET', k, table.concat(out, ','))\n"                        \
+"  end\n"                                                                   \
 "end\n"                                                                     \
 "local function hour_of(h)\n"                                               \
 "  local v = tonumber(h or '')\n"                                           \

@@ -33,8 +33,10 @@
  *   favourites; and the listener's taste (<snap>:ut:<user>,
  *   taste_stored.h) as sk_taste_hist_add counts it: field g<i> of every
  *   user genre of the track, h<hh> of the event's local hour when known
- *   ("plays:skips", a field back at 0:0 deleted; the hash appears with
- *   the listener's first counted play).  Only when BOTH records exist (the
+ *   (the value rewritten in slot order, an entry back at 0:0 dropped, the
+ *   key deleted when none is left; it appears with the listener's first
+ *   counted play; a value that does not parse, or a key of another type,
+ *   is left alone).  Only when BOTH records exist (the
  *   dataset drops plays of unknown users or tracks the same way); no
  *   record is ever created; a counter that does not parse is left alone.  Then journaled with
  *   XADD <prefix>:events * ts u t e dp ds [s] [h], applied or not.

@@ -61,49 +61,98 @@ slot_of(const char *f, size_t len)
     return v >= 0 && v < SK_HOURS ? SK_N_GENRES + (int) v : -1;
 }
 
-int
-sk_taste_decode(sk_taste *taste, const char *const *names,
-    const size_t *nlens, const char *const *vals, const size_t *vlens,
-    size_t n, char *err, size_t errlen)
+size_t
+sk_taste_encode(const uint32_t *counts, char *buf, size_t size)
 {
-    char       fs[16], vs[32];
-    size_t     i;
-    int        slot;
-    long long  p, s;
-    const char *colon;
+    char    name[SK_TASTE_NAMEMAX], val[SK_TASTE_VALMAX];
+    size_t  off = 0;
+    int     i, n;
+
+    buf[0] = '\0';
+    for (i = 0; i < SK_TASTE_NFIELDS; i++) {
+        if (counts[2 * i] == 0 && counts[2 * i + 1] == 0) {
+            continue;       /* only what has history */
+        }
+        (void) sk_taste_field(i, name);
+        (void) sk_taste_value(counts[2 * i], counts[2 * i + 1], val);
+        n = snprintf(buf + off, size - off, "%s%s=%s", off ? "," : "", name,
+                     val);
+        if (n < 0 || (size_t) n >= size - off) {
+            buf[off] = '\0';
+            return off;     /* cannot happen with SK_TASTE_TEXTMAX */
+        }
+        off += (size_t) n;
+    }
+    return off;
+}
+
+/* One entry "name=p:s" -> slot and counts; -1 when it does not parse. */
+static int
+entry(const char *e, size_t len, long long *p, long long *sk)
+{
+    const char *eq = memchr(e, '=', len), *colon;
+    size_t      vlen;
+
+    if (eq == NULL) {
+        return -1;
+    }
+    vlen = len - (size_t) (eq + 1 - e);
+    colon = memchr(eq + 1, ':', vlen);
+    if (colon == NULL) {
+        return -1;
+    }
+    *p = count(eq + 1, (size_t) (colon - eq - 1));
+    *sk = count(colon + 1, (size_t) (e + len - colon - 1));
+    if (*p < 0 || *sk < 0) {
+        return -1;
+    }
+    return slot_of(e, (size_t) (eq - e));
+}
+
+int
+sk_taste_decode(sk_taste *taste, const char *s, size_t len,
+    size_t *nentries, char *err, size_t errlen)
+{
+    char        es[48];
+    size_t      n = 0;
+    int         slot;
+    long long   p, sk;
+    const char *e, *end, *comma;
+    unsigned char seen[SK_TASTE_NFIELDS];
 
     memset(taste, 0, sizeof(*taste));
+    memset(seen, 0, sizeof(seen));
     taste->artist[0] = -1;      /* not stored: unknown (taste_stored.h) */
-    for (i = 0; i < n; i++) {
-        slot = slot_of(names[i], nlens[i]);
-        colon = vals[i] ? memchr(vals[i], ':', vlens[i]) : NULL;
-        p = s = -1;
-        if (colon != NULL) {
-            p = count(vals[i], (size_t) (colon - vals[i]));
-            s = count(colon + 1, vlens[i] - (size_t) (colon - vals[i]) - 1);
+    *nentries = 0;
+    if (s == NULL || len == 0) {
+        return SK_REC_OK;
+    }
+    for (e = s, end = s + len; e <= end; e = comma + 1) {
+        comma = memchr(e, ',', (size_t) (end - e));
+        if (comma == NULL) {
+            comma = end;
         }
-        if (slot < 0 || p < 0 || s < 0) {
-            (void) sk_log_safe(fs, sizeof(fs), names[i], nlens[i]);
-            (void) sk_log_safe(vs, sizeof(vs), vals[i] ? vals[i] : "",
-                               vals[i] ? vlens[i] : 0);
-            if (slot < 0) {
-                snprintf(err, errlen, "taste field \"%s\" (value \"%s\"): "
-                         "not g0..g%d or h00..h23", fs, vs, SK_N_GENRES - 1);
-            } else {
-                snprintf(err, errlen, "taste field \"%s\": value \"%s\" "
-                         "is not \"plays:skips\"", fs, vs);
-            }
+        slot = entry(e, (size_t) (comma - e), &p, &sk);
+        if (slot < 0 || seen[slot]) {
+            (void) sk_log_safe(es, sizeof(es), e, (size_t) (comma - e));
+            snprintf(err, errlen, "taste entry %zu \"%s\": %s", n + 1, es,
+                     slot < 0 ? "not g0..g49 or h00..h23 = plays:skips"
+                              : "repeated");
             memset(taste, 0, sizeof(*taste));
+            *nentries = n;
             return SK_REC_MALFORMED;
         }
+        seen[slot] = 1;
         if (slot < SK_N_GENRES) {
             taste->genre[slot][0] = (float) p;
-            taste->genre[slot][1] = (float) s;
+            taste->genre[slot][1] = (float) sk;
         } else {
             taste->hour[slot - SK_N_GENRES][0] = (float) p;
-            taste->hour[slot - SK_N_GENRES][1] = (float) s;
+            taste->hour[slot - SK_N_GENRES][1] = (float) sk;
         }
+        n++;
     }
+    *nentries = n;
     return SK_REC_OK;
 }
 

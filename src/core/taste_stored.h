@@ -1,15 +1,21 @@
 /*
  * The listener's taste (taste.h) in Redis: what `skipctl features load`
- * writes, the events script updates and the module fetches with HGETALL
- * in the same pipelined round trip as the two records
+ * writes, the events script updates and the module fetches with GET in
+ * the same pipelined round trip as the two records
  * (docs/taste-features.md).
  *
- *   <prefix>:<snap>:ut:<user>   hash; field "g<i>" (i = the user genre's
- *                               index, genres.h) or "h<hh>" (local hour
- *                               00..23), value "<plays>:<skips>" (decimal
- *                               counts).  A field exists only where the
- *                               listener has history, so the hash of a
- *                               listener without any is absent.
+ *   <prefix>:<snap>:ut:<user>   string "g0=12:24,g7=3:0,h09=5:2": one
+ *                               entry per slot with history, in slot
+ *                               order; "g<i>" (i = the user genre's index,
+ *                               genres.h) or "h<hh>" (local hour 00..23),
+ *                               "<plays>:<skips>" in decimal.  Absent for a
+ *                               listener without any history.
+ *
+ * Why one string and not a hash of 74 fields: the module's client library
+ * makes a reply object per bulk string, and for a hash of ~60 fields that
+ * cost ~15 us of worker CPU per request (measured), ten times the decoding
+ * itself; one string is one object.  The events script rewrites the whole
+ * value (under 1 KB) in Lua instead of HSET-ing fields.
  *
  * The artist counts are not stored (yet): the track records do not carry
  * the artist.  A decoded taste therefore has artist[0] = -1, "unknown",
@@ -35,16 +41,25 @@ size_t sk_taste_field(int slot, char name[SK_TASTE_NAMEMAX]);
 size_t sk_taste_value(uint32_t plays, uint32_t skips,
     char val[SK_TASTE_VALMAX]);
 
+/* Longest value: every slot "h23=4294967295:4294967295," and the NUL. */
+#define SK_TASTE_TEXTMAX  (SK_TASTE_NFIELDS * 26 + 1)
+
 /*
- * An HGETALL reply's n field/value pairs -> taste: every count 0 but those
- * given, artist unknown (artist[0] = -1).  SK_REC_OK, or SK_REC_MALFORMED
- * with err naming the field and its value (an unknown field name, a count
- * that does not parse); taste is then all unknown-free zeros and must not
- * be used.
+ * counts ([slot][0] plays, [slot][1] skips over the SK_TASTE_NFIELDS
+ * slots, taste_hist.h) -> the stored value in buf (SK_TASTE_TEXTMAX
+ * bytes); its length, 0 when no slot has history (store nothing).
  */
-int sk_taste_decode(sk_taste *taste, const char *const *names,
-    const size_t *nlens, const char *const *vals, const size_t *vlens,
-    size_t n, char *err, size_t errlen);
+size_t sk_taste_encode(const uint32_t *counts, char *buf, size_t size);
+
+/*
+ * A stored value (s NULL: no key) -> taste: every count 0 but those given,
+ * artist unknown (artist[0] = -1); *nentries entries.  SK_REC_OK, or
+ * SK_REC_MALFORMED with err naming the entry (an unknown name, a repeated
+ * one, a count that does not parse); taste is then zeros and must not be
+ * used.
+ */
+int sk_taste_decode(sk_taste *taste, const char *s, size_t len,
+    size_t *nentries, char *err, size_t errlen);
 
 /*
  * Whether a fetched taste may be scored with: it decoded (rc SK_REC_OK)

@@ -285,11 +285,11 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
 
     if (lk->want_taste) {
         /*
-         * Last, so that the records' replies keep their places; the whole
-         * hash, as the track's genres are not known before its record.
+         * Last, so that the records' replies keep their places; every
+         * genre, as the track's are not known before its record.
          */
-        h[k].argv[0] = "HGETALL";
-        h[k].lens[0] = 7;
+        h[k].argv[0] = "GET";
+        h[k].lens[0] = 3;
         h[k].argv[1] = (const char *) h[k].key;
         h[k].lens[1] = sk_key_taste((char *) h[k].key, SK_KEY_MAX,
                                     (const char *) lk->prefix, lk->snap,
@@ -490,52 +490,40 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
 }
 
 
-/* The HGETALL of the taste -> SK_REC_OK / SK_REC_MALFORMED / ERROR. */
+/* The GET of the taste -> SK_REC_OK / SK_REC_MALFORMED / ERROR. */
 static ngx_int_t
 ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk, redisReply *reply)
 {
-    char         err[256], key[SK_KEY_MAX];
-    size_t       i, n, nlens[SK_TASTE_NFIELDS], vlens[SK_TASTE_NFIELDS];
-    ngx_int_t    rc;
-    const char  *names[SK_TASTE_NFIELDS], *vals[SK_TASTE_NFIELDS];
-    redisReply  *f, *v;
+    char       err[256], key[SK_KEY_MAX];
+    ngx_int_t  rc;
 
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
-        ngx_skip_warn(lk->connection->log, 0, "skip: unexpected Redis reply "
-                      "of type %d to HGETALL of the taste", reply->type);
+    if (reply->type == REDIS_REPLY_NIL) {
+        /* no key: no history, or not loaded (ngx_skip_lookup_taste) */
+        return sk_taste_decode(&lk->taste, NULL, 0, &lk->taste_n, err,
+                               sizeof(err));
+    }
+
+    if (reply->type != REDIS_REPLY_STRING) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* e.g. WRONGTYPE: a key someone wrote by hand */
+            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
+
+            ngx_skip_warn(lk->connection->log, 0, "skip: Redis error to GET "
+                          "of the taste: %s (its features abstain)", err);
+
+        } else {
+            ngx_skip_warn(lk->connection->log, 0, "skip: unexpected Redis "
+                          "reply of type %d to GET of the taste",
+                          reply->type);
+        }
+
         return NGX_SKIP_REC_ERROR;
     }
 
-    n = reply->elements / 2;
     err[0] = '\0';
-    rc = SK_REC_OK;
 
-    if (n > SK_TASTE_NFIELDS) {
-        ngx_snprintf((u_char *) err, sizeof(err) - 1, "%uz fields, at most %d%Z",
-                     n, SK_TASTE_NFIELDS);
-        rc = SK_REC_MALFORMED;
-    }
-
-    for (i = 0; rc == SK_REC_OK && i < n; i++) {
-        f = reply->element[2 * i];
-        v = reply->element[2 * i + 1];
-
-        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
-            return NGX_SKIP_REC_ERROR;
-        }
-
-        names[i] = f->str;
-        nlens[i] = f->len;
-        vals[i] = v->str;
-        vlens[i] = v->len;
-    }
-
-    if (rc == SK_REC_OK) {
-        rc = sk_taste_decode(&lk->taste, names, nlens, vals, vlens, n, err,
-                             sizeof(err));
-    }
-
-    lk->taste_n = n;
+    rc = sk_taste_decode(&lk->taste, reply->str, reply->len, &lk->taste_n,
+                         err, sizeof(err));
 
     if (rc == SK_REC_MALFORMED) {
         if (sk_key_taste(key, sizeof(key), (const char *) lk->prefix,

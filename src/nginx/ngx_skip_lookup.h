@@ -63,7 +63,7 @@ extern ngx_str_t  ngx_skip_sources[];
 
 /*
  * Most tracks one lookup takes (the API's skip_api_max_tracks bound): the
- * pipeline also carries the user's HMGET and the taste's HGETALL.
+ * pipeline also carries the user's HMGET and the taste's GET.
  */
 #define NGX_SKIP_LOOKUP_MAX_TRACKS  (NGX_SKIP_REDIS_MAXCMDS - 2)
 
@@ -103,7 +103,7 @@ struct ngx_skip_lookup_s {
     sk_user_rec                 user;
     ngx_msec_int_t              sent_usec;   /* -1: no round trip */
     ngx_int_t                   taste_status;  /* SK_REC_* / NGX_SKIP_REC_* */
-    size_t                      taste_n;     /* fields the hash had */
+    size_t                      taste_n;     /* entries the value had */
     sk_taste                    taste;
 
     /* private */

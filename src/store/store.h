@@ -162,18 +162,19 @@ int sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const sk_track_rec *t);
 
 /*
- * Queue HSET <prefix>:<snap>:ut:<id> with the slots of counts (the
- * SK_TASTE_SLOTS [plays, skips] pairs of taste_hist.h) that have history;
- * nothing when none has (taste_stored.h).
+ * Queue SET <prefix>:<snap>:ut:<id> with the stored taste of counts (the
+ * SK_TASTE_SLOTS [plays, skips] pairs of taste_hist.h); nothing when no
+ * slot has history (taste_stored.h).
  */
 int sk_store_put_taste(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const uint32_t *counts);
 
 /*
- * HGETALL the taste of user id in snapshot snap and decode it
- * (taste_stored.h): *nfields fields, text "g3 1:2 h07 4:0 ..." in txt.
- * SK_REC_OK (also for an absent hash: *nfields 0), SK_REC_MALFORMED (why
- * in derr), or SK_STORE_IOERR (s->err).
+ * GET the taste of user id in snapshot snap and decode it
+ * (taste_stored.h): *nfields entries, the value (control bytes as '?') in
+ * txt.  SK_REC_OK (also for an absent key: *nfields 0), SK_REC_MALFORMED
+ * (why in derr), or SK_STORE_IOERR (s->err, also for a key of another
+ * type).
  */
 int sk_store_get_taste(sk_store *s, const char *snap, const char *id,
     sk_taste *taste, size_t *nfields, char *txt, size_t txtlen, char *derr,

@@ -80,12 +80,9 @@ int
 sk_store_put_taste(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const uint32_t *counts)
 {
-    char        key[SK_KEY_MAX];
-    char        names[SK_TASTE_NFIELDS][SK_TASTE_NAMEMAX];
-    char        vals[SK_TASTE_NFIELDS][SK_TASTE_VALMAX];
-    const char *argv[2 + 2 * SK_TASTE_NFIELDS];
-    size_t      lens[2 + 2 * SK_TASTE_NFIELDS];
-    int         i, argc = 2;
+    char        key[SK_KEY_MAX], val[SK_TASTE_TEXTMAX];
+    const char *argv[3];
+    size_t      lens[3];
 
     if (!sk_id_valid(id, idlen)) {
         snprintf(b->s->err, sizeof(b->s->err), "user id \"%.*s\": not 1..%d "
@@ -94,25 +91,17 @@ sk_store_put_taste(sk_bulk *b, const char *snap, const char *id,
         b->failed = 1;
         return -1;
     }
-    for (i = 0; i < SK_TASTE_NFIELDS; i++) {
-        if (counts[2 * i] == 0 && counts[2 * i + 1] == 0) {
-            continue;       /* only what has history */
-        }
-        argv[argc] = names[i];
-        lens[argc++] = sk_taste_field(i, names[i]);
-        argv[argc] = vals[i];
-        lens[argc++] = sk_taste_value(counts[2 * i], counts[2 * i + 1],
-                                      vals[i]);
+    lens[2] = sk_taste_encode(counts, val, sizeof(val));
+    if (lens[2] == 0) {
+        return 0;           /* no history: no key (taste_stored.h) */
     }
-    if (argc == 2) {
-        return 0;
-    }
-    argv[0] = "HSET";
-    lens[0] = 4;
+    argv[0] = "SET";
+    lens[0] = 3;
     argv[1] = key;
     lens[1] = sk_key_taste(key, sizeof(key), b->s->opts.prefix, snap, id,
                            idlen);
-    return sk_bulk_append(b, argc, argv, lens);
+    argv[2] = val;
+    return sk_bulk_append(b, 3, argv, lens);
 }
 
 /*
@@ -202,57 +191,30 @@ sk_store_get_taste(sk_store *s, const char *snap, const char *id,
     size_t derrlen)
 {
     char         key[SK_KEY_MAX];
-    const char  *argv[2], *names[SK_TASTE_NFIELDS], *vals[SK_TASTE_NFIELDS];
-    size_t       nl[SK_TASTE_NFIELDS], vl[SK_TASTE_NFIELDS], i, n, off = 0;
+    const char  *argv[2];
     redisReply  *r;
     int          rc;
 
     sk_key_taste(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
-    argv[0] = "HGETALL";
+    argv[0] = "GET";
     argv[1] = key;
     r = sk_store_cmd(s, 2, argv, NULL);
     if (r == NULL) {
         return SK_STORE_IOERR;
     }
-    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 0) {
-        snprintf(s->err, sizeof(s->err), "HGETALL %s: unexpected reply", key);
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL) {
+        snprintf(s->err, sizeof(s->err), "GET %s: unexpected reply (not a "
+                 "string)", key);
         freeReplyObject(r);
         return SK_STORE_IOERR;
     }
-    n = r->elements / 2;
-    if (n > SK_TASTE_NFIELDS) {
-        snprintf(derr, derrlen, "%zu fields, at most %d expected", n,
-                 SK_TASTE_NFIELDS);
-        freeReplyObject(r);
-        *nfields = n;
-        memset(taste, 0, sizeof(*taste));
-        return SK_REC_MALFORMED;
-    }
     txt[0] = '\0';
-    for (i = 0; i < n; i++) {
-        redisReply *f = r->element[2 * i], *v = r->element[2 * i + 1];
-
-        names[i] = f->type == REDIS_REPLY_STRING ? f->str : "";
-        nl[i] = f->type == REDIS_REPLY_STRING ? f->len : 0;
-        vals[i] = v->type == REDIS_REPLY_STRING ? v->str : NULL;
-        vl[i] = vals[i] ? v->len : 0;
-        if (off + 1 < txtlen) {
-            off += sk_log_safe(txt + off, txtlen - off, names[i], nl[i]);
-            if (off + 1 < txtlen) {
-                txt[off++] = '=';
-                txt[off] = '\0';
-            }
-            if (vals[i] && off + 1 < txtlen) {
-                off += sk_log_safe(txt + off, txtlen - off, vals[i], vl[i]);
-            }
-            if (i + 1 < n && off + 1 < txtlen) {
-                txt[off++] = ' ';
-                txt[off] = '\0';
-            }
-        }
+    if (r->type == REDIS_REPLY_STRING) {
+        (void) sk_log_safe(txt, txtlen, r->str, r->len);
+        rc = sk_taste_decode(taste, r->str, r->len, nfields, derr, derrlen);
+    } else {
+        rc = sk_taste_decode(taste, NULL, 0, nfields, derr, derrlen);
     }
-    rc = sk_taste_decode(taste, names, nl, vals, vl, n, derr, derrlen);
-    *nfields = n;
     freeReplyObject(r);
     return rc;
 }

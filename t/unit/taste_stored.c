@@ -19,27 +19,31 @@
 static void
 test_roundtrip(void)
 {
-    char        names[SK_TASTE_NFIELDS][SK_TASTE_NAMEMAX];
-    char        vals[SK_TASTE_NFIELDS][SK_TASTE_VALMAX];
-    const char *np[SK_TASTE_NFIELDS], *vp[SK_TASTE_NFIELDS];
-    size_t      nl[SK_TASTE_NFIELDS], vl[SK_TASTE_NFIELDS];
+    uint32_t    counts[SK_TASTE_NFIELDS * 2];
+    char        buf[SK_TASTE_TEXTMAX], name[SK_TASTE_NAMEMAX];
     sk_taste    t;
     char        err[256];
+    size_t      len, n;
     int         i, same = 1;
 
+    ok(sk_taste_field(0, name) == 2 && strcmp(name, "g0") == 0
+       && sk_taste_field(49, name) == 3 && strcmp(name, "g49") == 0
+       && sk_taste_field(50, name) == 3 && strcmp(name, "h00") == 0
+       && sk_taste_field(73, name) == 3 && strcmp(name, "h23") == 0,
+       "entry names g0..g49, h00..h23");
+
     for (i = 0; i < SK_TASTE_NFIELDS; i++) {
-        nl[i] = sk_taste_field(i, names[i]);
-        vl[i] = sk_taste_value((uint32_t) i * 3, (uint32_t) i + 1, vals[i]);
-        np[i] = names[i];
-        vp[i] = vals[i];
+        counts[2 * i] = (uint32_t) i * 3;
+        counts[2 * i + 1] = (uint32_t) i + 1;
     }
-    ok(strcmp(names[0], "g0") == 0 && strcmp(names[49], "g49") == 0
-       && strcmp(names[50], "h00") == 0 && strcmp(names[73], "h23") == 0,
-       "field names g0..g49, h00..h23");
-    ok(strcmp(vals[2], "6:3") == 0, "value plays:skips");
-    ok(sk_taste_decode(&t, np, nl, vp, vl, SK_TASTE_NFIELDS, err,
-                       sizeof(err)) == SK_REC_OK, "all 74 fields decode");
-    for (i = 0; i < SK_N_GENRES; i++) {
+    counts[0] = 4294967295u;
+    len = sk_taste_encode(counts, buf, sizeof(buf));
+    ok(len > 0 && strncmp(buf, "g0=4294967295:1,g1=3:2,", 23) == 0
+       && strstr(buf, ",h23=219:74") == buf + len - 11,
+       "encoded in slot order, plays:skips");
+    ok(sk_taste_decode(&t, buf, len, &n, err, sizeof(err)) == SK_REC_OK
+       && n == SK_TASTE_NFIELDS, "all 74 entries decode (%s)", err);
+    for (i = 1; i < SK_N_GENRES; i++) {
         same &= t.genre[i][0] == i * 3 && t.genre[i][1] == i + 1;
     }
     for (i = 0; i < SK_HOURS; i++) {
@@ -47,39 +51,51 @@ test_roundtrip(void)
 
         same &= t.hour[i][0] == s * 3 && t.hour[i][1] == s + 1;
     }
-    ok(same, "... to the same counts");
+    ok(same && t.genre[0][0] == 4294967295.0f, "... to the same counts");
     ok(t.artist[0] < 0, "... with the artist unknown");
 
-    ok(sk_taste_decode(&t, np, nl, vp, vl, 0, err, sizeof(err)) == SK_REC_OK
-       && t.genre[3][0] == 0 && t.hour[5][1] == 0, "no field: all zeros");
+    memset(counts, 0, sizeof(counts));
+    ok(sk_taste_encode(counts, buf, sizeof(buf)) == 0 && buf[0] == '\0',
+       "no history: nothing to store");
+    counts[2 * 7 + 1] = 2;
+    counts[2 * (SK_N_GENRES + 9)] = 1;
+    len = sk_taste_encode(counts, buf, sizeof(buf));
+    ok(strcmp(buf, "g7=0:2,h09=1:0") == 0, "only what has history: %s",
+       buf);
+    ok(sk_taste_decode(&t, NULL, 0, &n, err, sizeof(err)) == SK_REC_OK
+       && n == 0 && t.genre[3][0] == 0 && t.hour[5][1] == 0,
+       "no key: all zeros");
 }
 
 static void
-bad(const char *name, const char *val, const char *want)
+bad(const char *val, const char *want)
 {
     sk_taste    t;
     char        err[256] = "";
-    size_t      nl = strlen(name), vl = strlen(val);
+    size_t      n;
     int         rc;
 
-    rc = sk_taste_decode(&t, &name, &nl, &val, &vl, 1, err, sizeof(err));
-    ok(rc == SK_REC_MALFORMED && strstr(err, want) != NULL,
-       "field %s refused: %s", name, err);
+    rc = sk_taste_decode(&t, val, strlen(val), &n, err, sizeof(err));
+    ok(rc == SK_REC_MALFORMED && strstr(err, want) != NULL
+       && t.genre[1][0] == 0, "refused: %s", err);
 }
 
 static void
 test_malformed(void)
 {
-    bad("g50", "1:1", "not g0..g49 or h00..h23");
-    bad("h24", "1:1", "\"h24\"");
-    bad("h7", "1:1", "\"h7\"");
-    bad("g07", "1:1", "\"g07\"");
-    bad("x1", "1:1", "\"x1\"");
-    bad("g7", "many:few", "value \"many:few\" is not \"plays:skips\"");
-    bad("g7", "3", "value \"3\"");
-    bad("g7", "-1:2", "value \"-1:2\"");
-    bad("g7", "1:99999999999", "value");
-    bad("h03", "1:2\n", "value \"1:2?\"");
+    bad("g1=5:5,g50=1:1", "entry 2 \"g50=1:1\": not g0..g49 or h00..h23");
+    bad("h24=1:1", "\"h24=1:1\"");
+    bad("h7=1:1", "\"h7=1:1\"");
+    bad("g07=1:1", "\"g07=1:1\"");
+    bad("x1=1:1", "\"x1=1:1\"");
+    bad("g7=many:few", "\"g7=many:few\"");
+    bad("g7=3", "\"g7=3\"");
+    bad("g7=-1:2", "\"g7=-1:2\"");
+    bad("g7=1:99999999999", "\"g7=1:99999999999\"");
+    bad("h03=1:2\n", "\"h03=1:2?\"");
+    bad("g1=1:2,", "entry 2 \"\"");
+    bad("g1=1:2,g1=3:4", "entry 2 \"g1=3:4\": repeated");
+    bad("g1=1:2 ,g2=1:1", "entry 1");
 }
 
 static void
