@@ -179,6 +179,10 @@ sub dump_snap {
     my $s = '';
     for my $k (@keys) {
         next if $k =~ /:meta$/;
+        if ($k =~ /:ut:/) {                 # the taste: a string
+            $s .= "$k " . $t->redis($port, 'GET', $k) . "\n";
+            next;
+        }
         my %x = @{ $t->redis($port, 'HGETALL', $k) };
         $s .= "$k " . join(',', map { "$_=$x{$_}" } sort keys %x) . "\n";
     }
