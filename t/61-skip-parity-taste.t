@@ -51,7 +51,7 @@ like($out, qr/^taste \Q$pfx\E:ut:\Q$users->[0]\E\n  (\d+ entries: |\(none: no hi
 like($out, qr/^\s+\d+\s+taste_genre_delta\s/m,
      '... and the taste features of the model');
 
-$t->write_conf(SkipModule::user() . <<'EOF');
+my $conf = SkipModule::user() . <<'EOF';
 events { worker_connections 1024; }
 http {
     skip_redis 127.0.0.1:%%REDIS_PORT%%;
@@ -86,6 +86,7 @@ http {
     }
 }
 EOF
+$t->write_conf($conf);
 $t->write_file('x', "x\n");
 $t->start_nginx;
 
@@ -276,6 +277,21 @@ my %reload = taste_of("$pfx2:ut:$u");
 is(join(' ', map { "$_=$reload{$_}" } sort keys %reload),
    join(' ', map { "$_=$live{$_}" } sort keys %live),
    'a reload counts the same taste as the live events did');
+
+# with the record cache: both records cached, the taste still rides along
+# (a GET alone), so the score stays the one with the taste
+$conf =~ s/skip_record_cache off;[^\n]*/skip_record_cache 4096 60s;/ or die;
+$t->write_conf($conf);
+$t->reload_nginx;
+my %c1 = ask($u, $tr2, 15, 4);
+my $g1 = SkipModule::calls($t, 'get');
+my $m1 = SkipModule::calls($t, 'hmget');
+my %c2 = ask($u, $tr2, 15, 4);
+is("$c1{source} $c2{source}", 'redis cache', 'record cache: the second '
+   . 'request has both records cached');
+is($c2{exact}, $c1{exact}, '... and the same score, with the taste');
+is(SkipModule::calls($t, 'hmget') - $m1, 0, '... no HMGET');
+ok(SkipModule::calls($t, 'get') - $g1 >= 1, '... the GET of the taste');
 
 my @problems = $t->log_problems;
 is(scalar @problems, 0, 'no alerts or crashes') or diag(join "\n", @problems);
