@@ -278,20 +278,24 @@ is(join(' ', map { "$_=$reload{$_}" } sort keys %reload),
    join(' ', map { "$_=$live{$_}" } sort keys %live),
    'a reload counts the same taste as the live events did');
 
-# with the record cache: both records cached, the taste still rides along
-# (a GET alone), so the score stays the one with the taste
+# with the record cache: the taste is cached with its user entry (the
+# worker caches tastes because a skip_model reads them), so a second
+# request needs no round trip at all and scores the cached taste, as
+# records are served up to their ttl old
 $conf =~ s/skip_record_cache off;[^\n]*/skip_record_cache 4096 60s;/ or die;
 $t->write_conf($conf);
 $t->reload_nginx;
+my $tv = $t->redis('GET', "$pfx2:ut:$u");
 my %c1 = ask($u, $tr2, 15, 4);
-my $g1 = SkipModule::calls($t, 'get');
+$t->redis('SET', "$pfx2:ut:$u", 'g0=1000:0,h15=0:1000');
 my $m1 = SkipModule::calls($t, 'hmget');
 my %c2 = ask($u, $tr2, 15, 4);
 is("$c1{source} $c2{source}", 'redis cache', 'record cache: the second '
    . 'request has both records cached');
-is($c2{exact}, $c1{exact}, '... and the same score, with the taste');
+is($c2{exact}, $c1{exact}, '... and the taste: the same score although '
+   . 'Redis changed');
 is(SkipModule::calls($t, 'hmget') - $m1, 0, '... no HMGET');
-ok(SkipModule::calls($t, 'get') - $g1 >= 1, '... the GET of the taste');
+$t->redis('SET', "$pfx2:ut:$u", $tv);
 
 my @problems = $t->log_problems;
 is(scalar @problems, 0, 'no alerts or crashes') or diag(join "\n", @problems);

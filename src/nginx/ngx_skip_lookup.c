@@ -74,12 +74,14 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     ngx_uint_t                i, n, valid, maybe;
     const char               *snap;
     ngx_skip_cache_entry_t   *e;
+    ngx_skip_cache_taste_t   *ct;
     ngx_skip_lookup_track_t  *t;
 
     lk->sent_usec = -1;
     lk->user_status = NGX_SKIP_REC_NONE;
     lk->taste_status = NGX_SKIP_REC_NONE;
     lk->taste_n = 0;
+    lk->fetch_taste = lk->want_taste;
     lk->want_user = 0;
     valid = 0;
 
@@ -134,6 +136,15 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
             lk->want_user = 0;
             lk->user_status = e->status;
             lk->user = e->rec.user;
+
+            ct = lk->want_taste ? ngx_skip_cache_taste(lk->cache, e) : NULL;
+
+            if (ct) {
+                lk->fetch_taste = 0;
+                lk->taste_status = ct->status;
+                lk->taste_n = ct->n;
+                lk->taste = ct->taste;
+            }
         }
     }
 
@@ -184,11 +195,10 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     }
 
     /*
-     * The taste is not cached: it rides along in the same pipeline, so a
-     * taste model pays no extra round trip, but one per request even when
-     * both records are cached.
+     * The taste rides along in the same pipeline (no extra round trip);
+     * cached with its user entry when the worker caches tastes.
      */
-    n += lk->want_taste ? 1 : 0;
+    n += lk->fetch_taste ? 1 : 0;
 
     if (n == 0) {
         lk->source = NGX_SKIP_SRC_CACHE;
@@ -283,7 +293,7 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
         k++;
     }
 
-    if (lk->want_taste) {
+    if (lk->fetch_taste) {
         /*
          * Last, so that the records' replies keep their places; every
          * genre, as the track's are not known before its record.
@@ -402,8 +412,16 @@ ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
         }
     }
 
-    if (lk->want_taste && k < n) {
+    if (lk->fetch_taste && k < n) {
         lk->taste_status = ngx_skip_lookup_decode_taste(lk, replies[k++]);
+
+        if (lk->taste_status != NGX_SKIP_REC_ERROR && lk->cache) {
+            /* with the user entry just stored or found fresh */
+            ngx_skip_cache_put_taste(lk->cache, lk->user_id.data,
+                                     lk->user_id.len, lk->gen,
+                                     lk->taste_status, lk->taste_n,
+                                     &lk->taste);
+        }
     }
 
     lk->source = NGX_SKIP_SRC_REDIS;

@@ -107,6 +107,7 @@ struct ngx_skip_lookup_s {
     sk_taste                    taste;
 
     /* private */
+    ngx_uint_t                  fetch_taste;  /* not from the cache */
     ngx_skip_redis_cmd_t       *cmd;
     ngx_event_t                 deadline;
     ngx_uint_t                  gen;         /* snapshot generation */
