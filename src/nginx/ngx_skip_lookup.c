@@ -12,7 +12,9 @@
  *                                       nothing left to ask -> CACHE
  *   not connected / breaker open     -> DISCONNECTED / BREAKER
  *   one pipelined send of the HMGETs -> reply (REDIS), lost connection
- *                                       (ERROR) or deadline (TIMEOUT)
+ *   (and the taste's GET, when the      (ERROR) or deadline (TIMEOUT)
+ *   model reads it and it is not
+ *   cached with the user)
  *
  * When the round trip fails, the tracks whose records were all in the
  * cache are still scored (ngx_skip_lookup_source says CACHE for them).

@@ -94,7 +94,9 @@ struct ngx_skip_lookup_s {
     ngx_str_t                   user_id;
     ngx_skip_lookup_track_t    *tracks;
     ngx_uint_t                  ntracks;
-    ngx_uint_t                  want_taste;  /* the model reads sk_taste */
+    ngx_uint_t                  want_taste;  /* the model reads sk_taste:
+                                                fetch it (GET, in the same
+                                                send) unless cached */
 
     /* results */
     ngx_uint_t                  source;      /* NGX_SKIP_SRC_* */
