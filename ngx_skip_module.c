@@ -115,6 +115,8 @@ static void *ngx_http_skip_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static void ngx_http_skip_prefetch_sweep(ngx_event_t *ev);
+static ngx_uint_t ngx_http_skip_models_read_taste(
+    ngx_http_skip_main_conf_t *smcf);
 static ngx_int_t ngx_http_skip_init_process(ngx_cycle_t *cycle);
 static void ngx_http_skip_exit_process(ngx_cycle_t *cycle);
 
@@ -511,6 +513,7 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
 
     lk = &ctx->lk;
     ngx_http_skip_lookup_init(r, lk, slcf);
+    lk->want_taste = (ctx->model->inputs & SK_INPUT_TASTE) != 0;
     lk->handler = ngx_http_skip_looked_up;
     lk->data = ctx;
     lk->tracks = &ctx->track;
@@ -795,7 +798,8 @@ ngx_http_skip_decide(ngx_http_skip_model_t *m, double threshold,
     res->scored = 0;
 
     if (source == NGX_SKIP_SRC_REDIS || source == NGX_SKIP_SRC_CACHE) {
-        res->score = sk_model_score(&m->model, &lk->user, &t->rec, skctx);
+        res->score = sk_model_score_ext(&m->model, &lk->user, &t->rec, skctx,
+                                        ngx_skip_lookup_taste(lk), NULL);
         res->scored = 1;
         res->decision = res->score >= threshold ? NGX_HTTP_SKIP_PLAY
                                                 : NGX_HTTP_SKIP_SKIP;
@@ -1529,6 +1533,24 @@ ngx_http_skip_worker_redis(ngx_http_request_t *r, ngx_str_t *prefix)
 }
 
 
+/* Whether a skip_model reads the listener's taste (then cache tastes). */
+static ngx_uint_t
+ngx_http_skip_models_read_taste(ngx_http_skip_main_conf_t *smcf)
+{
+    ngx_uint_t              i;
+    ngx_http_skip_model_t  *m;
+
+    m = smcf->models.elts;
+
+    for (i = 0; i < smcf->models.nelts; i++) {
+        if (m[i].inputs & SK_INPUT_TASTE) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
 
 static ngx_int_t
 ngx_http_skip_init_process(ngx_cycle_t *cycle)
@@ -1551,6 +1573,10 @@ ngx_http_skip_init_process(ngx_cycle_t *cycle)
         smcf->cache = ngx_skip_cache_create(smcf->cache_size, smcf->cache_ttl,
                                             smcf->cache_track_ttl, cycle->log);
         /* no cache is slower, not wrong */
+
+        if (smcf->cache && ngx_http_skip_models_read_taste(smcf)) {
+            (void) ngx_skip_cache_enable_taste(smcf->cache, cycle->log);
+        }
     }
 
     /* NULL (no memory) means every lookup falls back: still not fatal */

@@ -183,7 +183,7 @@ is($m->{training}{rows_used}, $m->{training}{train_rows},
 is($rc, 2, '--max-rows -1: usage error');
 like($err, qr/--max-rows -1/, '... naming the value');
 
-# --- taste and session features (trainer side only, for now) -------------------
+# --- taste and session features (the module and predict serve the taste only) ---
 ($rc, $out, $err) = run("$bin train --data $dir/data --name taste "
                         . "--features taste+session --model-dir $dir/models "
                         . "--json --quiet");
@@ -200,7 +200,7 @@ ok($e && abs($e->{metrics}{accuracy} - $j->{model}{accuracy}) < 1e-9,
 ($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "
                         . "--data $dir/data 101 $tracks[0]");
 is($rc, 1, 'predict refuses a model whose inputs it cannot give');
-like($err, qr/taste\.json: the model's features need the listener's taste and the session context/,
+like($err, qr/taste\.json: the model's features need the session context/,
      '... naming the file and what is missing');
 
 # --- the floor: on data without signal, never below the majority class ----------

@@ -108,7 +108,9 @@ for my $u (@users) {
     $bad++ unless $r->[0] == ($uplays{$u} // 0) && $r->[1] == ($uskips{$u} // 0);
 }
 is($bad, 0, 'every user record counts the dataset\'s labelled plays and skips');
-is($t->redis('DBSIZE'), @users + @tracks + 3, 'one hash per user and track; meta, snapshots, active');
+my %tasted = map { $_ => 1 } keys %uplays, keys %uskips;
+is($t->redis('DBSIZE'), @users + @tracks + keys(%tasted) + 3,
+   'one hash per user and track, a taste hash per user with history; meta, snapshots, active');
 
 # features get == what is in Redis: the stored form (records.h) is the
 # packed "b" plus the text counters and genre list; get shows every
@@ -177,6 +179,10 @@ sub dump_snap {
     my $s = '';
     for my $k (@keys) {
         next if $k =~ /:meta$/;
+        if ($k =~ /:ut:/) {                 # the taste: a string
+            $s .= "$k " . $t->redis($port, 'GET', $k) . "\n";
+            next;
+        }
         my %x = @{ $t->redis($port, 'HGETALL', $k) };
         $s .= "$k " . join(',', map { "$_=$x{$_}" } sort keys %x) . "\n";
     }

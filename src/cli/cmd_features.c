@@ -22,6 +22,7 @@
 #include "../core/records.h"
 #include "../store/store.h"
 #include "../core/store_scripts.h"
+#include "../core/taste_stored.h"
 
 const char feat_store_help[] =
 "Redis options (all subcommands):\n"
@@ -302,7 +303,7 @@ feat_load_model(sk_model *m, const char *path)
 
 static void
 print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
-    const sk_context *ctx)
+    const sk_context *ctx, const sk_taste *taste)
 {
     double               raw[SK_MAX_FEATURES];
     struct feature_node  x[SK_MAX_FEATURES + 2];
@@ -311,7 +312,7 @@ print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
 
     printf("model %s@%s\n", m->name, m->version);
     if (m->kind == SK_MODEL_LINEAR && m->lin) {
-        sk_features_raw(&m->plan, u, t, ctx, raw);
+        sk_features_raw_ext(&m->plan, u, t, ctx, taste, NULL, raw);
         sk_features_nodes(&m->plan, raw, m->bias, x);
         printf("  %-3s %-26s %14s %14s\n", "#", "feature", "raw",
                "standardised");
@@ -323,7 +324,7 @@ print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
         printf("  (built-in rule: play iff the track's genres meet the "
                "user's favourites)\n");
     }
-    score = sk_model_score(m, u, t, ctx);
+    score = sk_model_score_ext(m, u, t, ctx, taste, NULL);
     printf("score %.4f\n", score);
     printf("decision %s (threshold %.4g)\n",
            sk_model_decide(m, score) ? "play" : "skip", m->threshold);
@@ -345,6 +346,10 @@ feat_get(int argc, char **argv)
     sk_track_rec   t;
     sk_model       m;
     sk_context     ctx = { -1, -1, NULL };
+    sk_taste       taste;
+    size_t         tn = 0;
+    int            tsrc;
+    char           ttxt[SK_TASTE_TEXTMAX];
     const feat_opt opts[] = {
         { "--model", &model, NULL }, { "--hour", &hour, NULL },
         { "--position", &position, NULL }, { "--snapshot", &want, NULL },
@@ -384,6 +389,7 @@ feat_get(int argc, char **argv)
         ctx.position = n > SK_POSITION_MAX ? SK_POSITION_MAX : (int) n;
     }
     memset(&m, 0, sizeof(m));
+    sk_model_provide_inputs(SK_INPUT_TASTE);    /* read below, as the module */
     if (model && feat_load_model(&m, model) != 0) {
         return SK_EXIT_FAIL;
     }
@@ -410,6 +416,25 @@ feat_get(int argc, char **argv)
     if (urc != SK_REC_OK) {
         status = SK_EXIT_FAIL;
     }
+    tsrc = sk_store_get_taste(&s, snap, pos[0], &taste, &tn, ttxt,
+                              sizeof(ttxt), derr, sizeof(derr));
+    if (tsrc == SK_STORE_IOERR) {
+        sk_errorf(FEAT_CMD, "%s", s.err);
+        status = SK_EXIT_FAIL;
+        goto done;
+    }
+    sk_key_taste(key, sizeof(key), so.prefix, snap, pos[0], strlen(pos[0]));
+    printf("taste %s\n", key);
+    if (tsrc != SK_REC_OK) {
+        printf("  status            malformed: %s (taste features "
+               "abstain)\n", derr);
+    } else if (tn == 0) {
+        printf("  (none: %s)\n", urc == SK_REC_OK && (u.plays > 0 || u.skips > 0)
+               ? "not loaded, the taste features abstain"
+               : "no history");
+    } else {
+        printf("  %zu entries: %s\n", tn, ttxt);
+    }
     if (npos > 1) {
         trc = sk_store_get_track(&s, snap, pos[1], &t, tvals, tpres, derr,
                                  sizeof(derr));
@@ -433,7 +458,9 @@ feat_get(int argc, char **argv)
             printf("model: no vector: the module would use its fallback "
                    "decision\n");
         } else {
-            print_vector(&m, &u, &t, &ctx);
+            print_vector(&m, &u, &t, &ctx,
+                         sk_taste_usable(tsrc, tn, u.plays, u.skips)
+                         ? &taste : NULL);
         }
     }
 
@@ -886,7 +913,8 @@ static void
 help_event(FILE *out)
 {
     fprintf(out,
-"usage: skipctl features event [--ts MS] [--session ID] [--stream-cap N]\n"
+"usage: skipctl features event [--ts MS] [--session ID] [--hour H]\n"
+"                              [--stream-cap N]\n"
 "                              [REDIS OPTIONS] USER TRACK play|skip\n"
 "\n"
 "Apply one live play/skip event exactly as the nginx module's events\n"
@@ -898,6 +926,8 @@ help_event(FILE *out)
 "\n"
 "Options:\n"
 "  --ts MS          event time, ms since the epoch (default: now)\n"
+"  --hour H         its local hour 0..23, counted in the listener's taste\n"
+"                   as the module counts it (default: unknown, not counted)\n"
 "  --session ID     listening session; without it every event counts on\n"
 "                   its own (a Play as listened in full)\n"
 "  --stream-cap N   XADD MAXLEN ~ N (default 0: no cap; gc trims)\n"
@@ -914,7 +944,8 @@ feat_event(int argc, char **argv)
     sk_store_opts   so;
     sk_store        s;
     const char     *pos[3], *ts = NULL, *session = "", *cap = NULL;
-    const char     *args[10];
+    const char     *hour = "";
+    const char     *args[11];
     char            active[SK_KEY_MAX], events[SK_KEY_MAX], now[32];
     char            ttl[16], why[200];
     const char     *field;
@@ -924,7 +955,8 @@ feat_event(int argc, char **argv)
     int             npos, rc;
     const feat_opt  opts[] = {
         { "--ts", &ts, NULL }, { "--session", &session, NULL },
-        { "--stream-cap", &cap, NULL }, { NULL, NULL, NULL }
+        { "--stream-cap", &cap, NULL }, { "--hour", &hour, NULL },
+        { NULL, NULL, NULL }
     };
 
     sk_store_opts_init(&so);
@@ -942,8 +974,13 @@ feat_event(int argc, char **argv)
     if (check_id("user", pos[0]) != 0 || check_id("track", pos[1]) != 0
         || (session[0] && check_id("session", session) != 0)
         || (ts && feat_count("event", "--ts", ts) < 0)
-        || (cap && feat_count("event", "--stream-cap", cap) < 0))
+        || (cap && feat_count("event", "--stream-cap", cap) < 0)
+        || (hour[0] && feat_count("event", "--hour", hour) < 0))
     {
+        return SK_EXIT_USAGE;
+    }
+    if (hour[0] && atoi(hour) > 23) {
+        sk_errorf(FEAT_CMD, "event: --hour %s: a local hour 0..23", hour);
         return SK_EXIT_USAGE;
     }
     clock_gettime(CLOCK_REALTIME, &tv);
@@ -974,10 +1011,11 @@ feat_event(int argc, char **argv)
     args[7] = session;
     args[8] = ttl;
     args[9] = cap ? cap : "0";
+    args[10] = hour;
     if (feat_connect(&s, &so) != 0) {
         return SK_EXIT_FAIL;
     }
-    r = sk_store_eval(&s, sk_script_event, SK_SCRIPT_EVENT_NKEYS, 10, args);
+    r = sk_store_eval(&s, sk_script_event, SK_SCRIPT_EVENT_NKEYS, 11, args);
     if (r == NULL) {
         sk_errorf(FEAT_CMD, "event: %s", s.err);
         sk_store_close(&s);

@@ -21,6 +21,7 @@
 #include "../core/event_rule.h"
 #include "../data/history.h"
 #include "../data/labels.h"
+#include "../data/taste_hist.h"
 #include "../store/load_guard.h"
 #include "../core/model.h"
 #include "../store/store.h"
@@ -111,6 +112,7 @@ help_load(FILE *out)
 typedef struct {
     sk_dataset   ds;
     sk_history   h;
+    sk_taste_hist taste;           /* genre and hour counts per listener */
     int64_t      as_of;
     long         events;
     sk_read_stats sess;            /* sessions.jsonl, for the guard */
@@ -150,6 +152,29 @@ print_time(FILE *out, int64_t ms)
 
     sk_time_format(ms, 0, buf);
     fputs(buf, out);
+}
+
+/*
+ * The listener's taste (docs/taste-features.md) from the same labelled
+ * plays as the records, with the trainer's counting rules (taste_hist.c).
+ * No artist: the snapshot does not store artist counts (taste_stored.h).
+ */
+static int
+taste_add_rows(sk_taste_hist *th, const sk_dataset *ds, const sk_labels *l)
+{
+    size_t i;
+
+    if (sk_taste_hist_init(th, ds->n_users, 0) != 0) {
+        return -1;
+    }
+    for (i = 0; i < l->n; i++) {
+        const sk_labelled *r = &l->rows[i];
+
+        (void) sk_taste_hist_add(th, r->user, UINT32_MAX,
+                                 ds->tracks[r->track].genre_mask,
+                                 sk_labelled_hour(r), 0, r->label);
+    }
+    return 0;
 }
 
 static int
@@ -282,6 +307,12 @@ compute_records(load_data *d, const char *dir, int quiet, long skew_s)
         return -1;
     }
     sk_history_add_rows(&d->h, l.rows, l.n, -1);
+    if (taste_add_rows(&d->taste, &d->ds, &l) != 0) {
+        sk_errorf(FEAT_CMD, "load: out of memory for the taste of %zu users",
+                  d->ds.n_users);
+        sk_labels_free(&l);
+        return -1;
+    }
     if (!quiet) {
         fprintf(stderr, "skipctl features: %zu labelled plays from %ld "
                 "Play/Skip events (%ld unknown user, %ld unknown track)\n",
@@ -338,6 +369,7 @@ static void
 load_data_free(load_data *d)
 {
     sk_history_free(&d->h);
+    sk_taste_hist_free(&d->taste);
     sk_dataset_free(&d->ds);
 }
 
@@ -353,7 +385,11 @@ write_records(sk_store *s, const char *snap, const load_data *d, int batch)
     sk_bulk_init(&b, s, batch);
     for (i = 0; i < d->ds.n_users; i++) {
         n = snprintf(id, sizeof(id), "%" PRId64, d->ds.users[i].user_id);
-        if (sk_store_put_user(&b, snap, id, (size_t) n, &d->h.users[i]) != 0) {
+        if (sk_store_put_user(&b, snap, id, (size_t) n, &d->h.users[i]) != 0
+            || sk_store_put_taste(&b, snap, id, (size_t) n,
+                                  sk_taste_hist_totals(&d->taste,
+                                                       (uint32_t) i)) != 0)
+        {
             return -1;
         }
     }
@@ -427,6 +463,8 @@ feat_load(int argc, char **argv)
 
     t0 = now_s();
     memset(&m, 0, sizeof(m));
+    /* only its name is read: any model the module may serve is fine */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
     } else if (sk_model_load(&m, model, err, sizeof(err)) != 0) {
@@ -544,7 +582,7 @@ help_gc(FILE *out)
 "    meta is gone, older than the grace period.\n"
 "\n"
 "The active snapshot is never deleted.  Keys go with SCAN MATCH\n"
-"<prefix>:<snap>:[ut]:* and UNLINK in batches (Redis frees memory in the\n"
+"<prefix>:<snap>:[ut]*:* (records, taste) and UNLINK in batches (Redis frees memory in the\n"
 "background); the meta goes last, so an interrupted gc can just be run\n"
 "again.\n"
 "\n"

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "../data/history.h"
+#include "../data/taste_hist.h"
 #include "../core/model.h"
 
 static void
@@ -28,7 +29,10 @@ usage(FILE *out)
 "DIR/users.jsonl) starting TRACK (a track id of DIR/tracks.jsonl).  The\n"
 "user and track records are built from every session in DIR, as\n"
 "`skipctl features load` builds them for Redis, and scored with the\n"
-"function the nginx module calls.\n"
+"function the nginx module calls.  A model that reads the listener's\n"
+"taste gets the genre and hour counts of every session in DIR, as\n"
+"`skipctl features load` stores them, and no artist counts (the artist\n"
+"features abstain), as the module serves them (docs/taste-features.md).\n"
 "\n"
 "Output: \"score S\" (P(play), 6 decimals) and \"decision play|skip\".\n"
 "\n"
@@ -49,6 +53,55 @@ usage(FILE *out)
 "\n"
 "Exit status: 0 success, 1 failure (unknown user or track, bad files),\n"
 "2 usage error.\n");
+}
+
+/*
+ * The records and, when taste is not NULL, the listener's taste as the
+ * module gets them from a snapshot of DIR (cmd_features_load.c counts the
+ * same rows with the same rules).  0, or -1 with err.
+ */
+static int
+build_inputs(sk_history *h, const sk_dataset *ds, const char *dir,
+    uint32_t user, uint32_t track, int hour, sk_taste *taste, char *err,
+    size_t errlen)
+{
+    sk_labels     l;
+    sk_taste_hist th;
+    size_t        i;
+
+    if (sk_history_init(h, ds) != 0) {
+        snprintf(err, errlen, "out of memory for %zu users, %zu tracks",
+                 ds->n_users, ds->n_tracks);
+        return -1;
+    }
+    sk_labels_init(&l);
+    if (sk_labels_read(&l, ds, dir, NULL, NULL, err, errlen) != 0) {
+        sk_labels_free(&l);
+        return -1;
+    }
+    sk_history_add_rows(h, l.rows, l.n, -1);
+    if (taste != NULL) {
+        if (sk_taste_hist_init(&th, ds->n_users, 0) != 0) {
+            snprintf(err, errlen, "out of memory for the taste history");
+            sk_labels_free(&l);
+            return -1;
+        }
+        for (i = 0; i < l.n; i++) {
+            const sk_labelled *r = &l.rows[i];
+
+            if (r->user == user) {
+                (void) sk_taste_hist_add(&th, r->user, UINT32_MAX,
+                                         ds->tracks[r->track].genre_mask,
+                                         sk_labelled_hour(r), 0, r->label);
+            }
+        }
+        sk_taste_hist_get(&th, user, UINT32_MAX, ds->tracks[track].genre_mask,
+                          hour, -1, taste);
+        taste->artist[0] = -1;      /* not served (taste_stored.h) */
+        sk_taste_hist_free(&th);
+    }
+    sk_labels_free(&l);
+    return 0;
 }
 
 /* Weight of feature j (0-based; j == n: the bias) towards "play". */
@@ -82,6 +135,7 @@ cmd_predict(int argc, char **argv)
     sk_dataset    ds;
     sk_history    h;
     sk_context    ctx;
+    sk_taste      taste, *tp = NULL;
     double        score, raw[SK_MAX_FEATURES];
     cJSON        *r, *fa, *f;
 
@@ -139,6 +193,7 @@ cmd_predict(int argc, char **argv)
     ctx.position = (int) position;
     ctx.admit = NULL;
 
+    sk_model_provide_inputs(SK_INPUT_TASTE);    /* as the module does */
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
     } else if (sk_model_load(&m, model, err, sizeof(err)) != 0) {
@@ -162,14 +217,23 @@ cmd_predict(int argc, char **argv)
                   dir);
         goto done;
     }
-    if (sk_history_build(&h, &ds, dir, NULL, err, sizeof(err)) != 0) {
+    if (m.kind == SK_MODEL_LINEAR
+        && (sk_feature_plan_inputs(&m.plan) & SK_INPUT_TASTE))
+    {
+        tp = &taste;
+    }
+    if (build_inputs(&h, &ds, dir, (uint32_t) ui, (uint32_t) ti, ctx.hour,
+                     tp, err, sizeof(err)) != 0)
+    {
         sk_errorf("predict", "%s", err);
         goto done;
     }
 
-    score = sk_model_score(&m, &h.users[ui], &h.tracks[ti], &ctx);
+    score = sk_model_score_ext(&m, &h.users[ui], &h.tracks[ti], &ctx, tp,
+                               NULL);
     if (m.kind == SK_MODEL_LINEAR) {
-        sk_features_raw(&m.plan, &h.users[ui], &h.tracks[ti], &ctx, raw);
+        sk_features_raw_ext(&m.plan, &h.users[ui], &h.tracks[ti], &ctx, tp,
+                            NULL, raw);
     }
     if (json) {
         r = cJSON_CreateObject();

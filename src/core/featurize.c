@@ -541,11 +541,16 @@ extra_init(sk_extra *e, const sk_common *c, const sk_track_rec *t,
         e->g_min = mn;
         e->g_log_n = log1p(pn);
 
-        sk = nonneg(taste->artist[1]);
-        n = nonneg(taste->artist[0]) + sk;
-        r = (sk + TASTE_W_ARTIST * rg) / (n + TASTE_W_ARTIST);
-        e->a_delta = logit(r) - e->g_logit;
-        e->a_log_n = log1p(n);
+        if (taste->artist[0] < 0) {
+            /* unknown (the module has no artist counts: taste_stored.h) */
+            e->a_delta = e->a_log_n = NAN;
+        } else {
+            sk = nonneg(taste->artist[1]);
+            n = nonneg(taste->artist[0]) + sk;
+            r = (sk + TASTE_W_ARTIST * rg) / (n + TASTE_W_ARTIST);
+            e->a_delta = logit(r) - e->g_logit;
+            e->a_log_n = log1p(n);
+        }
 
         if (hour >= 0 && hour < SK_HOURS) {
             int    k;

@@ -28,6 +28,7 @@ int sk_snapshot_valid(const char *s, size_t len);
  *   <prefix>:<snap>:u:<user>     user record (hash)
  *   <prefix>:<snap>:t:<track>    track record (hash)
  *   <prefix>:<snap>:meta         snapshot metadata (hash)
+ *   <prefix>:<snap>:ut:<user>    the listener's taste (hash, taste_stored.h)
  */
 size_t sk_key_active(char *buf, size_t size, const char *prefix);
 size_t sk_key_user(char *buf, size_t size, const char *prefix,
@@ -36,5 +37,7 @@ size_t sk_key_track(char *buf, size_t size, const char *prefix,
     const char *snap, const char *id, size_t idlen);
 size_t sk_key_meta(char *buf, size_t size, const char *prefix,
     const char *snap);
+size_t sk_key_taste(char *buf, size_t size, const char *prefix,
+    const char *snap, const char *id, size_t idlen);
 
 #endif

@@ -306,7 +306,8 @@ parse_manifest(sk_model *m, const char *path, const char *text, int *solver,
         if (missing) {
             FAIL("the model's features need %s%s%s, which this program "
                  "does not provide (skipctl train and eval do; the module "
-                 "not yet: docs/taste-features.md)",
+                 "and skipctl predict serve the taste, not the session "
+                 "context yet: docs/taste-features.md)",
                  missing & SK_INPUT_TASTE ? "the listener's taste" : "",
                  missing == (SK_INPUT_TASTE | SK_INPUT_SESSION) ? " and " : "",
                  missing & SK_INPUT_SESSION ? "the session context" : "");

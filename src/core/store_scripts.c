@@ -14,6 +14,25 @@
 
 #include "store_scripts.h"
 
+/*
+ * The 50 user genres in index order (genres.c), "|"-separated: the taste
+ * fields are named by index ("g<i>", taste_stored.h) while the track hash
+ * lists genres by name.  t/unit/taste.c checks this against
+ * sk_genre_name().
+ */
+#define SK_LUA_GENRES                                                       \
+"adult standards|album rock|alternative metal|alternative rock|"            \
+"argentine rock|art rock|blues rock|brill building pop|c-pop|classic rock|" \
+"country rock|dance pop|europop|folk|folk rock|funk|hard rock|hoerspiel|"   \
+"italian adult pop|j-pop|latin|latin alternative|latin pop|latin rock|"     \
+"lounge|mandopop|mellow gold|metal|modern rock|motown|mpb|new romantic|"    \
+"new wave|new wave pop|permanent wave|pop|pop rock|post-teen pop|"          \
+"psychedelic rock|quiet storm|ranchera|regional mexican|rock|"              \
+"rock en espanol|roots rock|singer-songwriter|soft rock|soul|tropical|"     \
+"vocal jazz"
+
+const char sk_script_genres[] = SK_LUA_GENRES;
+
 /* Helpers shared by the event and hand-over scripts. */
 #define SK_LUA_APPLY                                                        \
 "local function valid_id(s)\n"                                              \
@@ -42,7 +61,61 @@
 "  end\n"                                                                   \
 "  return false\n"                                                          \
 "end\n"                                                                     \
-"local function apply(prefix, snap, user, track, dp, ds)\n"                 \
+"local GENRE = {}\n"                                                        \
+"do\n"                                                                      \
+"  local i = 0\n"                                                           \
+"  for g in string.gmatch('" SK_LUA_GENRES "', '[^|]+') do\n"               \
+"    GENRE[g] = i; i = i + 1\n"                                              \
+"  end\n"                                                                   \
+"end\n"                                                                     \
+"local SLOT = {}\n"                                                         \
+"for i = 0, 49 do SLOT['g' .. i] = true end\n"                              \
+"for h = 0, 23 do SLOT[string.format('h%02d', h)] = true end\n"             \
+"local function taste(prefix, snap, user, genres, hour, dp, ds)\n"          \
+"  local k = prefix .. ':' .. snap .. ':ut:' .. user\n"                     \
+"  local f = {}\n"                                                          \
+"  for g in string.gmatch(genres, '[^,]+') do\n"                            \
+"    if GENRE[g] then f[#f + 1] = 'g' .. GENRE[g] end\n"                    \
+"  end\n"                                                                   \
+"  if hour then f[#f + 1] = string.format('h%02d', hour) end\n"             \
+"  if #f == 0 then return end\n"                                            \
+"  local cur = redis.pcall('GET', k)\n"                                     \
+"  if type(cur) == 'table' then return end\n"                               \
+"  local c = {}\n"                                                          \
+"  if cur then\n"                                                           \
+"    for e in string.gmatch(cur, '[^,]+') do\n"                             \
+"      local nm, p, s = string.match(e, '^([gh]%d+)=(%d+):(%d+)$')\n"       \
+"      if not nm or not SLOT[nm] or c[nm] or #p > 10 or #s > 10 then\n"    \
+"        return\n"                                                          \
+"      end\n"                                                               \
+"      c[nm] = {tonumber(p), tonumber(s)}\n"                                \
+"    end\n"                                                                 \
+"  end\n"                                                                   \
+"  for _, nm in ipairs(f) do\n"                                             \
+"    local v = c[nm] or {0, 0}\n"                                           \
+"    c[nm] = {math.max(v[1] + dp, 0), math.max(v[2] + ds, 0)}\n"            \
+"  end\n"                                                                   \
+"  local out = {}\n"                                                        \
+"  local function put(nm)\n"                                                \
+"    local v = c[nm]\n"                                                     \
+"    if v and (v[1] > 0 or v[2] > 0) then\n"                                \
+"      out[#out + 1] = string.format('%s=%d:%d', nm, v[1], v[2])\n"         \
+"    end\n"                                                                 \
+"  end\n"                                                                   \
+"  for i = 0, 49 do put('g' .. i) end\n"                                    \
+"  for h = 0, 23 do put(string.format('h%02d', h)) end\n"                   \
+"  if #out == 0 then\n"                                                     \
+"    redis.call('DEL', k)\n"                                                \
+"  else\n"                                                                  \
+"    redis.call('SET', k, table.concat(out, ','))\n"                        \
+"  end\n"                                                                   \
+"end\n"                                                                     \
+"local function hour_of(h)\n"                                               \
+"  local v = tonumber(h or '')\n"                                           \
+"  if v and v >= 0 and v <= 23 and v == math.floor(v) then return v end\n"  \
+"  return nil\n"                                                            \
+"end\n"                                                                     \
+"local function apply(prefix, snap, user, track, dp, ds, hour)\n"           \
 "  local uk = prefix .. ':' .. snap .. ':u:' .. user\n"                     \
 "  local tk = prefix .. ':' .. snap .. ':t:' .. track\n"                    \
 "  local u = redis.call('HMGET', uk, 'fav', 'plays', 'skips',\n"            \
@@ -61,6 +134,7 @@
 "    add(tk, 'fan_plays', t[4], dp)\n"                                      \
 "    add(tk, 'fan_skips', t[5], ds)\n"                                      \
 "  end\n"                                                                   \
+"  taste(prefix, snap, user, t[1], hour, dp, ds)\n"                         \
 "  return 1\n"                                                              \
 "end\n"
 
@@ -93,6 +167,7 @@ SK_LUA_APPLY
 "local ttl = tonumber(ARGV[7] or '')\n"
 "if not ttl or ttl <= 0 then ttl = 7200 end\n"
 "local cap = tonumber(ARGV[8] or '') or 0\n"
+"local hour = hour_of(ARGV[9])\n"
 "local dp, ds = 0, 0\n"
 "if session == '' then\n"
 "  if kind == 'play' then dp = 1 else ds = 1 end\n"
@@ -114,7 +189,9 @@ SK_LUA_APPLY
 "if not valid_id(snap) then snap = '' end\n"
 "if dp == 0 and ds == 0 then return {snap, 0, 0, 0, ''} end\n"
 "local applied = 0\n"
-"if snap ~= '' then applied = apply(prefix, snap, user, track, dp, ds) end\n"
+"if snap ~= '' then\n"
+"  applied = apply(prefix, snap, user, track, dp, ds, hour)\n"
+"end\n"
 "local x = {'XADD', KEYS[2]}\n"
 "if cap > 0 then\n"
 "  x[#x + 1] = 'MAXLEN'; x[#x + 1] = '~'; x[#x + 1] = tostring(cap)\n"
@@ -124,6 +201,7 @@ SK_LUA_APPLY
 "  x[#x + 1] = v\n"
 "end\n"
 "if session ~= '' then x[#x + 1] = 's'; x[#x + 1] = session end\n"
+"if hour then x[#x + 1] = 'h'; x[#x + 1] = tostring(hour) end\n"
 "local id = redis.call(unpack(x))\n"
 "return {snap, dp, ds, applied, id}\n";
 
@@ -170,7 +248,7 @@ SK_LUA_APPLY
 "    local t = tonumber(f.ts)\n"
 "    if t and t > as_of and valid_id(f.u) and valid_id(f.t) then\n"
 "      local dp, ds = tonumber(f.dp) or 0, tonumber(f.ds) or 0\n"
-"      if apply(prefix, snap, f.u, f.t, dp, ds) > 0 then\n"
+"      if apply(prefix, snap, f.u, f.t, dp, ds, hour_of(f.h)) > 0 then\n"
 "        applied = applied + 1\n"
 "      end\n"
 "    end\n"

@@ -20,6 +20,7 @@
  *   ARGV[6] session id, or "" (then the event counts on its own)
  *   ARGV[7] open-play marker lifetime, seconds ("" = 7200)
  *   ARGV[8] stream cap: XADD MAXLEN ~ N ("" or "0" = no cap)
+ *   ARGV[9] local hour of the event 0..23 ("" or absent = unknown)
  *
  *   Follows the dataset's labelling rule per (session, track): the first
  *   Play counts as a play; a Skip turns it into a skip (plays -1,
@@ -29,10 +30,16 @@
  *   sk_history_add (history.c) counts a labelled play: user plays/skips
  *   and track plays/skips, plus user fav_plays/fav_skips and track
  *   fan_plays/fan_skips when the track's genres meet the user's
- *   favourites.  Only when BOTH records exist (the dataset drops plays of
- *   unknown users or tracks the same way); no record is ever created; a
- *   counter that does not parse is left alone.  Then journaled with
- *   XADD <prefix>:events * ts u t e dp ds [s], applied or not.
+ *   favourites; and the listener's taste (<snap>:ut:<user>,
+ *   taste_stored.h) as sk_taste_hist_add counts it: field g<i> of every
+ *   user genre of the track, h<hh> of the event's local hour when known
+ *   (the value rewritten in slot order, an entry back at 0:0 dropped, the
+ *   key deleted when none is left; it appears with the listener's first
+ *   counted play; a value that does not parse, or a key of another type,
+ *   is left alone).  Only when BOTH records exist (the
+ *   dataset drops plays of unknown users or tracks the same way); no
+ *   record is ever created; a counter that does not parse is left alone.  Then journaled with
+ *   XADD <prefix>:events * ts u t e dp ds [s] [h], applied or not.
  *
  *   Reply: array { active snapshot or "", dp, ds, applied, stream id or "" }
  *     dp, ds   the play/skip deltas (0, 0 for a repeat: nothing journaled)
@@ -79,6 +86,10 @@
 extern const char sk_script_event[];
 extern const char sk_script_handover[];
 extern const char sk_script_finish[];
+
+/* The genre names the scripts map to taste fields, "|"-separated in
+ * index order (for the unit test that checks them against genres.c). */
+extern const char sk_script_genres[];
 
 #define SK_SCRIPT_EVENT_NKEYS     2
 #define SK_SCRIPT_HANDOVER_NKEYS  3

@@ -25,7 +25,10 @@ typedef struct {
     float   genre[SK_N_GENRES][2];  /* [g][0] plays, [g][1] skips of tracks
                                        whose artist carries user genre g */
     float   hour[SK_HOURS][2];      /* by the local hour of the request */
-    float   artist[2];              /* of this track's artist */
+    float   artist[2];              /* of this track's artist; artist[0]
+                                       < 0: unknown (the module's case,
+                                       taste_stored.h), the artist
+                                       features then abstain */
 } sk_taste;
 
 typedef struct {

@@ -187,3 +187,13 @@ sk_taste_hist_get(const sk_taste_hist *th, uint32_t user, uint32_t artist,
         }
     }
 }
+
+const uint32_t *
+sk_taste_hist_totals(const sk_taste_hist *th, uint32_t user)
+{
+    if (user >= th->n_users) {
+        return NULL;
+    }
+    return th->gh + ((size_t) user * (th->nf + 1) + (size_t) th->nf)
+                    * SK_TASTE_SLOTS * 2;
+}

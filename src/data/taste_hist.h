@@ -57,4 +57,11 @@ int sk_taste_hist_add(sk_taste_hist *th, uint32_t user, uint32_t artist,
 void sk_taste_hist_get(const sk_taste_hist *th, uint32_t user,
     uint32_t artist, uint64_t genres, int hour, int except, sk_taste *out);
 
+/*
+ * The total counts of user, [slot][0] plays, [slot][1] skips over the
+ * SK_TASTE_SLOTS genre and hour slots (what `skipctl features load`
+ * stores, taste_stored.h), or NULL for an unknown user.
+ */
+const uint32_t *sk_taste_hist_totals(const sk_taste_hist *th, uint32_t user);
+
 #endif

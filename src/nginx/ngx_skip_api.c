@@ -405,6 +405,7 @@ ngx_http_skip_api_body(ngx_http_request_t *r)
 
     lk = &ctx->lk;
     ngx_http_skip_lookup_init(r, lk, slcf);
+    lk->want_taste = (ctx->model->inputs & SK_INPUT_TASTE) != 0;
     lk->handler = ngx_http_skip_api_looked_up;
     lk->data = ctx;
     lk->user_id = ctx->user;

@@ -43,9 +43,57 @@ ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl, ngx_msec_t track_ttl,
 }
 
 
+ngx_int_t
+ngx_skip_cache_enable_taste(ngx_skip_cache_t *cache, ngx_log_t *log)
+{
+    if (cache->tastes == NULL) {
+        cache->tastes = ngx_calloc((cache->mask + 1) * NGX_SKIP_CACHE_WAYS
+                                   * sizeof(ngx_skip_cache_taste_t), log);
+    }
+
+    return cache->tastes ? NGX_OK : NGX_ERROR;
+}
+
+
+ngx_skip_cache_taste_t *
+ngx_skip_cache_taste(ngx_skip_cache_t *cache, ngx_skip_cache_entry_t *e)
+{
+    if (cache->tastes == NULL || !e->taste) {
+        return NULL;
+    }
+
+    return &cache->tastes[e - cache->entries];
+}
+
+
+void
+ngx_skip_cache_put_taste(ngx_skip_cache_t *cache, u_char *id, size_t len,
+    ngx_uint_t gen, ngx_int_t status, size_t n, const sk_taste *taste)
+{
+    ngx_skip_cache_taste_t  *ct;
+    ngx_skip_cache_entry_t  *e;
+
+    if (cache->tastes == NULL) {
+        return;
+    }
+
+    e = ngx_skip_cache_get(cache, NGX_SKIP_CACHE_USER, id, len, gen);
+    if (e == NULL) {
+        return;
+    }
+
+    ct = &cache->tastes[e - cache->entries];
+    ct->status = status;
+    ct->n = n;
+    ct->taste = *taste;
+    e->taste = 1;
+}
+
+
 void
 ngx_skip_cache_destroy(ngx_skip_cache_t *cache)
 {
+    ngx_free(cache->tastes);
     ngx_free(cache->entries);
     ngx_free(cache);
 }
@@ -134,6 +182,7 @@ ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
     victim->gen = gen;
     victim->status = status;
     victim->kind = (u_char) kind;
+    victim->taste = 0;              /* a new user record: refetch it */
     victim->len = (u_char) len;
     ngx_memcpy(victim->id, id, len);
 

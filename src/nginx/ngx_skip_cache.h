@@ -24,6 +24,7 @@
 
 #include "../core/keys.h"
 #include "../core/records.h"
+#include "../core/taste.h"
 
 
 #define NGX_SKIP_CACHE_USER   0
@@ -35,6 +36,7 @@ typedef struct {
     ngx_uint_t     gen;            /* snapshot generation */
     ngx_int_t      status;         /* SK_REC_OK / _MISSING / _MALFORMED */
     u_char         kind;
+    u_char         taste;          /* a user's: its taste is cached too */
     u_char         len;            /* 0: empty slot */
     u_char         id[SK_ID_MAX];
     union {
@@ -44,8 +46,22 @@ typedef struct {
 } ngx_skip_cache_entry_t;
 
 
+/*
+ * The listener's taste (docs/taste-features.md) of a cached user entry, in
+ * an array beside the entries, allocated only when a model reads it: 600
+ * bytes an entry that models without taste need not pay.  It lives and
+ * expires with its user entry.
+ */
+typedef struct {
+    ngx_int_t      status;         /* SK_REC_OK / SK_REC_MALFORMED */
+    size_t         n;              /* entries of the stored value */
+    sk_taste       taste;
+} ngx_skip_cache_taste_t;
+
+
 typedef struct {
     ngx_skip_cache_entry_t  *entries;
+    ngx_skip_cache_taste_t  *tastes;     /* NULL: tastes not cached */
     ngx_uint_t               mask;       /* number of sets - 1 */
     ngx_msec_t               ttl[2];     /* by NGX_SKIP_CACHE_USER/TRACK */
 } ngx_skip_cache_t;
@@ -62,6 +78,20 @@ void ngx_skip_cache_destroy(ngx_skip_cache_t *cache);
 /* A fresh entry of this generation, or NULL. */
 ngx_skip_cache_entry_t *ngx_skip_cache_get(ngx_skip_cache_t *cache,
     ngx_uint_t kind, u_char *id, size_t len, ngx_uint_t gen);
+
+/* Cache tastes too (per worker, when a model reads them).  NGX_ERROR: no
+ * memory, tastes are then fetched every time (slower, not wrong). */
+ngx_int_t ngx_skip_cache_enable_taste(ngx_skip_cache_t *cache,
+    ngx_log_t *log);
+
+/* The taste cached with the fresh user entry e, or NULL. */
+ngx_skip_cache_taste_t *ngx_skip_cache_taste(ngx_skip_cache_t *cache,
+    ngx_skip_cache_entry_t *e);
+
+/* Attach a taste to the fresh user entry of id (none: nothing cached). */
+void ngx_skip_cache_put_taste(ngx_skip_cache_t *cache, u_char *id,
+    size_t len, ngx_uint_t gen, ngx_int_t status, size_t n,
+    const sk_taste *taste);
 
 /* Store a record (rec may be NULL unless status is SK_REC_OK). */
 void ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,

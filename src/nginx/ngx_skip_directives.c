@@ -143,6 +143,7 @@ ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_skip_main_conf_t *smcf = conf;
 
+    int                     rc;
     char                    err[1024];
     u_char                 *p;
     ngx_int_t               index;
@@ -185,15 +186,24 @@ ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_memzero(m, sizeof(ngx_http_skip_model_t));
     m->name = value[1];
 
-    /* the model and its manifest are checked now: nginx -t says why */
-    if (sk_model_load(&m->model, (const char *) path.data, err, sizeof(err))
-        != 0)
-    {
+    /*
+     * the model and its manifest are checked now: nginx -t says why.  The
+     * lookup fetches the listener's taste for the models that read it
+     * (docs/taste-features.md); the session context it does not serve yet.
+     * Only here: an admission model is scored without either.
+     */
+    sk_model_provide_inputs(SK_INPUT_TASTE);
+    rc = sk_model_load(&m->model, (const char *) path.data, err, sizeof(err));
+    sk_model_provide_inputs(0);
+
+    if (rc != 0) {
         smcf->models.nelts--;
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "skip_model \"%V\": %s",
                            &value[1], err);
         return NGX_CONF_ERROR;
     }
+
+    m->inputs = sk_feature_plan_inputs(&m->model.plan);
 
     if (m->model.target != SK_TARGET_SKIP) {
         sk_model_free(&m->model);

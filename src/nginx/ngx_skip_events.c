@@ -92,7 +92,7 @@
 
 
 /* EVALSHA sha numkeys 2 keys + 8 args */
-#define NGX_HTTP_SKIP_EVENTS_ARGC  (3 + SK_SCRIPT_EVENT_NKEYS + 8)
+#define NGX_HTTP_SKIP_EVENTS_ARGC  (3 + SK_SCRIPT_EVENT_NKEYS + 9)
 
 
 static ngx_int_t ngx_http_skip_events_handler(ngx_http_request_t *r);
@@ -515,6 +515,7 @@ ngx_http_skip_events_send_one(ngx_http_skip_events_ctx_t *ctx,
     int                         argc;
     u_char                      ms[NGX_INT64_LEN + 1];
     u_char                      sess[NGX_INT64_LEN + 1];
+    u_char                      hour[NGX_INT_T_LEN];
     size_t                      lens[NGX_HTTP_SKIP_EVENTS_ARGC];
     const char                 *argv[NGX_HTTP_SKIP_EVENTS_ARGC];
     ngx_skip_redis_argv_t       cmd;
@@ -553,6 +554,7 @@ ngx_http_skip_events_send_one(ngx_http_skip_events_ctx_t *ctx,
                              ngx_sprintf(sess, "%L", ev->session_id) - sess);
     ngx_http_skip_events_arg("", 0);         /* marker TTL: the default */
     ngx_http_skip_events_arg("0", 1);        /* no stream cap: gc trims */
+    ngx_http_skip_events_arg(hour, ngx_sprintf(hour, "%d", ev->hour) - hour);
 
 #undef ngx_http_skip_events_arg
 

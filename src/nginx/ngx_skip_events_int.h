@@ -43,6 +43,7 @@ typedef struct {
     int64_t                      session_id;
     long                         line;         /* in the body, from 1 */
     sk_event_type                type;
+    int                          hour;         /* local, for the taste */
     char                         track[SK_ID_LEN + 1];
     u_char                       user[NGX_INT64_LEN + 1];
     size_t                       user_len;

@@ -14,6 +14,7 @@
 #include "../core/dataset.h"
 #include "../core/event_rule.h"
 #include "../core/keys.h"
+#include "../core/timeparse.h"
 #include "ngx_skip_events_int.h"
 #include "ngx_skip_prom.h"
 
@@ -233,6 +234,8 @@ ngx_http_skip_events_parse(ngx_http_request_t *r,
         }
 
         ev->ts_ms = row.event.ts_ms;
+        /* the hour the trainer counts the play under (labels.c) */
+        ev->hour = sk_time_local_hour(row.event.ts_ms, row.event.tz_min);
         ev->user_id = row.event.user_id;
         ev->session_id = row.event.session_id;
         ev->line = row.line;

@@ -12,7 +12,9 @@
  *                                       nothing left to ask -> CACHE
  *   not connected / breaker open     -> DISCONNECTED / BREAKER
  *   one pipelined send of the HMGETs -> reply (REDIS), lost connection
- *                                       (ERROR) or deadline (TIMEOUT)
+ *   (and the taste's GET, when the      (ERROR) or deadline (TIMEOUT)
+ *   model reads it and it is not
+ *   cached with the user)
  *
  * When the round trip fails, the tracks whose records were all in the
  * cache are still scored (ngx_skip_lookup_source says CACHE for them).
@@ -25,6 +27,7 @@
 #include "ngx_skip_lookup.h"
 #include "ngx_skip_lookup_int.h"
 #include "ngx_skip_prom.h"
+#include "../core/taste_stored.h"
 
 
 ngx_str_t  ngx_skip_sources[] = {
@@ -47,6 +50,8 @@ ngx_str_t  ngx_skip_sources[] = {
 static ngx_int_t ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n);
 static void ngx_skip_lookup_reply(void *data, redisReply **replies,
     ngx_uint_t n);
+static ngx_int_t ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk,
+    redisReply *reply);
 static void ngx_skip_lookup_deadline(ngx_event_t *ev);
 
 
@@ -56,10 +61,14 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     ngx_uint_t                i, n, valid, maybe;
     const char               *snap;
     ngx_skip_cache_entry_t   *e;
+    ngx_skip_cache_taste_t   *ct;
     ngx_skip_lookup_track_t  *t;
 
     lk->sent_usec = -1;
     lk->user_status = NGX_SKIP_REC_NONE;
+    lk->taste_status = NGX_SKIP_REC_NONE;
+    lk->taste_n = 0;
+    lk->fetch_taste = lk->want_taste;
     lk->want_user = 0;
     valid = 0;
 
@@ -122,6 +131,15 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
             lk->want_user = 0;
             lk->user_status = e->status;
             lk->user = e->rec.user;
+
+            ct = lk->want_taste ? ngx_skip_cache_taste(lk->cache, e) : NULL;
+
+            if (ct) {
+                lk->fetch_taste = 0;
+                lk->taste_status = ct->status;
+                lk->taste_n = ct->n;
+                lk->taste = ct->taste;
+            }
         }
     }
 
@@ -170,6 +188,17 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     for (i = 0; i < lk->ntracks; i++) {
         n += lk->tracks[i].want;
     }
+
+    /*
+     * The taste rides along in the same pipeline (no extra round trip);
+     * cached with its user entry when the worker caches tastes.  Not yet
+     * routed on a cluster: there its features abstain (training means).
+     */
+    if (lk->cluster) {
+        lk->fetch_taste = 0;
+    }
+
+    n += lk->fetch_taste ? 1 : 0;
 
     if (n == 0) {
         lk->source = NGX_SKIP_SRC_CACHE;
@@ -278,6 +307,24 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
         k++;
     }
 
+    if (lk->fetch_taste) {
+        /*
+         * Last, so that the records' replies keep their places; every
+         * genre, as the track's are not known before its record.
+         */
+        h[k].argv[0] = "GET";
+        h[k].lens[0] = 3;
+        h[k].argv[1] = (const char *) h[k].key;
+        h[k].lens[1] = sk_key_taste((char *) h[k].key, SK_KEY_MAX,
+                                    (const char *) lk->prefix, lk->snap,
+                                    (const char *) lk->user_id.data,
+                                    lk->user_id.len);
+        cmds[k].argc = 2;
+        cmds[k].argv = h[k].argv;
+        cmds[k].lens = h[k].lens;
+        k++;
+    }
+
     lk->cmd = ngx_skip_redis_send(lk->redis, cmds, k, ngx_skip_lookup_reply,
                                   lk);
 
@@ -383,6 +430,18 @@ ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
         }
     }
 
+    if (lk->fetch_taste && k < n) {
+        lk->taste_status = ngx_skip_lookup_decode_taste(lk, replies[k++]);
+
+        if (lk->taste_status != NGX_SKIP_REC_ERROR && lk->cache) {
+            /* with the user entry just stored or found fresh */
+            ngx_skip_cache_put_taste(lk->cache, lk->user_id.data,
+                                     lk->user_id.len, lk->gen,
+                                     lk->taste_status, lk->taste_n,
+                                     &lk->taste);
+        }
+    }
+
     lk->source = NGX_SKIP_SRC_REDIS;
     lk->handler(lk);
 }
@@ -464,6 +523,72 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     }
 
     return rc;
+}
+
+
+/* The GET of the taste -> SK_REC_OK / SK_REC_MALFORMED / ERROR. */
+static ngx_int_t
+ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk, redisReply *reply)
+{
+    char       err[256], key[SK_KEY_MAX];
+    ngx_int_t  rc;
+
+    if (reply->type == REDIS_REPLY_NIL) {
+        /* no key: no history, or not loaded (ngx_skip_lookup_taste) */
+        return sk_taste_decode(&lk->taste, NULL, 0, &lk->taste_n, err,
+                               sizeof(err));
+    }
+
+    if (reply->type != REDIS_REPLY_STRING) {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* e.g. WRONGTYPE: a key someone wrote by hand */
+            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
+
+            ngx_skip_warn(lk->connection->log, 0, "skip: Redis error to GET "
+                          "of the taste: %s (its features abstain)", err);
+
+        } else {
+            ngx_skip_warn(lk->connection->log, 0, "skip: unexpected Redis "
+                          "reply of type %d to GET of the taste",
+                          reply->type);
+        }
+
+        return NGX_SKIP_REC_ERROR;
+    }
+
+    err[0] = '\0';
+
+    rc = sk_taste_decode(&lk->taste, reply->str, reply->len, &lk->taste_n,
+                         err, sizeof(err));
+
+    if (rc == SK_REC_MALFORMED) {
+        if (sk_key_taste(key, sizeof(key), (const char *) lk->prefix,
+                         lk->snap, (const char *) lk->user_id.data,
+                         lk->user_id.len)
+            == 0)
+        {
+            key[0] = '\0';
+        }
+
+        ngx_skip_warn(lk->connection->log, 0, "skip: malformed taste %s: %s "
+                      "(its features abstain)", key, err);
+    }
+
+    return rc;
+}
+
+
+const sk_taste *
+ngx_skip_lookup_taste(ngx_skip_lookup_t *lk)
+{
+    if (!lk->want_taste
+        || !sk_taste_usable((int) lk->taste_status, lk->taste_n,
+                            lk->user.plays, lk->user.skips))
+    {
+        return NULL;
+    }
+
+    return &lk->taste;
 }
 
 

@@ -35,6 +35,7 @@
 
 #include "../core/keys.h"
 #include "../core/records.h"
+#include "../core/taste.h"
 #include "ngx_skip_cache.h"
 #include "ngx_skip_cluster.h"
 #include "ngx_skip_redis.h"
@@ -61,8 +62,11 @@ extern ngx_str_t  ngx_skip_sources[];
 #define NGX_SKIP_REC_BADID   -101    /* invalid id: never looked up */
 #define NGX_SKIP_REC_NONE    -102    /* not fetched (the lookup failed) */
 
-/* Most tracks one lookup takes (the API's skip_api_max_tracks bound). */
-#define NGX_SKIP_LOOKUP_MAX_TRACKS  (NGX_SKIP_REDIS_MAXCMDS - 1)
+/*
+ * Most tracks one lookup takes (the API's skip_api_max_tracks bound): the
+ * pipeline also carries the user's HMGET and the taste's GET.
+ */
+#define NGX_SKIP_LOOKUP_MAX_TRACKS  (NGX_SKIP_REDIS_MAXCMDS - 2)
 
 
 typedef struct ngx_skip_lookup_s  ngx_skip_lookup_t;
@@ -93,6 +97,9 @@ struct ngx_skip_lookup_s {
     ngx_str_t                   user_id;
     ngx_skip_lookup_track_t    *tracks;
     ngx_uint_t                  ntracks;
+    ngx_uint_t                  want_taste;  /* the model reads sk_taste:
+                                                fetch it (GET, in the same
+                                                send) unless cached */
 
     /* results */
     ngx_uint_t                  source;      /* NGX_SKIP_SRC_* */
@@ -100,8 +107,12 @@ struct ngx_skip_lookup_s {
     ngx_uint_t                  want_user;
     sk_user_rec                 user;
     ngx_msec_int_t              sent_usec;   /* -1: no round trip */
+    ngx_int_t                   taste_status;  /* SK_REC_* / NGX_SKIP_REC_* */
+    size_t                      taste_n;     /* entries the value had */
+    sk_taste                    taste;
 
     /* private */
+    ngx_uint_t                  fetch_taste;  /* not from the cache */
     ngx_skip_redis_cmd_t       *cmd;
 
     /* private, on a cluster (ngx_skip_lookup_cluster.c) */
@@ -127,6 +138,14 @@ void ngx_skip_lookup_cancel(ngx_skip_lookup_t *lk);
  * DISCONNECTED, BREAKER).
  */
 ngx_uint_t ngx_skip_lookup_source(ngx_skip_lookup_t *lk, ngx_uint_t i);
+
+/*
+ * The listener's taste to score with (docs/taste-features.md), or NULL:
+ * not wanted, not fetched (the round trip failed), malformed, or absent
+ * although the user record has history.  NULL makes the taste features
+ * abstain; it never fails a prediction.
+ */
+const sk_taste *ngx_skip_lookup_taste(ngx_skip_lookup_t *lk);
 
 /* A monotonic clock in microseconds, for lookup latencies only. */
 ngx_msec_int_t ngx_skip_lookup_usec(void);

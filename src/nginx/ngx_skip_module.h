@@ -34,6 +34,7 @@ typedef struct {
     ngx_str_t                  label;       /* "name@version" */
     ngx_uint_t                 metrics;     /* index for ngx_skip_prom */
     sk_model                   model;
+    unsigned                   inputs;      /* SK_INPUT_* the model reads */
 } ngx_http_skip_model_t;
 
 

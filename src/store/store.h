@@ -21,6 +21,7 @@
 
 #include "../core/keys.h"
 #include "../core/records.h"
+#include "../core/taste.h"
 
 #define SK_STORE_DEFAULT_HOST     "127.0.0.1"
 #define SK_STORE_DEFAULT_PORT     6379
@@ -196,6 +197,25 @@ int sk_store_put_user(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const sk_user_rec *u);
 int sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
     size_t idlen, const sk_track_rec *t);
+
+/*
+ * Queue SET <prefix>:<snap>:ut:<id> with the stored taste of counts (the
+ * SK_TASTE_SLOTS [plays, skips] pairs of taste_hist.h); nothing when no
+ * slot has history (taste_stored.h).
+ */
+int sk_store_put_taste(sk_bulk *b, const char *snap, const char *id,
+    size_t idlen, const uint32_t *counts);
+
+/*
+ * GET the taste of user id in snapshot snap and decode it
+ * (taste_stored.h): *nfields entries, the value (control bytes as '?') in
+ * txt.  SK_REC_OK (also for an absent key: *nfields 0), SK_REC_MALFORMED
+ * (why in derr), or SK_STORE_IOERR (s->err, also for a key of another
+ * type).
+ */
+int sk_store_get_taste(sk_store *s, const char *snap, const char *id,
+    sk_taste *taste, size_t *nfields, char *txt, size_t txtlen, char *derr,
+    size_t derrlen);
 
 /*
  * Read one record of snapshot snap (its stored form, records.h) and decode

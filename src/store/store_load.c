@@ -9,6 +9,7 @@
 
 #include "store.h"
 #include "../core/store_scripts.h"
+#include "../core/taste_stored.h"
 
 /* HSET key f1 v1 ... with the stored values (binary: lens given). */
 static int
@@ -73,6 +74,34 @@ sk_store_put_track(sk_bulk *b, const char *snap, const char *id,
     sk_track_rec_pack(t, vals, lens);
     return put_record(b, key, klen, sk_track_stored, SK_TRACK_NSTORED, vals,
                       lens);
+}
+
+int
+sk_store_put_taste(sk_bulk *b, const char *snap, const char *id,
+    size_t idlen, const uint32_t *counts)
+{
+    char        key[SK_KEY_MAX], val[SK_TASTE_TEXTMAX];
+    const char *argv[3];
+    size_t      lens[3];
+
+    if (!sk_id_valid(id, idlen)) {
+        snprintf(b->s->err, sizeof(b->s->err), "user id \"%.*s\": not 1..%d "
+                 "characters of [A-Za-z0-9_.-]", (int) (idlen > 80 ? 80 : idlen),
+                 id, SK_ID_MAX);
+        b->failed = 1;
+        return -1;
+    }
+    lens[2] = sk_taste_encode(counts, val, sizeof(val));
+    if (lens[2] == 0) {
+        return 0;           /* no history: no key (taste_stored.h) */
+    }
+    argv[0] = "SET";
+    lens[0] = 3;
+    argv[1] = key;
+    lens[1] = sk_key_taste(key, sizeof(key), b->s->opts.prefix, snap, id,
+                           idlen);
+    argv[2] = val;
+    return sk_bulk_append(b, 3, argv, lens);
 }
 
 /*
@@ -154,6 +183,40 @@ sk_store_get_track(sk_store *s, const char *snap, const char *id,
 
     sk_key_track(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
     return get_record(s, key, 1, vals, present, t, derr, derrlen);
+}
+
+int
+sk_store_get_taste(sk_store *s, const char *snap, const char *id,
+    sk_taste *taste, size_t *nfields, char *txt, size_t txtlen, char *derr,
+    size_t derrlen)
+{
+    char         key[SK_KEY_MAX];
+    const char  *argv[2];
+    redisReply  *r;
+    int          rc;
+
+    sk_key_taste(key, sizeof(key), s->opts.prefix, snap, id, strlen(id));
+    argv[0] = "GET";
+    argv[1] = key;
+    r = sk_store_cmd(s, 2, argv, NULL);
+    if (r == NULL) {
+        return SK_STORE_IOERR;
+    }
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL) {
+        snprintf(s->err, sizeof(s->err), "GET %s: unexpected reply (not a "
+                 "string)", key);
+        freeReplyObject(r);
+        return SK_STORE_IOERR;
+    }
+    txt[0] = '\0';
+    if (r->type == REDIS_REPLY_STRING) {
+        (void) sk_log_safe(txt, txtlen, r->str, r->len);
+        rc = sk_taste_decode(taste, r->str, r->len, nfields, derr, derrlen);
+    } else {
+        rc = sk_taste_decode(taste, NULL, 0, nfields, derr, derrlen);
+    }
+    freeReplyObject(r);
+    return rc;
 }
 
 redisReply *

@@ -287,8 +287,11 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
         return -1;
     }
 
-    /* The snapshot id is validated, so the pattern has no glob chars. */
-    n = snprintf(pattern, sizeof(pattern), "%s:%s:[ut]:*", s->opts.prefix,
+    /*
+     * The snapshot id is validated, so the pattern has no glob chars.
+     * "[ut]*:" takes u:, t: and ut: (the taste, taste_stored.h), not meta.
+     */
+    n = snprintf(pattern, sizeof(pattern), "%s:%s:[ut]*:*", s->opts.prefix,
                  snap);
     if (n < 0 || (size_t) n >= sizeof(pattern)) {
         snprintf(s->err, sizeof(s->err), "key too long");
