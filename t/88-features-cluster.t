@@ -40,8 +40,12 @@ my @sizes = map { $t->redis($_, 'DBSIZE') } @prim;
 ok(!grep({ $_ < 50 } @sizes), "keys on every primary: @sizes");
 my $total = 0;
 $total += $_ for @sizes;
-is($total, @$users + scalar(@$tracks) + 3,
-   'users + tracks + meta, active, snapshots: nothing else, nothing lost');
+# a taste key per user with labelled history (docs/taste-features.md)
+my $tastes = 0;
+$tastes += scalar @{ $t->redis($_, 'KEYS', "skip:$snap1:ut:*") } for @prim;
+ok($tastes > 0 && $tastes <= @$users, "taste keys: $tastes of " . scalar(@$users) . ' users');
+is($total, @$users + scalar(@$tracks) + $tastes + 3,
+   'users + tracks + tastes + meta, active, snapshots: nothing else, nothing lost');
 
 # the same records as one Redis: the model's score through features get
 srand(3);
