@@ -39,6 +39,7 @@
 #include "src/nginx/ngx_skip_cache.h"
 #include "src/nginx/ngx_skip_conf.h"
 #include "src/nginx/ngx_skip_directives.h"
+#include "src/nginx/ngx_skip_events.h"
 #include "src/nginx/ngx_skip_ledger.h"
 #include "src/nginx/ngx_skip_lookup.h"
 #include "src/nginx/ngx_skip_module.h"
@@ -1355,6 +1356,9 @@ ngx_http_skip_init_main_conf(ngx_conf_t *cf, void *conf)
         smcf->cluster_conf.read_replicas = smcf->redis_read_replicas;
         smcf->cluster_conf.node = smcf->redis_conf;
         smcf->cluster_conf.refresh = 1000;
+
+        /* skip_events: a connection per primary for events and WAIT */
+        smcf->cluster_conf.events = ngx_http_skip_events_used(cf);
     }
 
     return NGX_CONF_OK;
@@ -1530,6 +1534,20 @@ ngx_http_skip_worker_redis(ngx_http_request_t *r, ngx_str_t *prefix)
     }
 
     return smcf->redis;
+}
+
+
+ngx_skip_cluster_t *
+ngx_http_skip_worker_cluster(ngx_http_request_t *r,
+    ngx_msec_t *connect_timeout)
+{
+    ngx_http_skip_main_conf_t  *smcf;
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_skip_module);
+
+    *connect_timeout = smcf->redis_connect_timeout;
+
+    return smcf->cluster;
 }
 
 

@@ -37,7 +37,9 @@ const char feat_store_help[] =
 "  --cluster         Redis Cluster: --redis is any node (a seed); commands\n"
 "                    go to the primary of their key, loads pipeline per\n"
 "                    primary, gc SCANs every primary, activate is a checked\n"
-"                    SET (no event replay); `features event` is refused\n";
+"                    SET (no event replay); `features event` is refused;\n"
+"                    live events are journaled by the module and applied\n"
+"                    by `features apply`\n";
 
 static void
 help_main(FILE *out)
@@ -58,6 +60,7 @@ help_main(FILE *out)
 "  activate  make another complete snapshot active (rollback)\n"
 "  gc        delete old and abandoned snapshots, trim the event stream\n"
 "  event     apply one live play/skip event (as the module does)\n"
+"  apply     a Redis Cluster's journaled events into the records\n"
 "  script    print one of the store's Lua scripts or its SHA1\n"
 "\n"
 "Run `skipctl features SUBCOMMAND --help` for its options.\n"
@@ -1100,7 +1103,7 @@ cmd_features(int argc, char **argv)
     } subs[] = {
         { "load", feat_load }, { "get", feat_get }, { "set", feat_set },
         { "status", feat_status }, { "activate", feat_activate },
-        { "gc", feat_gc }, { "event", feat_event },
+        { "gc", feat_gc }, { "event", feat_event }, { "apply", feat_apply },
         { "script", feat_script }, { NULL, NULL }
     };
     int i;

@@ -1,7 +1,7 @@
 /*
  * Internals shared by the `skipctl features` subcommands
  * (cmd_features.c: dispatch, get, set, status, activate;
- *  cmd_features_load.c: load and gc).
+ *  cmd_features_load.c: load and gc; cmd_features_apply.c: apply).
  */
 #ifndef SKIP_CMD_FEATURES_H
 #define SKIP_CMD_FEATURES_H
@@ -43,6 +43,9 @@ extern const char feat_store_help[];
 
 int feat_load(int argc, char **argv);
 int feat_gc(int argc, char **argv);
+
+/* cmd_features_apply.c: the events journal of a cluster into records */
+int feat_apply(int argc, char **argv);
 
 /* gc with explicit settings (also run by `load --keep N`). */
 int feat_gc_run(sk_store *s, long keep, long grace_s, long events_keep_s,

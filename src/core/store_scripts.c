@@ -369,3 +369,7 @@ sk_script_sha1(const char *body, char hex[41])
 {
     sk_sha1_hex(body, strlen(body), hex);
 }
+
+/* The shared Lua helpers alone, for the cluster applier's script
+ * (store_scripts_cluster.c): the same add/meets/taste code. */
+const char sk_script_lua_apply[] = SK_LUA_APPLY;

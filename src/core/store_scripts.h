@@ -87,6 +87,10 @@ extern const char sk_script_event[];
 extern const char sk_script_handover[];
 extern const char sk_script_finish[];
 
+/* The Lua helpers the event and hand-over scripts share (valid_id, fmt,
+ * add, meets, taste, hour_of, apply), for store_scripts_cluster.c. */
+extern const char sk_script_lua_apply[];
+
 /* The genre names the scripts map to taste fields, "|"-separated in
  * index order (for the unit test that checks them against genres.c). */
 extern const char sk_script_genres[];

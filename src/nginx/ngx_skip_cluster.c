@@ -56,6 +56,15 @@ typedef struct {
     u_char                     name[NGX_SOCKADDR_STRLEN];
     ngx_skip_redis_t          *rd;
     ngx_skip_cluster_t        *cluster;
+
+    /*
+     * skip_events on a cluster: a second connection to each primary, for
+     * the journal scripts and their WAIT (WAIT blocks the connection it is
+     * sent on, and it must be the one that wrote: lookups never queue
+     * behind it).  Created when a map names the node a primary.
+     */
+    ngx_skip_redis_conf_t      ev_conf;
+    ngx_skip_redis_t          *ev;
 } ngx_skip_cluster_node_t;
 
 
@@ -107,6 +116,7 @@ static void ngx_skip_cluster_active_done(void *data, redisReply **replies,
     ngx_uint_t n);
 static ngx_uint_t ngx_skip_cluster_check_degraded(ngx_skip_cluster_t *cl);
 static void ngx_skip_cluster_park(ngx_skip_cluster_t *cl);
+static void ngx_skip_cluster_events_nodes(ngx_skip_cluster_t *cl);
 
 
 ngx_skip_cluster_t *
@@ -180,6 +190,10 @@ ngx_skip_cluster_destroy(ngx_skip_cluster_t *cl)
     for (i = 0; i < cl->nnodes; i++) {
         if (cl->nodes[i]->rd) {
             ngx_skip_redis_destroy(cl->nodes[i]->rd);
+        }
+
+        if (cl->nodes[i]->ev) {
+            ngx_skip_redis_destroy(cl->nodes[i]->ev);
         }
 
         ngx_free(cl->nodes[i]);
@@ -365,6 +379,33 @@ ngx_skip_cluster_route(ngx_skip_cluster_t *cl, ngx_uint_t slot)
 
 
 ngx_skip_redis_t *
+ngx_skip_cluster_route_events(ngx_skip_cluster_t *cl, ngx_uint_t slot)
+{
+    ngx_uint_t         i;
+    ngx_skip_redis_t  *rd;
+
+    if (!cl->has_map) {
+        return NULL;
+    }
+
+    /* always the primary: the journal is written, never read, here */
+    i = cl->primary[slot];
+
+    if (i != NGX_SKIP_CLUSTER_NONE) {
+        rd = cl->nodes[i]->ev;
+
+        if (rd && ngx_skip_redis_ready(rd) == NGX_OK) {
+            return rd;
+        }
+    }
+
+    ngx_skip_cluster_soon(cl);
+
+    return NULL;
+}
+
+
+ngx_skip_redis_t *
 ngx_skip_cluster_redirect(ngx_skip_cluster_t *cl, sk_redirect *r)
 {
     ngx_uint_t                i;
@@ -445,6 +486,10 @@ ngx_skip_cluster_timer(ngx_event_t *ev)
     for (i = 0; i < cl->nnodes; i++) {
         if (cl->nodes[i]->rd) {
             ngx_skip_redis_check(cl->nodes[i]->rd);
+        }
+
+        if (cl->nodes[i]->ev) {
+            ngx_skip_redis_check(cl->nodes[i]->ev);
         }
     }
 
@@ -542,6 +587,10 @@ ngx_skip_cluster_map_done(void *data, redisReply **replies, ngx_uint_t n)
 
     cl->has_map = 1;
     ngx_skip_cluster_park(cl);
+
+    if (cl->conf->events) {
+        ngx_skip_cluster_events_nodes(cl);
+    }
     cl->degraded = ngx_skip_cluster_check_degraded(cl);
 
     ngx_http_skip_metrics_cluster(NGX_HTTP_SKIP_METRICS_CL_MAP, 1);
@@ -721,6 +770,52 @@ ngx_skip_cluster_park(ngx_skip_cluster_t *cl)
             /* (the node whose reply this is stays: we are in its handler) */
             ngx_skip_redis_park(cl->nodes[i]->rd);
         }
+    }
+}
+
+
+/*
+ * The events connections follow the primaries: one to each node the map
+ * names a primary (created on first sight: it connects in the
+ * background, so the first events after a failover may find it not
+ * ready yet and are answered 503), none to the others.
+ */
+static void
+ngx_skip_cluster_events_nodes(ngx_skip_cluster_t *cl)
+{
+    u_char                    primary[NGX_SKIP_CLUSTER_MAX_NODES];
+    ngx_uint_t                s, i;
+    ngx_skip_cluster_node_t  *node;
+
+    ngx_memzero(primary, sizeof(primary));
+
+    for (s = 0; s < SK_CLUSTER_SLOTS; s++) {
+        if (cl->primary[s] != NGX_SKIP_CLUSTER_NONE) {
+            primary[cl->primary[s]] = 1;
+        }
+    }
+
+    for (i = 0; i < cl->nnodes; i++) {
+        node = cl->nodes[i];
+
+        if (!primary[i]) {
+            if (node->ev) {
+                ngx_skip_redis_park(node->ev);
+            }
+
+            continue;
+        }
+
+        if (node->ev) {
+            ngx_skip_redis_unpark(node->ev);
+            continue;
+        }
+
+        node->ev_conf = node->conf;
+        node->ev_conf.readonly = 0;
+
+        /* NULL (no memory): that primary's events are answered 503 */
+        node->ev = ngx_skip_redis_create(cl->cycle, &node->ev_conf);
     }
 }
 

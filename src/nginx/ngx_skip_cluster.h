@@ -36,6 +36,8 @@ typedef struct {
     /* password, prefix, timeouts, breaker: every node connection's */
     ngx_skip_redis_conf_t      node;
     ngx_msec_t                 refresh;    /* slot map and active pointer */
+    ngx_uint_t                 events;     /* skip_events: connections to
+                                              the primaries for events */
 } ngx_skip_cluster_conf_t;
 
 
@@ -58,6 +60,13 @@ const char *ngx_skip_cluster_snapshot(ngx_skip_cluster_t *cl,
  * asked for again soon (a failover may be under way).
  */
 ngx_skip_redis_t *ngx_skip_cluster_route(ngx_skip_cluster_t *cl,
+    ngx_uint_t slot);
+
+/*
+ * skip_events: the events connection of the slot's primary (never a
+ * replica), NULL when it is not connected: the event is answered 503.
+ */
+ngx_skip_redis_t *ngx_skip_cluster_route_events(ngx_skip_cluster_t *cl,
     ngx_uint_t slot);
 
 /*

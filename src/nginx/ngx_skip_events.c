@@ -107,11 +107,6 @@ static void ngx_http_skip_events_reply(void *data, redisReply **replies,
 static void ngx_http_skip_events_deadline(ngx_event_t *ev);
 static void ngx_http_skip_events_detach(ngx_http_skip_events_ctx_t *ctx);
 static void ngx_http_skip_events_cleanup(void *data);
-static void ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx);
-static void ngx_http_skip_events_unavailable(ngx_http_skip_events_ctx_t *ctx,
-    const char *why);
-static void ngx_http_skip_events_refused(ngx_http_skip_events_ctx_t *ctx,
-    long line, const char *why, size_t len);
 static void ngx_http_skip_events_finalize(ngx_http_skip_events_ctx_t *ctx,
     ngx_int_t rc);
 static ngx_int_t ngx_http_skip_events_respond_str(ngx_http_request_t *r,
@@ -322,6 +317,8 @@ ngx_http_skip_events_body(ngx_http_request_t *r)
     ngx_int_t                         rc;
     ngx_str_t                         out;
     ngx_uint_t                        i;
+    ngx_msec_t                        connect_timeout;
+    ngx_skip_cluster_t               *cl;
     ngx_http_cleanup_t               *cln;
     ngx_http_skip_events_ctx_t       *ctx;
     ngx_http_skip_events_loc_conf_t  *elcf;
@@ -367,10 +364,16 @@ ngx_http_skip_events_body(ngx_http_request_t *r)
     ctx->redis = ngx_http_skip_worker_redis(r, &ctx->prefix);
 
     if (ctx->redis == NULL) {
-        /* NULL also on a Redis Cluster: events there are not built yet */
-        ngx_http_skip_events_unavailable(ctx, "no single-server skip_redis "
-                                         "configured (events are not "
-                                         "supported on a Redis Cluster)");
+        cl = ngx_http_skip_worker_cluster(r, &connect_timeout);
+
+        if (cl) {
+            /* journaled per shard, applied by skipctl features apply */
+            ngx_http_skip_events_cluster(ctx, cl, elcf->timeout,
+                                         connect_timeout);
+            return;
+        }
+
+        ngx_http_skip_events_unavailable(ctx, "no skip_redis configured");
         return;
     }
 
@@ -720,7 +723,7 @@ ngx_http_skip_events_cleanup(void *data)
 /* ---- answers ----------------------------------------------------------- */
 
 
-static void
+void
 ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx)
 {
     u_char                     *out, *p;
@@ -796,7 +799,7 @@ ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx)
 }
 
 
-static void
+void
 ngx_http_skip_events_unavailable(ngx_http_skip_events_ctx_t *ctx,
     const char *why)
 {
@@ -843,7 +846,7 @@ done:
  * before it in the batch may be stored; resending the batch without the
  * named line is safe (a stored event counts nothing the second time).
  */
-static void
+void
 ngx_http_skip_events_refused(ngx_http_skip_events_ctx_t *ctx, long line,
     const char *why, size_t len)
 {
@@ -1010,6 +1013,18 @@ ngx_http_skip_events_add_header(ngx_http_request_t *r, const char *name,
 
 
 /* ---- configuration ----------------------------------------------------- */
+
+
+ngx_uint_t
+ngx_http_skip_events_used(ngx_conf_t *cf)
+{
+    ngx_http_skip_events_main_conf_t  *emcf;
+
+    emcf = ngx_http_conf_get_module_main_conf(cf,
+                                              ngx_http_skip_events_module);
+
+    return emcf->used;
+}
 
 
 char *

@@ -15,6 +15,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_skip_cluster.h"
 #include "ngx_skip_redis.h"
 
 
@@ -29,6 +30,17 @@ char *ngx_http_skip_events_conf(ngx_conf_t *cf, ngx_command_t *cmd,
  */
 ngx_skip_redis_t *ngx_http_skip_worker_redis(ngx_http_request_t *r,
     ngx_str_t *prefix);
+
+/*
+ * Also from ngx_skip_module.c: the calling worker's Redis Cluster client
+ * (NULL without "skip_redis ... cluster") and skip_redis_connect_timeout.
+ */
+ngx_skip_cluster_t *ngx_http_skip_worker_cluster(ngx_http_request_t *r,
+    ngx_msec_t *connect_timeout);
+
+/* Whether some location is a skip_events handler (for the cluster's
+ * events connections). */
+ngx_uint_t ngx_http_skip_events_used(ngx_conf_t *cf);
 
 /*
  * Also used by the prediction API (ngx_skip_api.c): the request body read

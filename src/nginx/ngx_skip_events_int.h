@@ -14,6 +14,7 @@
 
 #include "../core/dataset.h"
 #include "../core/keys.h"
+#include "ngx_skip_cluster.h"
 #include "ngx_skip_redis.h"
 
 
@@ -84,6 +85,10 @@ struct ngx_http_skip_events_ctx_s {
     size_t                          active_len;
     u_char                          events_key[SK_KEY_MAX];
     size_t                          events_len;
+
+    void                           *cluster_state;  /* heap, while a
+                                                       cluster batch waits
+                                                       (events_cluster) */
 };
 
 
@@ -96,6 +101,21 @@ struct ngx_http_skip_events_ctx_s {
 ngx_int_t ngx_http_skip_events_parse(ngx_http_request_t *r,
     ngx_http_skip_events_ctx_t *ctx, u_char *body, size_t len,
     ngx_uint_t max, ngx_msec_t max_skew, ngx_str_t *out);
+
+/* The answers (ngx_skip_events.c); each ends the request once. */
+void ngx_http_skip_events_succeed(ngx_http_skip_events_ctx_t *ctx);
+void ngx_http_skip_events_unavailable(ngx_http_skip_events_ctx_t *ctx,
+    const char *why);
+void ngx_http_skip_events_refused(ngx_http_skip_events_ctx_t *ctx,
+    long line, const char *why, size_t len);
+
+/*
+ * On a Redis Cluster (ngx_skip_events_cluster.c): journal the batch's
+ * Play/Skip events on their shards' primaries, WAIT for a replica, then
+ * answer (or leave the request waiting for the replies).
+ */
+void ngx_http_skip_events_cluster(ngx_http_skip_events_ctx_t *ctx,
+    ngx_skip_cluster_t *cl, ngx_msec_t timeout, ngx_msec_t connect_timeout);
 
 /* s as a JSON string body (no quotes) into p..last; returns the end */
 u_char *ngx_http_skip_events_json_str(u_char *p, u_char *last,

@@ -50,8 +50,6 @@ ngx_str_t  ngx_skip_sources[] = {
 static ngx_int_t ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n);
 static void ngx_skip_lookup_reply(void *data, redisReply **replies,
     ngx_uint_t n);
-static ngx_int_t ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk,
-    redisReply *reply);
 static void ngx_skip_lookup_deadline(ngx_event_t *ev);
 
 
@@ -190,14 +188,10 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     }
 
     /*
-     * The taste rides along in the same pipeline (no extra round trip);
-     * cached with its user entry when the worker caches tastes.  Not yet
-     * routed on a cluster: there its features abstain (training means).
+     * The taste rides along in the same pipeline (no extra round trip;
+     * on a cluster its GET goes to its key's node with the HMGETs);
+     * cached with its user entry when the worker caches tastes.
      */
-    if (lk->cluster) {
-        lk->fetch_taste = 0;
-    }
-
     n += lk->fetch_taste ? 1 : 0;
 
     if (n == 0) {
@@ -431,19 +425,25 @@ ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
     }
 
     if (lk->fetch_taste && k < n) {
-        lk->taste_status = ngx_skip_lookup_decode_taste(lk, replies[k++]);
-
-        if (lk->taste_status != NGX_SKIP_REC_ERROR && lk->cache) {
-            /* with the user entry just stored or found fresh */
-            ngx_skip_cache_put_taste(lk->cache, lk->user_id.data,
-                                     lk->user_id.len, lk->gen,
-                                     lk->taste_status, lk->taste_n,
-                                     &lk->taste);
-        }
+        ngx_skip_lookup_take_taste(lk, replies[k++]);
     }
 
     lk->source = NGX_SKIP_SRC_REDIS;
     lk->handler(lk);
+}
+
+
+void
+ngx_skip_lookup_take_taste(ngx_skip_lookup_t *lk, redisReply *reply)
+{
+    lk->taste_status = ngx_skip_lookup_decode_taste(lk, reply);
+
+    if (lk->taste_status != NGX_SKIP_REC_ERROR && lk->cache) {
+        /* with the user entry just stored or found fresh */
+        ngx_skip_cache_put_taste(lk->cache, lk->user_id.data,
+                                 lk->user_id.len, lk->gen,
+                                 lk->taste_status, lk->taste_n, &lk->taste);
+    }
 }
 
 
@@ -527,7 +527,7 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
 
 
 /* The GET of the taste -> SK_REC_OK / SK_REC_MALFORMED / ERROR. */
-static ngx_int_t
+ngx_int_t
 ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk, redisReply *reply)
 {
     char       err[256], key[SK_KEY_MAX];

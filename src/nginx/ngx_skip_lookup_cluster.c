@@ -9,6 +9,10 @@
  * so the request waits for the slowest node, once: one round trip, as on
  * one Redis.
  *
+ * The listener's taste (GET <snap>:ut:<user>, when the model reads it) is
+ * one more key, routed like the records: usually a third node, still in
+ * the same round trip.
+ *
  * Per key, not per lookup:
  *   - its node is down, not connected yet, or its breaker is open: the
  *     key is not asked (fail-open), the others still are;
@@ -49,7 +53,8 @@ struct ngx_skip_lookup_part_s {
     ngx_uint_t                  late;       /* no answer by the deadline */
     ngx_uint_t                  hops;
     ngx_uint_t                  n;
-    ngx_uint_t                  rec[1];     /* 0: the user, i + 1: track i */
+    ngx_uint_t                  rec[1];     /* 0: the user, i + 1: track i,
+                                               ntracks + 1: the taste */
 };
 
 
@@ -70,7 +75,8 @@ ngx_skip_lookup_cluster_start(ngx_skip_lookup_t *lk)
     ngx_uint_t         i, k, g, nrec, ngroups, *recs, *start, *count;
     ngx_skip_redis_t  *rd, **group, **routed;
 
-    nrec = lk->ntracks + 1;
+    /* the user, the tracks, the taste */
+    nrec = lk->ntracks + 2;
 
     lk->parts = NULL;
     lk->pending = 0;
@@ -96,7 +102,10 @@ ngx_skip_lookup_cluster_start(ngx_skip_lookup_t *lk)
     ngroups = 0;
 
     for (i = 0; i < nrec; i++) {
-        if (i == 0 ? !lk->want_user : !lk->tracks[i - 1].want) {
+        if (i == 0 ? !lk->want_user
+            : i == nrec - 1 ? !lk->fetch_taste
+            : !lk->tracks[i - 1].want)
+        {
             continue;
         }
 
@@ -105,6 +114,12 @@ ngx_skip_lookup_cluster_start(ngx_skip_lookup_t *lk)
                               (const char *) lk->prefix, lk->snap,
                               (const char *) lk->user_id.data,
                               lk->user_id.len);
+
+        } else if (i == nrec - 1) {
+            len = sk_key_taste((char *) lk->keys + i * SK_KEY_MAX,
+                               SK_KEY_MAX, (const char *) lk->prefix,
+                               lk->snap, (const char *) lk->user_id.data,
+                               lk->user_id.len);
 
         } else {
             len = sk_key_track((char *) lk->keys + i * SK_KEY_MAX, SK_KEY_MAX,
@@ -233,9 +248,23 @@ ngx_skip_lookup_part_send(ngx_skip_lookup_t *lk, ngx_skip_redis_t *rd,
         ngx_memcpy(h[i].key, lk->keys + rec[i] * SK_KEY_MAX,
                    lk->key_lens[rec[i]]);
 
-        ngx_skip_lookup_hmget(&cmds[k++], &h[i], lk->key_lens[rec[i]],
-                              rec[i] == 0 ? sk_user_stored : sk_track_stored,
-                              SK_REC_NFETCH);
+        if (rec[i] == lk->ntracks + 1) {
+            /* the taste: every genre (the tracks' are not known yet) */
+            h[i].argv[0] = "GET";
+            h[i].lens[0] = 3;
+            h[i].argv[1] = (const char *) h[i].key;
+            h[i].lens[1] = lk->key_lens[rec[i]];
+            cmds[k].argc = 2;
+            cmds[k].argv = h[i].argv;
+            cmds[k].lens = h[i].lens;
+            k++;
+
+        } else {
+            ngx_skip_lookup_hmget(&cmds[k++], &h[i], lk->key_lens[rec[i]],
+                                  rec[i] == 0 ? sk_user_stored
+                                              : sk_track_stored,
+                                  SK_REC_NFETCH);
+        }
 
         part->rec[i] = rec[i];
     }
@@ -330,6 +359,11 @@ ngx_skip_lookup_take(ngx_skip_lookup_t *lk, ngx_uint_t rec,
     redisReply *reply)
 {
     ngx_skip_lookup_track_t  *t;
+
+    if (rec == lk->ntracks + 1) {
+        ngx_skip_lookup_take_taste(lk, reply);
+        return;
+    }
 
     if (rec == 0) {
         lk->user_status = ngx_skip_lookup_decode(lk, reply,

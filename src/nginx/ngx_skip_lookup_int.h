@@ -35,6 +35,14 @@ ngx_int_t ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     ngx_uint_t kind, ngx_str_t *id, void *rec);
 
 /*
+ * The taste's GET reply: decoded into lk->taste / taste_status (and
+ * cached with the user entry); decode_taste only decodes.
+ */
+void ngx_skip_lookup_take_taste(ngx_skip_lookup_t *lk, redisReply *reply);
+ngx_int_t ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk,
+    redisReply *reply);
+
+/*
  * On a cluster: NGX_AGAIN when commands left (the caller arms the
  * deadline; lk->handler runs once all parts answered or at the deadline),
  * NGX_OK with lk->source set when no node could be asked.

@@ -138,6 +138,54 @@ void sk_store_pin(sk_store *s, int node);
  */
 int sk_store_wait_replicas(sk_store *s);
 
+/*
+ * The events journal's applier (store_apply.c) needs replies from many
+ * nodes at once: n commands, each to its key's primary (one server: all
+ * to it), written to every node before any reply is read.  replies[i] is
+ * the reply to cmds[i], error replies included (MOVED too: the caller
+ * decides); free each with freeReplyObject.  0, or -1 with s->err (an
+ * I/O failure or a cross-slot command) and no reply kept.
+ */
+typedef struct {
+    int           argc;
+    const char  **argv;
+    const size_t *lens;
+} sk_cmd;
+
+int sk_store_pipeline(sk_store *s, int n, const sk_cmd *cmds,
+    redisReply **replies);
+
+/* WAIT 1 on every primary that has replicas: each write this client made
+ * is on a replica too.  0, or -1 with s->err naming the node. */
+int sk_store_wait_one(sk_store *s);
+
+/* SCRIPT LOAD body on every primary (one server: on it), so that a
+ * pipeline of EVALSHA meets no NOSCRIPT.  0 or -1. */
+int sk_store_script_load_all(sk_store *s, const char *body);
+
+
+/* ---- the events journal of a cluster (store_apply.c) ---------------- */
+
+typedef struct {
+    long  read;                    /* journal entries looked at */
+    long  applied;                 /* counted: after as_of, both records */
+    long  before;                  /* dated at or before the as_of */
+    long  missing;                 /* the user or the track has no record */
+    long  malformed;               /* not an entry the journal script wrote */
+    long  keys;                    /* key updates made (3 per entry) */
+    long  repeats;                 /* key updates found made before */
+} sk_apply_result;
+
+/*
+ * Apply the events journal (journal.h) to snapshot snap: every shard from
+ * its cursor for snap, entries dated after the snapshot's as_of, each key
+ * once (its mark), WAIT 1 before each cursor move.  At most max entries
+ * read (0: all).  Safe to run again after any failure, and next to a
+ * running one (each key's script skips what is marked; the cursors only
+ * save work).  0, or -1 with s->err.
+ */
+int sk_journal_apply(sk_store *s, const char *snap, long max,
+    sk_apply_result *res);
 
 /* ---- snapshots ------------------------------------------------------ */
 

@@ -521,3 +521,141 @@ sk_store_wait_replicas(sk_store *s)
     }
     return 0;
 }
+
+/* ---- a pipeline with replies (the applier's), one server or many ------ */
+
+int
+sk_store_pipeline(sk_store *s, int n, const sk_cmd *cmds,
+    redisReply **replies)
+{
+    redisContext *c;
+    int           i, k, done, *node;
+    char          what[64];
+
+    for (i = 0; i < n; i++) {
+        replies[i] = NULL;
+    }
+    node = malloc((size_t) (n > 0 ? n : 1) * sizeof(int));
+    if (node == NULL) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
+        return -1;
+    }
+
+    /* route and append everything first: the nodes work in parallel */
+    for (i = 0; i < n; i++) {
+        node[i] = -1;
+        if (s->cl) {
+            node[i] = route(s, cmds[i].argc, cmds[i].argv, cmds[i].lens);
+            if (node[i] == -2) {
+                goto failed;
+            }
+        }
+        c = node[i] < 0 ? s->c : s->cl->node[node[i]].c;
+        if (redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].lens) != REDIS_OK)
+        {
+            snprintf(what, sizeof(what), "pipelined %s", cmds[i].argv[0]);
+            goto io;
+        }
+    }
+    for (k = -1; k < (s->cl ? s->cl->nnodes : 0); k++) {
+        c = k < 0 ? s->c : s->cl->node[k].c;
+        if (c == NULL) {
+            continue;
+        }
+        for (done = 0; !done; ) {
+            if (redisBufferWrite(c, &done) != REDIS_OK) {
+                snprintf(what, sizeof(what), "pipelined write");
+                i = 0;
+                node[0] = k;
+                goto io;
+            }
+        }
+    }
+    for (i = 0; i < n; i++) {
+        c = node[i] < 0 ? s->c : s->cl->node[node[i]].c;
+        if (redisGetReply(c, (void **) &replies[i]) != REDIS_OK
+            || replies[i] == NULL)
+        {
+            snprintf(what, sizeof(what), "reply to pipelined %s",
+                     cmds[i].argv[0]);
+            goto io;
+        }
+    }
+    free(node);
+    return 0;
+
+io:
+    c = node[i] < 0 ? s->c : s->cl->node[node[i]].c;
+    if (node[i] < 0) {
+        snprintf(s->err, sizeof(s->err), "redis: %s: %s", what, ctx_why(c));
+    } else {
+        node_fail(s, &s->cl->node[node[i]], what, ctx_why(c));
+    }
+
+failed:
+    for (i = 0; i < n; i++) {
+        if (replies[i]) {
+            freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+    }
+    free(node);
+    return -1;
+}
+
+int
+sk_store_wait_one(sk_store *s)
+{
+    sk_cl_node *n;
+    redisReply *r;
+    char        ms[16], why[128];
+    int         i;
+
+    if (s->cl == NULL) {
+        return 0;
+    }
+    snprintf(ms, sizeof(ms), "%d", s->opts.timeout_ms);
+    for (i = 0; i < s->cl->nnodes; i++) {
+        n = &s->cl->node[i];
+        if (!n->primary || n->replicas == 0) {
+            continue;
+        }
+        r = redisCommand(n->c, "WAIT 1 %s", ms);
+        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+            node_fail(s, n, "WAIT", r && r->str ? r->str : ctx_why(n->c));
+            if (r) {
+                freeReplyObject(r);
+            }
+            return -1;
+        }
+        if (r->integer < 1) {
+            snprintf(why, sizeof(why), "no replica has the writes after "
+                     "%s ms", ms);
+            freeReplyObject(r);
+            return node_fail(s, n, "WAIT 1", why);
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+int
+sk_store_script_load_all(sk_store *s, const char *body)
+{
+    redisReply *r;
+    int         i, n;
+
+    n = sk_store_nodes(s);
+    for (i = 0; i < n; i++) {
+        sk_store_pin(s, i);
+        r = sk_store_cmdl(s, "SCRIPT", "LOAD", body, NULL);
+        if (r == NULL) {
+            sk_store_pin(s, -1);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    sk_store_pin(s, -1);
+    return 0;
+}

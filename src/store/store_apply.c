@@ -1,0 +1,440 @@
+/*
+ * The events journal's applier (store.h, "journal"; docs/cluster.md,
+ * "Live events on a cluster"): what `skipctl features apply` runs.
+ *
+ * The module journals each counted event on its listener's shard
+ * (journal.h) and acknowledges it there.  This reads every shard in
+ * order from its cursor for the snapshot (<prefix>:{<tag>}:cursor:<snap>)
+ * and applies each entry to the three keys it changes, each by one
+ * single-key script (store_scripts_cluster.h) that adds the deltas with
+ * the single-server Lua and records the entry id as that key's mark for
+ * the shard, in the same script.  A key whose mark is at or after the
+ * entry skips it.  So whatever stopped a run (a crash, a kill, a node
+ * lost mid-batch), running it again counts every entry exactly once per
+ * key: the cursor only saves re-reading.
+ *
+ * Per batch of a shard (SK_APPLY_BATCH entries):
+ *   1. XRANGE after the cursor;
+ *   2. HMGET the user's fav and the track's genres, pipelined over the
+ *      nodes (an entry counts only when both records exist, as on one
+ *      server; "meets" is computed here from them, as the Lua does);
+ *   3. the apply scripts for user, track and taste, pipelined;
+ *   4. WAIT 1 on every primary: the applied deltas and their marks are on
+ *      a replica before the cursor moves past them (otherwise a failover
+ *      of a record's node could lose a delta the cursor no longer
+ *      covers);
+ *   5. SET the cursor.
+ *
+ * Which entries: those whose event time is after the snapshot's as_of
+ * (its data ends there), as the single-server hand-over replays them.  A
+ * new snapshot has no cursor: its shards are read from the start.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/journal.h"
+#include "../core/store_scripts.h"
+#include "../core/store_scripts_cluster.h"
+#include "store.h"
+
+#define SK_APPLY_BATCH  256
+
+typedef struct {
+    const char  *id, *ts, *u, *t, *dp, *ds, *h;
+    char         uk[SK_KEY_MAX], tk[SK_KEY_MAX], taste[SK_KEY_MAX];
+    char         mark[SK_KEY_MAX + 8];
+    const char  *fav, *genres;
+    int          counted;          /* after as_of, ids valid */
+    const char  *hm[2][3];
+    const char  *ap[3][15];
+} sk_apply_entry;
+
+/* The Lua meets(): a genre of the track among the user's favourites,
+ * both comma-separated, empty items ignored. */
+static int
+meets(const char *fav, const char *genres)
+{
+    const char *g, *ge, *f, *fe;
+
+    for (g = genres; *g; g = *ge ? ge + 1 : ge) {
+        ge = strchr(g, ',');
+        if (ge == NULL) {
+            ge = g + strlen(g);
+        }
+        if (ge == g) {
+            continue;
+        }
+        for (f = fav; *f; f = *fe ? fe + 1 : fe) {
+            fe = strchr(f, ',');
+            if (fe == NULL) {
+                fe = f + strlen(f);
+            }
+            if (fe - f == ge - g && memcmp(f, g, (size_t) (ge - g)) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static const char *
+field_of(redisReply *kv, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < kv->elements; i += 2) {
+        if (kv->element[i]->type == REDIS_REPLY_STRING
+            && kv->element[i + 1]->type == REDIS_REPLY_STRING
+            && strcmp(kv->element[i]->str, name) == 0)
+        {
+            return kv->element[i + 1]->str;
+        }
+    }
+    return NULL;
+}
+
+static int
+delta_ok(const char *v)
+{
+    return v && (strcmp(v, "-1") == 0 || strcmp(v, "0") == 0
+                 || strcmp(v, "1") == 0);
+}
+
+static void
+free_replies(redisReply **r, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (r[i]) {
+            freeReplyObject(r[i]);
+            r[i] = NULL;
+        }
+    }
+}
+
+/*
+ * A test's crash: with SKIP_APPLY_CRASH_AFTER=N in the environment the
+ * process dies (_exit, nothing flushed) after the Nth batch's scripts,
+ * before its WAIT and cursor: keys applied, cursor behind them, the
+ * state a kill leaves.  t/89-events-cluster.t runs the applier again on
+ * it.  Unset (always, outside tests) it costs one getenv per batch.
+ */
+static void
+crash_point(void)
+{
+    static long  batches;
+    const char  *v = getenv("SKIP_APPLY_CRASH_AFTER");
+
+    if (v && ++batches >= atol(v)) {
+        _exit(9);
+    }
+}
+
+/* The three keys of every counted entry, one script each, pipelined. */
+static int
+apply_scripts(sk_store *s, const char *snap, const char *sha,
+    const char *field, sk_apply_entry *e, int n, sk_apply_result *res)
+{
+    sk_cmd       *cmds;
+    redisReply  **rep;
+    const char   *mt;
+    const char  **a;
+    int           i, k, m = 0, rc = -1;
+    size_t        max = 3 * (size_t) n;
+
+    cmds = calloc(max, sizeof(*cmds));
+    rep = calloc(max, sizeof(*rep));
+    if (cmds == NULL || rep == NULL) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
+        goto done;
+    }
+    m = 0;
+    for (i = 0; i < n; i++) {
+        if (!e[i].counted) {
+            continue;
+        }
+        mt = meets(e[i].fav, e[i].genres) ? "1" : "0";
+        for (k = 0; k < 3; k++) {
+            a = e[i].ap[k];
+            a[0] = "EVALSHA";
+            a[1] = sha;
+            a[2] = "2";
+            a[3] = k == 0 ? e[i].uk : k == 1 ? e[i].tk : e[i].taste;
+            a[4] = k == 2 ? e[i].mark : a[3];
+            a[5] = k == 0 ? "u" : k == 1 ? "t" : "taste";
+            a[6] = field;
+            a[7] = e[i].id;
+            a[8] = e[i].dp;
+            a[9] = e[i].ds;
+            a[10] = k == 2 ? e[i].genres : mt;
+            a[11] = e[i].h ? e[i].h : "";
+            a[12] = s->opts.prefix;
+            a[13] = snap;
+            a[14] = e[i].u;
+            cmds[m].argv = a;
+            cmds[m].argc = 15;
+            m++;
+        }
+    }
+    if (m > 0 && sk_store_pipeline(s, m, cmds, rep) != 0) {
+        goto done;
+    }
+    for (i = 0; i < m; i++) {
+        if (rep[i]->type == REDIS_REPLY_ERROR) {
+            snprintf(s->err, sizeof(s->err), "apply script on %s: %s",
+                     cmds[i].argv[3], rep[i]->str);
+            goto done;
+        }
+        if (rep[i]->type != REDIS_REPLY_INTEGER) {
+            snprintf(s->err, sizeof(s->err), "apply script on %s: reply "
+                     "of type %d", cmds[i].argv[3], rep[i]->type);
+            goto done;
+        }
+        if (rep[i]->integer == 1) {
+            res->keys++;
+        } else if (rep[i]->integer == 0) {
+            res->repeats++;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        res->applied += e[i].counted;
+    }
+    rc = 0;
+
+done:
+    if (rep) {
+        free_replies(rep, m);
+    }
+    free(rep);
+    free(cmds);
+    return rc;
+}
+
+/* One batch of shard j after *cursor; 0 entries read = caught up. */
+static int
+apply_batch(sk_store *s, const char *snap, long long as_of, unsigned j,
+    const char *sha, char *cursor, size_t cursize, int *nread,
+    sk_apply_result *res)
+{
+    char             jkey[SK_JOURNAL_KEY_MAX], ckey[SK_JOURNAL_KEY_MAX];
+    char             start[80], count[16], field[16];
+    const char      *pfx = s->opts.prefix;
+    sk_apply_entry  *e = NULL;
+    sk_cmd          *cmds = NULL;
+    redisReply      *xr, *r, **rep = NULL;
+    int              i, k, n, nc, rc = -1;
+    size_t           ulen, tlen;
+
+    *nread = 0;
+    sk_key_journal(jkey, sizeof(jkey), pfx, j);
+    sk_key_journal_cursor(ckey, sizeof(ckey), pfx, j, snap);
+    sk_journal_mark_field(j, field, sizeof(field));
+    snprintf(start, sizeof(start), "%s%s", cursor[0] ? "(" : "",
+             cursor[0] ? cursor : "-");
+    snprintf(count, sizeof(count), "%d", SK_APPLY_BATCH);
+
+    xr = sk_store_cmdl(s, "XRANGE", jkey, start, "+", "COUNT", count, NULL);
+    if (xr == NULL) {
+        return -1;
+    }
+    if (xr->type != REDIS_REPLY_ARRAY) {
+        snprintf(s->err, sizeof(s->err), "XRANGE %s: not an array", jkey);
+        freeReplyObject(xr);
+        return -1;
+    }
+    n = (int) xr->elements;
+    if (n <= 0 || n > SK_APPLY_BATCH) {
+        freeReplyObject(xr);
+        return 0;
+    }
+    e = calloc((size_t) n, sizeof(*e));
+    cmds = calloc(2 * (size_t) n, sizeof(*cmds));
+    rep = calloc(2 * (size_t) n, sizeof(*rep));
+    if (e == NULL || cmds == NULL || rep == NULL) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
+        goto done;
+    }
+
+    /* 1. the entries; 2. the two records' static fields */
+    nc = 0;
+    for (i = 0; i < n; i++) {
+        redisReply *en = xr->element[i];
+
+        if (en->type != REDIS_REPLY_ARRAY || en->elements != 2
+            || en->element[0]->type != REDIS_REPLY_STRING
+            || en->element[1]->type != REDIS_REPLY_ARRAY)
+        {
+            snprintf(s->err, sizeof(s->err), "XRANGE %s: malformed entry",
+                     jkey);
+            goto done;
+        }
+        e[i].id = en->element[0]->str;
+        e[i].ts = field_of(en->element[1], "ts");
+        e[i].u = field_of(en->element[1], "u");
+        e[i].t = field_of(en->element[1], "t");
+        e[i].dp = field_of(en->element[1], "dp");
+        e[i].ds = field_of(en->element[1], "ds");
+        e[i].h = field_of(en->element[1], "h");
+        res->read++;
+        if (e[i].ts == NULL || strtoll(e[i].ts, NULL, 10) <= as_of) {
+            res->before++;
+            continue;
+        }
+        ulen = e[i].u ? strlen(e[i].u) : 0;
+        tlen = e[i].t ? strlen(e[i].t) : 0;
+        if (!sk_id_valid(e[i].u, ulen) || !sk_id_valid(e[i].t, tlen)
+            || !delta_ok(e[i].dp) || !delta_ok(e[i].ds))
+        {
+            /* not written by the journal script: skipped, said once */
+            res->malformed++;
+            continue;
+        }
+        e[i].counted = 1;
+        sk_key_user(e[i].uk, sizeof(e[i].uk), pfx, snap, e[i].u, ulen);
+        sk_key_track(e[i].tk, sizeof(e[i].tk), pfx, snap, e[i].t, tlen);
+        sk_key_taste(e[i].taste, sizeof(e[i].taste), pfx, snap, e[i].u,
+                     ulen);
+        sk_key_taste_mark(e[i].mark, sizeof(e[i].mark), pfx, snap, e[i].u,
+                          ulen);
+        e[i].hm[0][0] = "HMGET";
+        e[i].hm[0][1] = e[i].uk;
+        e[i].hm[0][2] = "fav";
+        e[i].hm[1][0] = "HMGET";
+        e[i].hm[1][1] = e[i].tk;
+        e[i].hm[1][2] = "genres";
+        for (k = 0; k < 2; k++) {
+            cmds[nc].argc = 3;
+            cmds[nc].argv = e[i].hm[k];
+            nc++;
+        }
+    }
+    if (sk_store_pipeline(s, nc, cmds, rep) != 0) {
+        goto done;
+    }
+    for (i = 0, k = 0; i < n; i++) {
+        if (!e[i].counted) {
+            continue;
+        }
+        if (rep[k]->type == REDIS_REPLY_ERROR
+            || rep[k + 1]->type == REDIS_REPLY_ERROR)
+        {
+            snprintf(s->err, sizeof(s->err), "HMGET: %s",
+                     rep[k]->type == REDIS_REPLY_ERROR ? rep[k]->str
+                                                       : rep[k + 1]->str);
+            goto done;
+        }
+        if (rep[k]->type == REDIS_REPLY_ARRAY && rep[k]->elements == 1
+            && rep[k]->element[0]->type == REDIS_REPLY_STRING
+            && rep[k + 1]->type == REDIS_REPLY_ARRAY
+            && rep[k + 1]->elements == 1
+            && rep[k + 1]->element[0]->type == REDIS_REPLY_STRING)
+        {
+            e[i].fav = rep[k]->element[0]->str;
+            e[i].genres = rep[k + 1]->element[0]->str;
+        } else {
+            e[i].counted = 0;
+            res->missing++;
+        }
+        k += 2;
+    }
+
+    /* 3. the apply scripts; the static fields stay in rep meanwhile */
+    if (apply_scripts(s, snap, sha, field, e, n, res) != 0) {
+        goto done;
+    }
+    crash_point();
+
+    /* 4. on a replica before the cursor passes them; 5. the cursor */
+    if (sk_store_wait_one(s) != 0) {
+        goto done;
+    }
+    snprintf(cursor, cursize, "%s", e[n - 1].id);
+    r = sk_store_cmdl(s, "SET", ckey, cursor, NULL);
+    if (r == NULL) {
+        goto done;
+    }
+    freeReplyObject(r);
+    *nread = n;
+    rc = 0;
+
+done:
+    if (rep) {
+        free_replies(rep, 2 * n);
+    }
+    free(rep);
+    free(cmds);
+    free(e);
+    freeReplyObject(xr);
+    return rc;
+}
+
+int
+sk_journal_apply(sk_store *s, const char *snap, long max,
+    sk_apply_result *res)
+{
+    char          meta[SK_KEY_MAX], ckey[SK_JOURNAL_KEY_MAX], sha[41];
+    char          cursor[64];
+    const char   *body;
+    long long     as_of;
+    redisReply   *r;
+    unsigned      j;
+    int           nread;
+
+    memset(res, 0, sizeof(*res));
+    body = sk_script_apply_cluster();
+    if (body == NULL) {
+        snprintf(s->err, sizeof(s->err), "out of memory");
+        return -1;
+    }
+    sk_script_sha1(body, sha);
+
+    /* the snapshot: complete, and where its data ends */
+    sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
+    r = sk_store_cmdl(s, "HMGET", meta, "state", "as_of", NULL);
+    if (r == NULL) {
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2
+        || r->element[0]->type != REDIS_REPLY_STRING
+        || strcmp(r->element[0]->str, SK_SNAP_COMPLETE) != 0)
+    {
+        snprintf(s->err, sizeof(s->err), "snapshot %s is %s, not complete",
+                 snap, r->type == REDIS_REPLY_ARRAY && r->elements == 2
+                       && r->element[0]->str ? r->element[0]->str
+                                             : "missing");
+        freeReplyObject(r);
+        return -1;
+    }
+    as_of = r->element[1]->str ? strtoll(r->element[1]->str, NULL, 10) : 0;
+    freeReplyObject(r);
+
+    /* EVALSHA in pipelines: the script must be on every primary first */
+    if (sk_store_script_load_all(s, body) != 0) {
+        return -1;
+    }
+
+    for (j = 0; j < SK_JOURNAL_SHARDS; j++) {
+        sk_key_journal_cursor(ckey, sizeof(ckey), s->opts.prefix, j, snap);
+        r = sk_store_cmdl(s, "GET", ckey, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        snprintf(cursor, sizeof(cursor), "%s",
+                 r->type == REDIS_REPLY_STRING ? r->str : "");
+        freeReplyObject(r);
+        do {
+            if (max > 0 && res->read >= max) {
+                return 0;
+            }
+            if (apply_batch(s, snap, as_of, j, sha, cursor, sizeof(cursor),
+                            &nread, res) != 0)
+            {
+                return -1;
+            }
+        } while (nread == SK_APPLY_BATCH);
+    }
+    return 0;
+}
