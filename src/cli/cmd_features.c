@@ -37,7 +37,8 @@ const char feat_store_help[] =
 "  --cluster         Redis Cluster: --redis is any node (a seed); commands\n"
 "                    go to the primary of their key, loads pipeline per\n"
 "                    primary, gc SCANs every primary, activate is a checked\n"
-"                    SET (no event replay); `features event` is refused;\n"
+"                    SET after catching the snapshot up with the events\n"
+"                    journal; `features event` is refused;\n"
 "                    live events are journaled by the module and applied\n"
 "                    by `features apply`\n";
 

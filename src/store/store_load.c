@@ -365,9 +365,10 @@ int
 sk_cluster_activate(sk_store *s, const char *snap, int activate,
     sk_handover_result *res)
 {
-    char        meta[SK_KEY_MAX], active[SK_KEY_MAX], when[32];
-    redisReply *r;
-    int         complete;
+    char             meta[SK_KEY_MAX], active[SK_KEY_MAX], when[32];
+    redisReply      *r;
+    int              complete;
+    sk_apply_result  applied;
 
     sk_key_meta(meta, sizeof(meta), s->opts.prefix, snap);
     res->calls = 1;
@@ -389,6 +390,18 @@ sk_cluster_activate(sk_store *s, const char *snap, int activate,
     if (!activate) {
         return 0;
     }
+    /*
+     * The hand-over of a cluster: the snapshot is caught up with the
+     * events journal (store_apply.c: entries after its as_of, from its
+     * own cursors, each key once) before it is served.  What is journaled
+     * after this pass, the applier following the active snapshot applies
+     * from the same cursors: nothing missed, nothing twice.
+     */
+    if (sk_journal_apply(s, snap, 0, &applied) != 0) {
+        return -1;
+    }
+    res->read = applied.read;
+    res->applied = applied.applied;
     if (sk_store_wait_replicas(s) != 0
         || sk_snapshot_active(s, res->previous, sizeof(res->previous)) != 0)
     {
