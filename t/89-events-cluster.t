@@ -233,6 +233,17 @@ is(scalar @diff, 0, 'cluster after apply == one Redis: ' . scalar(keys %$sg)
 my $changed = grep { $cl->{$_} ne $one_before{$_} } keys %one_before;
 ok($changed > 100, "... and the events changed $changed of them");
 
+# a snapshot loaded now is caught up with the journal before it is served:
+# the dataset's counts plus the same events
+$out = `$sk features load $seed --data $data --model $dir/models/taste.model 2>&1`;
+is($?, 0, 'features load --cluster while the journal holds events')
+    or diag($out);
+my ($snap2, $replayed) = $out =~ /snapshot (\S+) active: .*, (\d+) live events replayed/;
+ok($snap2 && $snap2 ne $snap && $replayed > 0,
+   "... $snap2 active, $replayed journaled events applied to it first");
+is_deeply(records(undef, $snap2), $cl, '... its records equal the previous '
+          . 'snapshot\'s after the same events');
+
 # ---- a primary killed while events are posted -----------------------------
 
 $t->write_conf(use_cluster());
@@ -246,13 +257,23 @@ SkipCluster::kill_node($t, $victim);
 my $killed = time;
 SkipCluster::wait_ok($t, $ports, 30, 0);
 my $promoted = time - $killed;
-sleep 2;
+sleep 1;
+# the killed node comes back as the promoted one's replica: its shards can
+# be confirmed by WAIT again
+$t->restart_redis($victim);
+SkipCluster::wait_ok($t, $ports, 30, 1);
+my $rejoined = time - $killed;
+sleep 1.5;
 my @res = post_stop($poster);
 my @ok = grep { $_->[0] == 200 } @res;
 my @no = grep { $_->[0] != 200 } @res;
 ok(@ok > 20, scalar(@res) . ' batches posted during the failover, '
    . scalar(@ok) . ' acknowledged (promotion after '
    . sprintf('%.1f', $promoted) . ' s)');
+my @tail = @res[-20 .. -1];
+is(scalar(grep { $_->[0] == 200 } @tail), 20, 'the killed node back as a '
+   . 'replica (' . sprintf('%.1f', $rejoined) . ' s): the last 20 batches '
+   . 'acknowledged');
 ok(@no > 0 && !grep({ $_->[0] != 503 } @no),
    scalar(@no) . ' answered 503 (the journal\'s node down, or no replica '
    . 'to WAIT for), none with another status');
@@ -275,6 +296,21 @@ is(scalar @lost, 0, 'every acknowledged event is in the journal after the '
 my ($live) = grep { SkipCluster::alive($t, $_) } @$ports;
 $out = `$sk features apply --redis 127.0.0.1:$live --cluster 2>&1`;
 is($?, 0, 'the applier after the failover: ' . $out) or diag($out);
+
+# gc: the journal is trimmed to what the snapshots still need
+$out = `$sk features gc --redis 127.0.0.1:$live --cluster --keep 1 --grace 0 --events-keep 0 2>&1`;
+is($?, 0, 'features gc on the cluster') or diag($out);
+my ($trimmed) = $out =~ /trim   the events journal \(32 shards\): (\d+) entries/;
+ok($trimmed && $trimmed > 100, "... trimmed $trimmed journal entries applied "
+   . 'by every kept snapshot');
+like($out, qr/delete \Q$snap\E .*: \d+ keys/, "... deleted $snap");
+my $left = 0;
+for my $p (SkipCluster::primaries($t, $ports)) {
+    for my $pat ("skip:$snap:*", "{skip:$snap:*", "skip:{*}:cursor:$snap") {
+        $left += @{ $t->redis($p, 'KEYS', $pat) };
+    }
+}
+is($left, 0, "... no key of $snap left: records, tastes, their marks, cursors");
 
 $t->stop;
 done_testing();
@@ -303,17 +339,18 @@ sub post_count {
 # user and track counters and tastes of every key touched, from one Redis
 # (port) or the cluster (undef)
 sub records {
-    my ($port) = @_;
+    my ($port, $sn) = @_;
+    $sn //= $snap;
     my $call = sub { defined $port ? $t->redis($port, @_)
                                    : SkipCluster::call($t, $ports, @_) };
     my %r;
     for my $u (keys %touched_u) {
-        my $v = $call->('HMGET', "skip:$snap:u:$u", qw(plays skips fav_plays fav_skips));
+        my $v = $call->('HMGET', "skip:$sn:u:$u", qw(plays skips fav_plays fav_skips));
         $r{"u:$u"} = join ' ', map { $_ // '-' } @$v;
-        $r{"ut:$u"} = $call->('GET', "skip:$snap:ut:$u") // '-';
+        $r{"ut:$u"} = $call->('GET', "skip:$sn:ut:$u") // '-';
     }
     for my $tr (keys %touched_t) {
-        my $v = $call->('HMGET', "skip:$snap:t:$tr", qw(plays skips fan_plays fan_skips));
+        my $v = $call->('HMGET', "skip:$sn:t:$tr", qw(plays skips fan_plays fan_skips));
         $r{"t:$tr"} = join ' ', map { $_ // '-' } @$v;
     }
     return \%r;

@@ -19,6 +19,7 @@
 #include "cmd_features.h"
 #include "../core/dataset.h"
 #include "../core/event_rule.h"
+#include "../core/journal.h"
 #include "../data/history.h"
 #include "../data/labels.h"
 #include "../data/taste_hist.h"
@@ -589,7 +590,11 @@ help_gc(FILE *out)
 "The stream <prefix>:events keeps every entry a kept snapshot may still\n"
 "replay (after its replayed_to, or after its as_of if never caught up) and\n"
 "at least the last --events-keep seconds, for a load whose dataset ends\n"
-"then; older entries are trimmed (XTRIM MINID).\n"
+"then; older entries are trimmed (XTRIM MINID).  On a Redis Cluster\n"
+"(--cluster) also each shard of the events journal, before what every\n"
+"kept snapshot has applied there (its cursor; without one, its as_of less\n"
+"an hour) and before --events-keep; a deleted snapshot's tastes' marks\n"
+"and cursors go with its records.\n"
 "\n"
 "Options:\n"
 "  --keep N              complete snapshots to keep, newest first\n"
@@ -622,8 +627,8 @@ feat_gc_run(sk_store *s, long keep, long grace_s, long events_keep_s,
     sk_snapshot_info *list;
     char              active[SK_SNAP_MAX + 8], events[SK_KEY_MAX];
     char              minid[48];
-    int               n, i, complete_seen = 0, doomed;
-    long              deleted, total = 0;
+    int               n, i, complete_seen = 0, doomed, nkept = 0;
+    long              deleted, total = 0, trimmed;
     double            now = now_s();
     int64_t           need, min_ms;
     redisReply       *r;
@@ -662,6 +667,8 @@ feat_gc_run(sk_store *s, long keep, long grace_s, long events_keep_s,
         }
 
         if (!doomed) {
+            /* the journal of a cluster keeps what it has not applied */
+            list[nkept++] = *in;
             printf("keep   %s %s%s\n", in->id,
                    in->state[0] ? in->state : "(no meta)",
                    is_active ? " (active)" : "");
@@ -688,6 +695,15 @@ feat_gc_run(sk_store *s, long keep, long grace_s, long events_keep_s,
         total += deleted;
         printf("delete %s %s (%s): %ld keys\n", in->id, in->state, why,
                deleted);
+    }
+    if (s->cl && !dry_run) {
+        if (sk_journal_trim(s, list, nkept, min_ms, &trimmed) != 0) {
+            sk_errorf(FEAT_CMD, "gc: the events journal: %s", s->err);
+            free(list);
+            return -1;
+        }
+        printf("trim   the events journal (%d shards): %ld entries\n",
+               SK_JOURNAL_SHARDS, trimmed);
     }
     free(list);
 

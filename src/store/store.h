@@ -187,6 +187,16 @@ typedef struct {
 int sk_journal_apply(sk_store *s, const char *snap, long max,
     sk_apply_result *res);
 
+typedef struct sk_snapshot_info_s  sk_snapshot_info;
+
+/*
+ * gc of the journal: XTRIM MINID each shard before what every kept
+ * snapshot has applied (its cursor there; no cursor: its as_of less an
+ * hour) and before min_ms (unix ms).  *trimmed counts the entries.
+ */
+int sk_journal_trim(sk_store *s, const sk_snapshot_info *kept, int nkept,
+    int64_t min_ms, long *trimmed);
+
 /* ---- snapshots ------------------------------------------------------ */
 
 /* Snapshot states kept in meta.state. */
@@ -212,7 +222,7 @@ int sk_snapshot_create(sk_store *s, time_t t, int64_t as_of_ms,
 /* GET <prefix>:active into buf ("" when unset).  0, or -1 on failure. */
 int sk_snapshot_active(sk_store *s, char *buf, size_t size);
 
-typedef struct {
+struct sk_snapshot_info_s {
     char     id[SK_SNAP_MAX + 1];
     double   created;              /* zset score (unix seconds) */
     char     state[16];            /* "" when the meta is gone */
@@ -221,7 +231,7 @@ typedef struct {
     char     model[160];
     char     replayed_to[48];
     long     activated;            /* unix seconds, 0 never */
-} sk_snapshot_info;
+};
 
 /*
  * All snapshots listed in <prefix>:snapshots, newest first, with their meta.

@@ -438,3 +438,52 @@ sk_journal_apply(sk_store *s, const char *snap, long max,
     }
     return 0;
 }
+
+int
+sk_journal_trim(sk_store *s, const sk_snapshot_info *kept, int nkept,
+    int64_t min_ms, long *trimmed)
+{
+    char          jkey[SK_JOURNAL_KEY_MAX], ckey[SK_JOURNAL_KEY_MAX];
+    char          minid[48];
+    int64_t       need, ms;
+    redisReply   *r;
+    unsigned      j;
+    int           i;
+
+    *trimmed = 0;
+    for (j = 0; j < SK_JOURNAL_SHARDS; j++) {
+        need = min_ms;
+        for (i = 0; i < nkept; i++) {
+            sk_key_journal_cursor(ckey, sizeof(ckey), s->opts.prefix, j,
+                                  kept[i].id);
+            r = sk_store_cmdl(s, "GET", ckey, NULL);
+            if (r == NULL) {
+                return -1;
+            }
+            /*
+             * A snapshot with no cursor here has applied nothing of this
+             * shard: it needs what was journaled after its as_of (an entry
+             * is journaled at or after its event time, less the clock
+             * skew the endpoint allows; an hour covers both).
+             */
+            ms = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
+                                               : kept[i].as_of - 3600000;
+            freeReplyObject(r);
+            if (ms < need) {
+                need = ms;
+            }
+        }
+        if (need <= 0) {
+            continue;
+        }
+        sk_key_journal(jkey, sizeof(jkey), s->opts.prefix, j);
+        snprintf(minid, sizeof(minid), "%lld-0", (long long) need);
+        r = sk_store_cmdl(s, "XTRIM", jkey, "MINID", minid, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        *trimmed += r->type == REDIS_REPLY_INTEGER ? (long) r->integer : 0;
+        freeReplyObject(r);
+    }
+    return 0;
+}

@@ -254,7 +254,7 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
     char        meta[SK_KEY_MAX], zkey[SK_KEY_MAX], pattern[SK_KEY_MAX];
     char        active[SK_SNAP_MAX + 8], cursor[32] = "0";
     redisReply *r;
-    int         n, node;
+    int         n, node, pat;
 
     *deleted = 0;
     if (!sk_snapshot_valid(snap, strlen(snap))) {
@@ -288,11 +288,16 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
     }
 
     /*
-     * The snapshot id is validated, so the pattern has no glob chars.
-     * "[ut]*:" takes u:, t: and ut: (the taste, taste_stored.h), not meta.
+     * The snapshot id is validated, so the patterns have no glob chars
+     * but ours.  "[ut]*:" takes u:, t: and ut: (the taste,
+     * taste_stored.h), not meta.  On a cluster also the applier's keys
+     * of this snapshot (journal.h): the tastes' marks and the cursors.
      */
-    n = snprintf(pattern, sizeof(pattern), "%s:%s:[ut]*:*", s->opts.prefix,
-                 snap);
+    for (pat = 0; pat < (s->cl ? 3 : 1); pat++) {
+    n = snprintf(pattern, sizeof(pattern),
+                 pat == 0 ? "%s:%s:[ut]*:*"
+                 : pat == 1 ? "{%s:%s:ut:*" : "%s:{*}:cursor:%s",
+                 s->opts.prefix, snap);
     if (n < 0 || (size_t) n >= sizeof(pattern)) {
         snprintf(s->err, sizeof(s->err), "key too long");
         return -1;
@@ -325,6 +330,7 @@ sk_snapshot_delete(sk_store *s, const char *snap, long *deleted)
         }
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0);
+    }
     }
     sk_store_pin(s, -1);
 
