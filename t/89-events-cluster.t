@@ -250,9 +250,18 @@ $t->write_conf(use_cluster());
 $t->reload_nginx;
 ok(wait_source(), 'cluster again');
 
+# the applier follows the journal through the failover
+my $victim = (SkipCluster::primaries($t, $ports))[0];
+my ($fseed) = grep { $_ != $victim } @$ports;
+my $fpid = fork // die "fork: $!";
+if ($fpid == 0) {
+    open STDOUT, '>', "$dir/follow.out";
+    open STDERR, '>', "$dir/follow.err";
+    exec("$sk features apply --redis 127.0.0.1:$fseed --cluster "
+         . "--follow --interval 100") or POSIX::_exit(127);
+}
 my $poster = post_start();
 sleep 1.5;
-my $victim = (SkipCluster::primaries($t, $ports))[0];
 SkipCluster::kill_node($t, $victim);
 my $killed = time;
 SkipCluster::wait_ok($t, $ports, 30, 0);
@@ -265,6 +274,16 @@ SkipCluster::wait_ok($t, $ports, 30, 1);
 my $rejoined = time - $killed;
 sleep 1.5;
 my @res = post_stop($poster);
+sleep 0.5;
+kill 'TERM', $fpid;
+waitpid($fpid, 0);
+is($?, 0, 'apply --follow ran through the failover, SIGTERM ended it');
+my $fout = $t->read_file('follow.out');
+my $fapplied = 0;
+$fapplied += $1 while $fout =~ /, (\d+) applied,/g;
+ok($fapplied > 100, "... it applied $fapplied entries meanwhile"
+   . ($t->read_file('follow.err') =~ /(\S+: [^\n]{0,60})/
+      ? " (a failure reported: $1..., then reconnected)" : ''));
 my @ok = grep { $_->[0] == 200 } @res;
 my @no = grep { $_->[0] != 200 } @res;
 ok(@ok > 20, scalar(@res) . ' batches posted during the failover, '
