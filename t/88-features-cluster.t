@@ -2,8 +2,8 @@
 # skipctl features on a real Redis Cluster (--cluster, t/lib/SkipCluster.pm):
 # load pipelines per primary and the records equal a load into one Redis;
 # status, get, set; activate (a rollback) is seen by the module; gc deletes
-# a snapshot's keys on every primary; the cross-slot events script is
-# refused before it is sent; --db is refused.
+# a snapshot's keys on every primary; an event is journaled and counted
+# by apply; --db is refused.
 use strict;
 use warnings;
 
@@ -132,9 +132,20 @@ is($left, 0, "no key of $snap2 left on any primary (SCAN each)");
 $out = `$sk features activate $seed $snap2 2>&1`;
 isnt($?, 0, 'activating a deleted snapshot is refused');
 
-$out = `$sk features event $seed $users->[0] $tracks->[0] play 2>&1`;
-isnt($?, 0, 'features event on a cluster: refused');
-like($out, qr/CROSSSLOT/, '... before sending, saying why');
+# an event on a cluster: journaled on its listener's shard, counted by apply
+my $plays = `$sk features get $seed $users->[0] 2>&1` =~ /^\s*plays\s+(\d+)/m ? $1 : -1;
+$out = `$sk features event $seed --session 77 $users->[0] $tracks->[0] play 2>&1`;
+is($?, 0, 'features event on a cluster') or diag($out);
+like($out, qr/^- 1 0 0 \d+-\d+$/, '... journaled: a play, applied later');
+$out = `$sk features event $seed --session 77 $users->[0] $tracks->[0] play 2>&1`;
+like($out, qr/^- 0 0 0 -$/, '... the same again: a repeat, nothing journaled');
+$out = `$sk features apply $seed 2>&1`;
+like($out, qr/: 1 read, 1 applied,/, 'features apply: the event counted')
+    or diag($out);
+like(`$sk features get $seed $users->[0] 2>&1`, qr/^\s*plays\s+\Q${\ ($plays + 1)}\E\b/m,
+     "... in the user's plays ($plays + 1)");
+$out = `$sk features apply $seed 2>&1`;
+like($out, qr/: 0 read,/, '... once');
 
 $out = `$sk features status $seed --db 1 2>&1`;
 like($out, qr/--db 1: a Redis Cluster has only database 0/, '--db refused');

@@ -22,6 +22,8 @@
 #include "../core/records.h"
 #include "../store/store.h"
 #include "../core/store_scripts.h"
+#include "../core/store_scripts_cluster.h"
+#include "../core/journal.h"
 #include "../core/taste_stored.h"
 
 const char feat_store_help[] =
@@ -38,9 +40,9 @@ const char feat_store_help[] =
 "                    go to the primary of their key, loads pipeline per\n"
 "                    primary, gc SCANs every primary, activate is a checked\n"
 "                    SET after catching the snapshot up with the events\n"
-"                    journal; `features event` is refused;\n"
-"                    live events are journaled by the module and applied\n"
-"                    by `features apply`\n";
+"                    journal; live events (the module, `features event`)\n"
+"                    are journaled per listener shard and counted by\n"
+"                    `features apply`\n";
 
 static void
 help_main(FILE *out)
@@ -928,6 +930,12 @@ help_event(FILE *out)
 "journals the event in <prefix>:events for the next snapshot hand-over.\n"
 "For operators replaying events lost elsewhere, and for tests.\n"
 "\n"
+"With --cluster it does what the module does on a Redis Cluster: the\n"
+"event is labelled and journaled on its listener's shard (one slot), then\n"
+"WAIT 1 confirms a replica has it; `skipctl features apply --cluster`\n"
+"counts it in the records.  The output's SNAPSHOT is then \"-\" and\n"
+"applied 0, the STREAM-ID the journal entry's.\n"
+"\n"
 "Options:\n"
 "  --ts MS          event time, ms since the epoch (default: now)\n"
 "  --hour H         its local hour 0..23, counted in the listener's taste\n"
@@ -940,6 +948,58 @@ help_event(FILE *out)
 "deltas; applied 0 when a record is missing or nothing is active).\n"
 "Exit status: 0 accepted, 1 Redis refused or failed, 2 usage.\n",
     feat_store_help);
+}
+
+/*
+ * On a Redis Cluster: the module's write path (store_scripts_cluster.h):
+ * labelled and journaled on the listener's shard, WAIT 1, and counted in
+ * the records by `features apply`.
+ */
+static int
+event_journal(sk_store *s, const char **pos, const char *ts,
+    const char *session, const char *ttl, const char *hour)
+{
+    char          jkey[SK_JOURNAL_KEY_MAX], okey[SK_JOURNAL_KEY_MAX];
+    const char   *args[9];
+    unsigned      j;
+    redisReply   *r;
+
+    j = sk_journal_shard(pos[0], strlen(pos[0]));
+    sk_key_journal(jkey, sizeof(jkey), s->opts.prefix, j);
+    if (session[0]) {
+        sk_key_journal_open(okey, sizeof(okey), s->opts.prefix, j, session,
+                            strlen(session), pos[1], strlen(pos[1]));
+    } else {
+        snprintf(okey, sizeof(okey), "%s", jkey);
+    }
+    args[0] = jkey;
+    args[1] = okey;
+    args[2] = pos[0];
+    args[3] = pos[1];
+    args[4] = pos[2];
+    args[5] = ts;
+    args[6] = session;
+    args[7] = ttl;
+    args[8] = hour;
+    r = sk_store_eval(s, sk_script_journal, SK_SCRIPT_JOURNAL_NKEYS, 9, args);
+    if (r == NULL) {
+        sk_errorf(FEAT_CMD, "event: %s", s->err);
+        return SK_EXIT_FAIL;
+    }
+    if (sk_store_wait_one(s) != 0) {
+        sk_errorf(FEAT_CMD, "event: journaled, not confirmed by a replica "
+                  "(send it again: a repeat counts nothing): %s", s->err);
+        freeReplyObject(r);
+        return SK_EXIT_FAIL;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        printf("- %lld %lld 0 %s\n", r->element[0]->integer,
+               r->element[1]->integer,
+               r->element[2]->str && r->element[2]->str[0]
+                   ? r->element[2]->str : "-");
+    }
+    freeReplyObject(r);
+    return SK_EXIT_OK;
 }
 
 static int
@@ -1018,6 +1078,11 @@ feat_event(int argc, char **argv)
     args[10] = hour;
     if (feat_connect(&s, &so) != 0) {
         return SK_EXIT_FAIL;
+    }
+    if (so.cluster) {
+        rc = event_journal(&s, pos, ts, session, ttl, hour);
+        sk_store_close(&s);
+        return rc;
     }
     r = sk_store_eval(&s, sk_script_event, SK_SCRIPT_EVENT_NKEYS, 11, args);
     if (r == NULL) {
