@@ -68,7 +68,8 @@ help_apply(FILE *out)
 "\n%s\n"
 "Output: one line per pass that read entries, on stdout:\n"
 "  \"SNAPSHOT: R read, A applied, B before as_of, M record missing,\n"
-"  K key updates, D already applied\".\n"
+"  K key updates, D already applied, C script calls\" (a call per key\n"
+"  a batch of a shard touches, with all its entries).\n"
 "Exit status: 0 success, 1 Redis failed or the snapshot is not complete\n"
 "(one pass), 2 usage.\n", feat_store_help);
 }
@@ -77,8 +78,9 @@ static void
 report(const char *snap, const sk_apply_result *r)
 {
     printf("%s: %ld read, %ld applied, %ld before as_of, %ld record "
-           "missing, %ld key updates, %ld already applied", snap, r->read,
-           r->applied, r->before, r->missing, r->keys, r->repeats);
+           "missing, %ld key updates, %ld already applied, %ld script "
+           "calls", snap, r->read, r->applied, r->before, r->missing,
+           r->keys, r->repeats, r->calls);
     if (r->malformed) {
         printf(", %ld malformed entries skipped", r->malformed);
     }

@@ -20,26 +20,28 @@
  *   written: the records are the applier's.
  *   Reply: array { dp, ds, entry id or "" (a repeat: nothing journaled) }.
  *
- * ---- the apply script (sk_script_apply_cluster()): one entry, one key --
+ * ---- the apply script (sk_script_apply_cluster()): entries, one key ----
  *
  *   KEYS[1] the record: <snap>:u:<user> or <snap>:t:<track> (a hash), or
  *           the taste <snap>:ut:<user> (a string)
  *   KEYS[2] where the mark is kept: KEYS[1] for a record, the taste's
  *           mark hash {<snap>:ut:<user>}:j for the taste
  *   ARGV[1] "u" | "t" | "taste"   ARGV[2] mark field "j:<shard>"
- *   ARGV[3] journal entry id      ARGV[4] dp   ARGV[5] ds
- *   ARGV[6] records: "1" when the track's genres meet the user's
- *           favourites, else "0"; taste: the track's genres
- *   ARGV[7] taste: local hour or ""   ARGV[8..10] taste: prefix, snap,
- *           user (the taste key is built from them, as the single-server
- *           script builds it, and must equal KEYS[1])
+ *   ARGV[3] prefix   ARGV[4] snapshot   ARGV[5] taste: the user ("" for
+ *           records); the taste key is built from them, as the single-
+ *           server script builds it, and must equal KEYS[1]
+ *   then 5 per journal entry of this key, in shard order:
+ *           entry id, dp, ds, records: "1" when the track's genres meet
+ *           the user's favourites else "0" / taste: the track's genres,
+ *           local hour or ""
  *
- *   Skips an entry at or before the mark (applied already: a re-run after
- *   a crash counts nothing twice); else adds the deltas with the single-
- *   server scripts' own Lua (add / taste: same clamping, same parse
- *   checks, so the counters equal sk_history_add's) and sets the mark, in
- *   one script: the counters and the mark are never apart.
- *   Reply: 1 applied, 0 applied before, -1 the record does not exist.
+ *   Skips each entry at or before the mark (applied already: a re-run
+ *   after a crash counts nothing twice); adds the others' deltas with the
+ *   single-server scripts' own Lua (add / taste: same clamping, same
+ *   parse checks, so the counters equal sk_history_add's) and sets the
+ *   mark to the last, in one script: counters and mark are never apart.
+ *   A record that does not exist is left alone (no mark).
+ *   Reply: array { entries applied, entries found applied before }.
  */
 #ifndef SKIP_STORE_SCRIPTS_CLUSTER_H
 #define SKIP_STORE_SCRIPTS_CLUSTER_H

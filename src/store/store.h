@@ -174,6 +174,8 @@ typedef struct {
     long  malformed;               /* not an entry the journal script wrote */
     long  keys;                    /* key updates made (3 per entry) */
     long  repeats;                 /* key updates found made before */
+    long  calls;                   /* script calls (one per key a batch
+                                      touches) */
 } sk_apply_result;
 
 /*

@@ -48,7 +48,6 @@ typedef struct {
     const char  *fav, *genres;
     int          counted;          /* after as_of, ids valid */
     const char  *hm[2][3];
-    const char  *ap[3][15];
 } sk_apply_entry;
 
 /* The Lua meets(): a genre of the track among the user's favourites,
@@ -133,72 +132,140 @@ crash_point(void)
     }
 }
 
-/* The three keys of every counted entry, one script each, pipelined. */
+/*
+ * The keys of a batch: each touched key gets one script call with all of
+ * its entries, in shard order (a listener's user record and taste see one
+ * call per batch; a popular track few): one Lua run per key, not per
+ * entry.
+ */
+typedef struct {
+    const char   *key, *mark;
+    int           kind;            /* 0 user, 1 track, 2 taste */
+    int           n;
+    const char  **argv;
+} sk_apply_group;
+
+#define SK_APPLY_HEAD  8           /* EVALSHA sha 2 K1 K2 what field pfx */
+
 static int
 apply_scripts(sk_store *s, const char *snap, const char *sha,
     const char *field, sk_apply_entry *e, int n, sk_apply_result *res)
 {
-    sk_cmd       *cmds;
-    redisReply  **rep;
-    const char   *mt;
-    const char  **a;
-    int           i, k, m = 0, rc = -1;
-    size_t        max = 3 * (size_t) n;
+    sk_apply_group  *g;
+    sk_cmd          *cmds;
+    redisReply     **rep;
+    const char      *key, **a;
+    int             *of, i, k, m, ng = 0, rc = -1;
+    size_t           max = 3 * (size_t) n;
 
+    g = calloc(max, sizeof(*g));
+    of = calloc(max, sizeof(*of));
     cmds = calloc(max, sizeof(*cmds));
     rep = calloc(max, sizeof(*rep));
-    if (cmds == NULL || rep == NULL) {
+    if (g == NULL || of == NULL || cmds == NULL || rep == NULL) {
         snprintf(s->err, sizeof(s->err), "out of memory");
         goto done;
     }
-    m = 0;
+
+    /* which key each (entry, kind) goes to */
     for (i = 0; i < n; i++) {
         if (!e[i].counted) {
             continue;
         }
-        mt = meets(e[i].fav, e[i].genres) ? "1" : "0";
         for (k = 0; k < 3; k++) {
-            a = e[i].ap[k];
-            a[0] = "EVALSHA";
-            a[1] = sha;
-            a[2] = "2";
-            a[3] = k == 0 ? e[i].uk : k == 1 ? e[i].tk : e[i].taste;
-            a[4] = k == 2 ? e[i].mark : a[3];
-            a[5] = k == 0 ? "u" : k == 1 ? "t" : "taste";
-            a[6] = field;
-            a[7] = e[i].id;
-            a[8] = e[i].dp;
-            a[9] = e[i].ds;
-            a[10] = k == 2 ? e[i].genres : mt;
-            a[11] = e[i].h ? e[i].h : "";
-            a[12] = s->opts.prefix;
-            a[13] = snap;
-            a[14] = e[i].u;
-            cmds[m].argv = a;
-            cmds[m].argc = 15;
-            m++;
+            key = k == 0 ? e[i].uk : k == 1 ? e[i].tk : e[i].taste;
+            for (m = 0; m < ng; m++) {
+                if (g[m].kind == k && strcmp(g[m].key, key) == 0) {
+                    break;
+                }
+            }
+            if (m == ng) {
+                g[m].key = key;
+                g[m].mark = k == 2 ? e[i].mark : key;
+                g[m].kind = k;
+                ng++;
+            }
+            g[m].n++;
+            of[3 * i + k] = m;
         }
     }
-    if (m > 0 && sk_store_pipeline(s, m, cmds, rep) != 0) {
+
+    /* EVALSHA sha 2 KEY MARK what field prefix snap|user, then 5 per
+     * entry: id dp ds meets|genres hour */
+    for (m = 0; m < ng; m++) {
+        /* the head, the taste's user (or ""), 5 per entry */
+        g[m].argv = calloc((size_t) (SK_APPLY_HEAD + 2 + 5 * g[m].n),
+                           sizeof(char *));
+        if (g[m].argv == NULL) {
+            snprintf(s->err, sizeof(s->err), "out of memory");
+            goto done;
+        }
+        a = g[m].argv;
+        a[0] = "EVALSHA";
+        a[1] = sha;
+        a[2] = "2";
+        a[3] = g[m].key;
+        a[4] = g[m].mark;
+        a[5] = g[m].kind == 0 ? "u" : g[m].kind == 1 ? "t" : "taste";
+        a[6] = field;
+        a[7] = s->opts.prefix;
+        a[8] = snap;
+        cmds[m].argv = a;
+        cmds[m].argc = SK_APPLY_HEAD + 1;
+    }
+    for (i = 0; i < n; i++) {
+        if (!e[i].counted) {
+            continue;
+        }
+        for (k = 0; k < 3; k++) {
+            m = of[3 * i + k];
+            if (k == 2 && cmds[m].argc == SK_APPLY_HEAD + 1) {
+                /* the taste's user, once (all its entries share it) */
+                g[m].argv[cmds[m].argc++] = e[i].u;
+            }
+            a = g[m].argv + cmds[m].argc;
+            a[0] = e[i].id;
+            a[1] = e[i].dp;
+            a[2] = e[i].ds;
+            a[3] = k == 2 ? e[i].genres
+                          : meets(e[i].fav, e[i].genres) ? "1" : "0";
+            a[4] = e[i].h ? e[i].h : "";
+            cmds[m].argc += 5;
+        }
+    }
+    for (m = 0; m < ng; m++) {
+        if (g[m].kind != 2) {
+            /* records: the same layout, "" where the taste's user is */
+            memmove(g[m].argv + SK_APPLY_HEAD + 2,
+                    g[m].argv + SK_APPLY_HEAD + 1,
+                    (size_t) (cmds[m].argc - SK_APPLY_HEAD - 1)
+                    * sizeof(char *));
+            g[m].argv[SK_APPLY_HEAD + 1] = "";
+            cmds[m].argc++;
+        }
+    }
+
+    if (ng > 0 && sk_store_pipeline(s, ng, cmds, rep) != 0) {
         goto done;
     }
-    for (i = 0; i < m; i++) {
-        if (rep[i]->type == REDIS_REPLY_ERROR) {
+    for (m = 0; m < ng; m++) {
+        if (rep[m]->type == REDIS_REPLY_ERROR) {
             snprintf(s->err, sizeof(s->err), "apply script on %s: %s",
-                     cmds[i].argv[3], rep[i]->str);
+                     g[m].key, rep[m]->str);
             goto done;
         }
-        if (rep[i]->type != REDIS_REPLY_INTEGER) {
+        if (rep[m]->type != REDIS_REPLY_ARRAY || rep[m]->elements != 2
+            || rep[m]->element[0]->type != REDIS_REPLY_INTEGER
+            || rep[m]->element[1]->type != REDIS_REPLY_INTEGER)
+        {
             snprintf(s->err, sizeof(s->err), "apply script on %s: reply "
-                     "of type %d", cmds[i].argv[3], rep[i]->type);
+                     "of type %d", g[m].key, rep[m]->type);
             goto done;
         }
-        if (rep[i]->integer == 1) {
-            res->keys++;
-        } else if (rep[i]->integer == 0) {
-            res->repeats++;
-        }
+        res->keys += (long) rep[m]->element[0]->integer;
+        res->repeats += (long) rep[m]->element[1]->integer;
     }
+    res->calls += ng;
     for (i = 0; i < n; i++) {
         res->applied += e[i].counted;
     }
@@ -206,8 +273,13 @@ apply_scripts(sk_store *s, const char *snap, const char *sha,
 
 done:
     if (rep) {
-        free_replies(rep, m);
+        free_replies(rep, ng);
     }
+    for (m = 0; g && m < ng; m++) {
+        free(g[m].argv);
+    }
+    free(g);
+    free(of);
     free(rep);
     free(cmds);
     return rc;
