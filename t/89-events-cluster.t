@@ -177,6 +177,9 @@ is($r->{status}, 200, 'cluster: a batch of events acknowledged')
     or diag($r->{body});
 like($r->{body}, qr/"accepted":\d+,"applied":(\d+)/, "... $r->{body}");
 my ($journaled) = $r->{body} =~ /"applied":(\d+)/;
+like($t->read_file('error.log'),
+     qr/\[warn\].*events are acknowledged once a replica has them, but Redis Cluster node 127\.0\.0\.1:\d+ does not store them durably/,
+     '... the nodes\' persistence (none here) named in a warning');
 $r = post($batch1);
 is($r->{status}, 200, '... sent again (a client retry): 200');
 like($r->{body}, qr/"applied":0,/, '... and nothing journaled twice');

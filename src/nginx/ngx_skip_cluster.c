@@ -813,6 +813,7 @@ ngx_skip_cluster_events_nodes(ngx_skip_cluster_t *cl)
 
         node->ev_conf = node->conf;
         node->ev_conf.readonly = 0;
+        node->ev_conf.durable_check = 1;
 
         /* NULL (no memory): that primary's events are answered 503 */
         node->ev = ngx_skip_redis_create(cl->cycle, &node->ev_conf);

@@ -68,6 +68,10 @@
  * deadline and frees the tickets, so no reply is ever delivered to freed
  * memory.  Redis trouble is logged at warn at most, rate-limited.
  *
+ * On a Redis Cluster the batch is journaled instead (one script per event
+ * on its listener's shard, WAIT 1), and skipctl applies the journal:
+ * ngx_skip_events_cluster.c.
+ *
  * This file: the handler, Redis and the answers.  Reading a batch into
  * events, with the event rule and the 400's list of bad lines, is
  * ngx_skip_events_parse.c; the types both use are ngx_skip_events_int.h.

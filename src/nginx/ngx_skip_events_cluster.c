@@ -376,6 +376,7 @@ ngx_http_skip_evcl_reply(void *data, redisReply **replies, ngx_uint_t n)
     ngx_http_skip_evcl_part_t *part = data;
 
     ngx_uint_t                   i, k, again;
+    const char                  *why;
     redisReply                  *rp;
     sk_redirect                  redirect;
     ngx_http_request_t          *r;
@@ -478,6 +479,15 @@ ngx_http_skip_evcl_reply(void *data, redisReply **replies, ngx_uint_t n)
         ngx_http_skip_events_unavailable(ctx, "no replica confirmed the "
                                          "events in time");
         return;
+    }
+
+    why = ngx_skip_redis_durability_warning(part->rd);
+
+    if (why) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "skip: events are acknowledged once a replica has "
+                      "them, but Redis Cluster node %V does not store them "
+                      "durably: %s", ngx_skip_redis_name(part->rd), why);
     }
 
     if (again) {

@@ -534,6 +534,11 @@ ngx_skip_redis_handshake_done(void *data, redisReply **replies, ngx_uint_t n)
                       &rd->conf->addr.name,
                       rd->conf->readonly ? " (READONLY)" : "");
 
+        if (rd->conf->durable_check) {
+            /* an events connection: events are acknowledged through it */
+            ngx_skip_redis_check_durable(rd);
+        }
+
         rd->conf->state_handler(rd->conf->state_data, 1);
         return;
     }
@@ -632,7 +637,10 @@ ngx_skip_redis_durable_done(void *data, redisReply **replies, ngx_uint_t n)
     rd->durable = d;
     rd->durable_checked = 1;
 
-    ngx_http_skip_metrics_redis_durable(d == SK_DURABLE_YES ? 2 : 1);
+    if (!rd->conf->node) {
+        /* the gauge is the single server's; a cluster's nodes log only */
+        ngx_http_skip_metrics_redis_durable(d == SK_DURABLE_YES ? 2 : 1);
+    }
 
     ngx_log_error(NGX_LOG_INFO, &rd->log, 0,
                   "skip: Redis %V persistence: %s%s",

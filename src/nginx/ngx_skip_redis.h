@@ -75,6 +75,8 @@ typedef struct {
      */
     ngx_uint_t             node;
     ngx_uint_t             readonly;
+    ngx_uint_t             durable_check;  /* node: ask about persistence
+                                              (events connections) */
     void                 (*state_handler)(void *data, ngx_uint_t ready);
     void                  *state_data;
 } ngx_skip_redis_conf_t;
