@@ -256,6 +256,14 @@ ok(wait_source(), 'cluster again');
 # the applier follows the journal through the failover
 my $victim = (SkipCluster::primaries($t, $ports))[0];
 my ($fseed) = grep { $_ != $victim } @$ports;
+# the journal shards whose slots the victim serves
+my %victim_shard;
+for my $j (0 .. 31) {
+    my $slot = slot_of(journal_tag($j));
+    $victim_shard{$j} = 1 if grep { $_->[2] == $victim && $slot >= $_->[0]
+                                    && $slot <= $_->[1] }
+                             @{ SkipCluster::slots($t, $ports) };
+}
 my $fpid = fork // die "fork: $!";
 if ($fpid == 0) {
     open STDOUT, '>', "$dir/follow.out";
@@ -296,6 +304,20 @@ my @tail = @res[-20 .. -1];
 is(scalar(grep { $_->[0] == 200 } @tail), 20, 'the killed node back as a '
    . 'replica (' . sprintf('%.1f', $rejoined) . ' s): the last 20 batches '
    . 'acknowledged');
+# between the kill and the promotion: the victim's shards 503, the others
+# acknowledged as usual (a shard fails alone)
+my @window = grep { $_->[4] > $killed + 0.2 && $_->[5] < $killed + $promoted - 0.2 } @res;
+my @theirs = grep { $victim_shard{ slot_of($_->[3]) % 32 } } @window;
+my @others = grep { !$victim_shard{ slot_of($_->[3]) % 32 } } @window;
+ok(@theirs && !grep({ $_->[0] != 503 } @theirs), scalar(@theirs)
+   . ' batches of listeners whose journal shard was on the dead primary, '
+   . 'posted before the promotion: all 503 ('
+   . scalar(keys %victim_shard) . ' of 32 shards there)');
+my $others_ok = grep { $_->[0] == 200 } @others;
+ok($others_ok > 0 && !grep({ $_->[0] != 200 && $_->[0] != 503 } @others),
+   scalar(@others) . " batches of the other shards meanwhile: $others_ok "
+   . 'acknowledged, the rest 503 (the cluster refuses writes everywhere '
+   . 'while a slot has no primary: CLUSTERDOWN)');
 ok(@no > 0 && !grep({ $_->[0] != 503 } @no),
    scalar(@no) . ' answered 503 (the journal\'s node down, or no replica '
    . 'to WAIT for), none with another status');
@@ -392,13 +414,39 @@ sub post_start {
             my ($u, $tr) = ($users->[rand @$users], $tracks->[rand @$tracks]);
             my $b = ev($u, $tr, 'Play', $s, time - 5)
                   . ($s % 3 ? '' : ev($u, $tr, 'Skip', $s, time - 5));
+            my $t0 = time;
             my $res = $t->http_post('/skip/events', $b, timeout => 5);
-            printf $fh "%d %d %s\n", $res->{status} // 0, $s, $tr;
+            printf $fh "%d %d %s %s %.3f %.3f\n", $res->{status} // 0, $s,
+                   $tr, $u, $t0, time;
         }
         close $fh;
         POSIX::_exit(0);        # not $t's DESTROY: that would stop nginx
     }
     return [ $pid, $file ];
+}
+
+# CRC16/XMODEM mod 16384 with hash tags, in Perl (as in t/87), and the
+# journal's shard tags (journal.h): the smallest k whose "j<j>.<k>" falls
+# in the j-th 32nd of the slots
+sub slot_of {
+    my ($k) = @_;
+    $k = $1 if $k =~ /\{([^}]+)\}/ && index($k, '{') == $-[0];
+    my $crc = 0;
+    for my $c (unpack 'C*', $k) {
+        $crc ^= $c << 8;
+        for (1 .. 8) {
+            $crc = ($crc & 0x8000) ? (($crc << 1) ^ 0x1021) : ($crc << 1);
+            $crc &= 0xffff;
+        }
+    }
+    return $crc % 16384;
+}
+sub journal_tag {
+    my ($j) = @_;
+    for my $k (0 .. 100000) {
+        my $s = slot_of("j$j.$k");
+        return "j$j.$k" if $s >= $j * 512 && $s < ($j + 1) * 512;
+    }
 }
 
 sub post_stop {
