@@ -147,6 +147,11 @@ like(`$sk features get $seed $users->[0] 2>&1`, qr/^\s*plays\s+\Q${\ ($plays + 1
 $out = `$sk features apply $seed 2>&1`;
 like($out, qr/: 0 read,/, '... once');
 
+$out = `$sk features apply --redis 127.0.0.1:$ports->[0] 2>&1`;
+is($? >> 8, 2, 'features apply without --cluster: a usage error');
+like($out, qr/needs --cluster \(on one Redis server the events script updates the records itself\)/,
+     '... saying why');
+
 $out = `$sk features status $seed --db 1 2>&1`;
 like($out, qr/--db 1: a Redis Cluster has only database 0/, '--db refused');
 
