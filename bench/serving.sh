@@ -31,7 +31,8 @@
 #
 # Environment: SKIP_BUILD (default ./build), DURATION (s per run, 5),
 # CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1), REDIS_UNIX,
-# PASSES (default "shipped default no-cache"; a build from before
+# SHIPPED_CACHE (the "shipped" pass's skip_record_cache arguments, default
+# those of conf/nginx-skip.conf), PASSES (default "shipped default no-cache"; a build from before
 # skip_record_cache's track= has no "shipped"), PERF_DIR (a directory:
 # every "on" run is also recorded there with perf record $PERF_ARGS
 # (default -g; --call-graph dwarf names callers without frame pointers), one file per
