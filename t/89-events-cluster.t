@@ -194,6 +194,10 @@ for my $p (SkipCluster::primaries($t, $ports)) {
 }
 is($jlen, $journaled + (post_count($batch2)), 'the journal holds each counted event once');
 
+like(`$sk features status $seed 2>&1`,
+     qr/^journal $jlen entries in 32 shards, $jlen not applied to the active snapshot$/m,
+     'features status: the journal, all of it still to apply');
+
 # the applier dies after 3 batches (keys applied, the cursor not moved)
 my $out = `SKIP_APPLY_CRASH_AFTER=3 $sk features apply $seed 2>&1`;
 is($? >> 8, 9, 'the applier killed after 3 batches');
@@ -205,6 +209,9 @@ ok($repeats > 0, "... it found $repeats key updates of the killed run done "
    . "and skipped them ($read read, $applied applied, $keys key updates)");
 
 my $before = records();
+like(`$sk features status $seed 2>&1`,
+     qr/^journal $jlen entries in 32 shards, 0 not applied to the active snapshot$/m,
+     '... status: nothing left to apply');
 
 # every cursor lost: everything is read again, nothing counts
 for my $p (SkipCluster::primaries($t, $ports)) {

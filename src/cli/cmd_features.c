@@ -761,7 +761,9 @@ help_status(FILE *out)
 "complete, deleting), creation time, as_of (last event of its dataset),\n"
 "record counts, model, replayed_to (stream cursor of the live catch-up)\n"
 "and when it was last activated; then the length of the event stream.\n"
-"\"*\" marks the active snapshot.\n"
+"\"*\" marks the active snapshot.  With --cluster also the events journal:\n"
+"its entries, and how many of them the active snapshot has not had\n"
+"applied yet (`features apply`'s lag; counted up to 10000 per shard).\n"
 "\n%s\n"
 "Exit status: 0 success, 1 Redis failed, 2 usage.\n", feat_store_help);
 }
@@ -848,6 +850,22 @@ feat_status(int argc, char **argv)
     }
     printf("events %lld\n", r->integer);
     freeReplyObject(r);
+    if (so.cluster) {
+        long entries, pending;
+        int  capped;
+
+        if (sk_journal_backlog(&s, active, &entries, &pending, &capped)
+            != 0)
+        {
+            sk_errorf(FEAT_CMD, "%s", s.err);
+            sk_store_close(&s);
+            return SK_EXIT_FAIL;
+        }
+        /* the applier's lag: what `features apply` has still to count */
+        printf("journal %ld entries in %d shards, %ld%s not applied to "
+               "the active snapshot\n", entries, SK_JOURNAL_SHARDS, pending,
+               capped ? " or more" : "");
+    }
     sk_store_close(&s);
     return SK_EXIT_OK;
 }

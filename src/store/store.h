@@ -189,6 +189,16 @@ typedef struct {
 int sk_journal_apply(sk_store *s, const char *snap, long max,
     sk_apply_result *res);
 
+/*
+ * For `features status`: entries in the journal (XLEN of every shard) and
+ * entries after snap's cursors, not applied yet (the applier's lag;
+ * counted up to SK_BACKLOG_CAP per shard: *capped says a shard had as
+ * many).  0 or -1.
+ */
+#define SK_BACKLOG_CAP  10000
+int sk_journal_backlog(sk_store *s, const char *snap, long *entries,
+    long *pending, int *capped);
+
 typedef struct sk_snapshot_info_s  sk_snapshot_info;
 
 /*

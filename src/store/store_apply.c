@@ -559,3 +559,50 @@ sk_journal_trim(sk_store *s, const sk_snapshot_info *kept, int nkept,
     }
     return 0;
 }
+
+int
+sk_journal_backlog(sk_store *s, const char *snap, long *entries,
+    long *pending, int *capped)
+{
+    char          jkey[SK_JOURNAL_KEY_MAX], ckey[SK_JOURNAL_KEY_MAX];
+    char          start[80], cap[16];
+    redisReply   *r;
+    unsigned      j;
+
+    *entries = 0;
+    *pending = 0;
+    *capped = 0;
+    snprintf(cap, sizeof(cap), "%d", SK_BACKLOG_CAP);
+    for (j = 0; j < SK_JOURNAL_SHARDS; j++) {
+        sk_key_journal(jkey, sizeof(jkey), s->opts.prefix, j);
+        r = sk_store_cmdl(s, "XLEN", jkey, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        *entries += r->type == REDIS_REPLY_INTEGER ? (long) r->integer : 0;
+        freeReplyObject(r);
+        if (snap == NULL || snap[0] == '\0') {
+            continue;
+        }
+        sk_key_journal_cursor(ckey, sizeof(ckey), s->opts.prefix, j, snap);
+        r = sk_store_cmdl(s, "GET", ckey, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        snprintf(start, sizeof(start), "%s%s",
+                 r->type == REDIS_REPLY_STRING ? "(" : "",
+                 r->type == REDIS_REPLY_STRING ? r->str : "-");
+        freeReplyObject(r);
+        /* counted up to a cap per shard: a status must stay cheap */
+        r = sk_store_cmdl(s, "XRANGE", jkey, start, "+", "COUNT", cap, NULL);
+        if (r == NULL) {
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_ARRAY) {
+            *pending += (long) r->elements;
+            *capped |= r->elements >= SK_BACKLOG_CAP;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
