@@ -159,6 +159,10 @@ int sk_store_pipeline(sk_store *s, int n, const sk_cmd *cmds,
  * is on a replica too.  0, or -1 with s->err naming the node. */
 int sk_store_wait_one(sk_store *s);
 
+/* The same on the primary of key's slot only (a node without replicas:
+ * nothing to wait for). */
+int sk_store_wait_one_key(sk_store *s, const char *key);
+
 /* SCRIPT LOAD body on every primary (one server: on it), so that a
  * pipeline of EVALSHA meets no NOSCRIPT.  0 or -1. */
 int sk_store_script_load_all(sk_store *s, const char *body);

@@ -14,7 +14,8 @@
  * key: the cursor only saves re-reading.
  *
  * Per batch of a shard (SK_APPLY_BATCH entries):
- *   1. XRANGE after the cursor;
+ *   1. XRANGE after the cursor, then the fence (below): SET the cursor
+ *      to itself and WAIT 1 on the journal's node;
  *   2. HMGET the user's fav and the track's genres, pipelined over the
  *      nodes (an entry counts only when both records exist, as on one
  *      server; "meets" is computed here from them, as the Lua does);
@@ -318,10 +319,38 @@ apply_batch(sk_store *s, const char *snap, long long as_of, unsigned j,
         return -1;
     }
     n = (int) xr->elements;
-    if (n <= 0 || n > SK_APPLY_BATCH) {
+    if (n <= 0) {
         freeReplyObject(xr);
         return 0;
     }
+    if (n > SK_APPLY_BATCH) {
+        snprintf(s->err, sizeof(s->err), "XRANGE %s COUNT %s: %d entries",
+                 jkey, count, n);
+        freeReplyObject(xr);
+        return -1;
+    }
+
+    /*
+     * The fence: only entries a replica has are applied.  XRANGE also
+     * returns an entry whose event is still waiting for its WAIT (not
+     * acknowledged); should the shard's primary die before replicating
+     * it, the client's retry journals it again on the promoted replica,
+     * under another id, and applying both would count it twice.  A write
+     * of ours on the journal's node after the XRANGE, confirmed by WAIT 1,
+     * means the replica has everything before it (one replication stream):
+     * every entry just read.  The write is the cursor, set to itself.
+     */
+    r = sk_store_cmdl(s, "SET", ckey, cursor[0] ? cursor : "0-0", NULL);
+    if (r == NULL) {
+        freeReplyObject(xr);
+        return -1;
+    }
+    freeReplyObject(r);
+    if (sk_store_wait_one_key(s, ckey) != 0) {
+        freeReplyObject(xr);
+        return -1;
+    }
+
     e = calloc((size_t) n, sizeof(*e));
     cmds = calloc(2 * (size_t) n, sizeof(*cmds));
     rep = calloc(2 * (size_t) n, sizeof(*rep));

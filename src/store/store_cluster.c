@@ -641,6 +641,41 @@ sk_store_wait_one(sk_store *s)
 }
 
 int
+sk_store_wait_one_key(sk_store *s, const char *key)
+{
+    sk_cl_node *n;
+    redisReply *r;
+    char        ms[16], why[128];
+    int         idx;
+
+    if (s->cl == NULL) {
+        return 0;
+    }
+    idx = s->cl->slot[sk_key_slot(key, strlen(key))];
+    n = &s->cl->node[idx];
+    if (n->replicas == 0) {
+        return 0;
+    }
+    snprintf(ms, sizeof(ms), "%d", s->opts.timeout_ms);
+    r = redisCommand(n->c, "WAIT 1 %s", ms);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+        node_fail(s, n, "WAIT", r && r->str ? r->str : ctx_why(n->c));
+        if (r) {
+            freeReplyObject(r);
+        }
+        return -1;
+    }
+    if (r->integer < 1) {
+        snprintf(why, sizeof(why), "no replica has the writes after %s ms",
+                 ms);
+        freeReplyObject(r);
+        return node_fail(s, n, "WAIT 1", why);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+int
 sk_store_script_load_all(sk_store *s, const char *body)
 {
     redisReply *r;
