@@ -5,11 +5,12 @@
  * The module journals each counted event on its listener's shard
  * (journal.h) and acknowledges it there.  This reads every shard in
  * order from its cursor for the snapshot (<prefix>:{<tag>}:cursor:<snap>)
- * and applies each entry to the three keys it changes, each by one
- * single-key script (store_scripts_cluster.h) that adds the deltas with
- * the single-server Lua and records the entry id as that key's mark for
- * the shard, in the same script.  A key whose mark is at or after the
- * entry skips it.  So whatever stopped a run (a crash, a kill, a node
+ * and applies each entry to the three keys it changes (user, track,
+ * taste) with single-key scripts (store_scripts_cluster.h): one call per
+ * key and batch, with that key's entries in shard order, which adds the
+ * deltas with the single-server Lua and records the last entry id as the
+ * key's mark for the shard, in the same script.  A key skips every entry
+ * at or before its mark.  So whatever stopped a run (a crash, a kill, a node
  * lost mid-batch), running it again counts every entry exactly once per
  * key: the cursor only saves re-reading.
  *
@@ -19,7 +20,7 @@
  *   2. HMGET the user's fav and the track's genres, pipelined over the
  *      nodes (an entry counts only when both records exist, as on one
  *      server; "meets" is computed here from them, as the Lua does);
- *   3. the apply scripts for user, track and taste, pipelined;
+ *   3. the apply scripts, a call per key, pipelined;
  *   4. WAIT 1 on every primary: the applied deltas and their marks are on
  *      a replica before the cursor moves past them (otherwise a failover
  *      of a record's node could lose a delta the cursor no longer
@@ -389,7 +390,7 @@ apply_batch(sk_store *s, const char *snap, long long as_of, unsigned j,
         if (!sk_id_valid(e[i].u, ulen) || !sk_id_valid(e[i].t, tlen)
             || !delta_ok(e[i].dp) || !delta_ok(e[i].ds))
         {
-            /* not written by the journal script: skipped, said once */
+            /* not written by the journal script: skipped, counted */
             res->malformed++;
             continue;
         }
