@@ -79,6 +79,14 @@ sk_key_taste(char *buf, size_t size, const char *prefix, const char *snap,
 }
 
 size_t
+sk_key_session(char *buf, size_t size, const char *prefix, const char *id,
+    size_t idlen)
+{
+    return key_fmt(size, snprintf(buf, size, "%s:sess:%.*s", prefix,
+                                       (int) idlen, id));
+}
+
+size_t
 sk_key_meta(char *buf, size_t size, const char *prefix, const char *snap)
 {
     return key_fmt(size, snprintf(buf, size, "%s:%s:meta", prefix,
