@@ -35,7 +35,10 @@ usage(FILE *out)
 "`skipctl features load` stores them, and no artist counts (the artist\n"
 "features abstain), as the module serves them (docs/taste-features.md).\n"
 "\n"
-"Output: \"score S\" (P(play), 6 decimals) and \"decision play|skip\".\n"
+"Output: \"score S\" (P(play), 6 decimals) and \"decision play|skip\";\n"
+"with --json also \"session_expect\", the expected P(skip) of the pair\n"
+"that a session's residual measures its outcome against (what the module\n"
+"leaves in the session's hash when it serves the track).\n"
 "\n"
 "Options:\n"
 "  --model FILE   the .model file (its manifest FILE.json next to it), or\n"
@@ -55,9 +58,8 @@ usage(FILE *out)
 "                 (skip_session, skip_session_counts); both or neither.\n"
 "                 Default: unknown, the session features abstain\n"
 "  --session-prev play|skip|none\n"
-"                 the previous track's outcome (default: none, or play\n"
-"                 or skip as the last counted one when plays + skips > 0\n"
-"                 is given without it: then required)\n"
+"                 the previous track's outcome (none: the first track;\n"
+"                 required when plays + skips > 0)\n"
 "  --session-resid R, --session-prev-expect E\n"
 "                 the session's residual (its skips less their expected\n"
 "                 P(skip)) and the previous track's expected P(skip), as\n"
@@ -338,6 +340,16 @@ cmd_predict(int argc, char **argv)
         }
         cJSON_AddStringToObject(r, "decision",
                                 sk_model_decide(&m, score) ? "play" : "skip");
+        if (m.kind == SK_MODEL_LINEAR) {
+            char buf[32];
+
+            /* what the module leaves in the session's hash for this
+             * track (e:<track>): the residual's expectation */
+            snprintf(buf, sizeof(buf), "%.17g",
+                     sk_session_expect(&m.plan.priors, &h.users[ui],
+                                       &h.tracks[ti]));
+            cJSON_AddRawToObject(r, "session_expect", buf);
+        }
         if (m.kind == SK_MODEL_LINEAR) {
             fa = cJSON_AddArrayToObject(r, "features");
             for (j = 0; j < m.plan.n; j++) {
