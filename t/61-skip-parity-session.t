@@ -51,6 +51,22 @@ http {
             skip_events;
         }
 
+        # the session as the player's CMCD names it (skipctl replay sends
+        # CMCD-Session: sid="<session_id>", the events' own id)
+        location ~ ^/cmcd/([^/]+)$ {
+            skip_predict on;
+            skip_user $http_x_user_id;
+            skip_track $1;
+            skip_hour $arg_hour;
+            skip_session $skip_cmcd_sid;
+            skip_redis_timeout 1s;
+
+            add_header X-Skip-Exact $skip_score_exact always;
+            add_header X-Skip-Source $skip_source always;
+            root %%TESTDIR%%;
+            try_files /x =404;
+        }
+
         location ~ ^/tracks/([^/]+)$ {
             skip_predict on;
             skip_user $http_x_user_id;
@@ -246,6 +262,18 @@ is($expect_ok, $N, "the expectation the module leaves (e:<track>) is "
    . "predict's session_expect, digit for digit");
 is($hash_ok, $N + $modes{2}, 'the events script keeps p, s, l, r, e as the '
    . "trainer counts them, with the module's expectations");
+
+# ---- the session named by CMCD sid: the same hash, the same score --------
+{
+    my ($sid, $u, $tr) = (880000001, $users->[11], $tracks->[110]);
+    my %x = ask($u, $tr, 'X-Session-Id' => $sid);
+    my %c = SkipModule::skipvars($t->http_get("/cmcd/$tr?hour=9",
+                                 'X-User-Id' => $u,
+                                 'CMCD-Session' => qq(sid="$sid")));
+    ok(defined $x{exact} && ($c{exact} // '') eq $x{exact}
+       && $c{source} eq 'redis', 'skip_session $skip_cmcd_sid: the same '
+       . "session, the same score ($x{exact})");
+}
 
 # ---- one request: what it asks Redis --------------------------------------
 {
