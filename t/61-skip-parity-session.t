@@ -277,19 +277,29 @@ is($hash_ok, $N + $modes{2}, 'the events script keeps p, s, l, r, e as the '
 
 # ---- one request: what it asks Redis --------------------------------------
 {
-    my $sid = 'one-request';
-    my ($u, $tr) = ($users->[3], $tracks->[30]);
-    my ($h0, $s0) = (SkipModule::calls($t, 'hmget'),
-                     SkipModule::calls($t, 'hset'));
+    my $sid = 880000998;
+    my ($u, $tr, $tr2) = ($users->[3], $tracks->[30], $tracks->[31]);
+    my @c0 = map { SkipModule::calls($t, $_) } qw(hmget hset expire);
     my %a = ask($u, $tr, 'X-Session-Id' => $sid);
     expectation($sid, $tr);
-    is(SkipModule::calls($t, 'hmget') - $h0, 3, 'a session request: 3 '
-       . 'HMGETs (user, track, session) in one pipeline');
-    is(SkipModule::calls($t, 'hset') - $s0, 1, '... and one HSET, the '
-       . 'expectation, sent after the score without waiting');
+    my @c1 = map { SkipModule::calls($t, $_) } qw(hmget hset expire);
+    is($c1[0] - $c0[0], 3, 'a session request: 3 HMGETs (user, track, '
+       . 'session) in one pipeline');
+    is(($c1[1] - $c0[1]) . ' ' . ($c1[2] - $c0[2]), '1 1', '... then the '
+       . 'expectation, HSET + EXPIRE (a new session), not waited for');
     my $ttl = $t->redis('TTL', skey($sid));
     ok($ttl > 7000 && $ttl <= 7200, "... the hash expires like the open-play "
        . "markers: $ttl s");
+    event($u, $tr, 'Play', $sid);
+    $t->redis('EXPIRE', skey($sid), 5000);
+    my @c2 = map { SkipModule::calls($t, $_) } qw(hset expire);
+    ask($u, $tr2, 'X-Session-Id' => $sid);
+    expectation($sid, $tr2);
+    my @c3 = map { SkipModule::calls($t, $_) } qw(hset expire);
+    $ttl = $t->redis('TTL', skey($sid));
+    is(($c3[0] - $c2[0]) . ' ' . ($c3[1] - $c2[1]) . ' ' . ($ttl <= 5000 ? 'kept' : $ttl),
+       '1 0 kept', 'a session with a labelled track: the HSET alone (the '
+       . "events script keeps the TTL)");
 }
 
 # ---- unknown sessions: as predict without one -------------------------

@@ -730,7 +730,11 @@ ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
     hargv[3] = (const char *) val;
     hlens[3] = snprintf((char *) val, sizeof(val), "%.17g", expect);
 
-    /* the hash may be new: it expires as the open-play markers do */
+    /*
+     * A hash with a labelled track has its TTL from the events script,
+     * which renews it with every event (HSET keeps it); a new one, or one
+     * not read, gets it here: it expires as the open-play markers do.
+     */
     eargv[0] = "EXPIRE";
     elens[0] = 6;
     eargv[1] = (const char *) key;
@@ -750,7 +754,11 @@ ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
      * into the output buffer at once, sent with the next write, before
      * the player can have this track's answer and post its Play.
      */
-    cmd = ngx_skip_redis_send(lk->redis, cmds, 2, NULL, NULL);
+    cmd = ngx_skip_redis_send(lk->redis, cmds,
+                              (lk->session_status == SK_REC_OK
+                               && lk->session.plays + lk->session.skips > 0)
+                              ? 1 : 2,
+                              NULL, NULL);
 
     if (cmd == NULL) {
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, lk->connection->log, 0,

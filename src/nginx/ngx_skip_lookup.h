@@ -164,7 +164,8 @@ const sk_session *ngx_skip_lookup_session(ngx_skip_lookup_t *lk);
 
 /*
  * Leave the expected P(skip) of track for the session's events script
- * (HSET <prefix>:sess:<session> e:<track>, and its TTL), without waiting
+ * (HSET <prefix>:sess:<session> e:<track>, and its TTL unless the events
+ * script keeps it already), without waiting
  * for the answer: the track's first event moves it into the residual.  A
  * no-op without a session, on a cluster, or when Redis cannot take it.
  */
