@@ -706,7 +706,14 @@ ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
     ngx_skip_redis_cmd_t  *cmd;
     ngx_skip_redis_argv_t  cmds[2];
 
+    /*
+     * Only right after Redis answered this lookup: a Redis that timed out
+     * or that the breaker keeps away must not collect writes nobody waits
+     * for (the expectation is then unknown, which the events script
+     * handles).
+     */
     if (lk->session_id.len == 0 || lk->redis == NULL || lk->cluster
+        || lk->source != NGX_SKIP_SRC_REDIS
         || !sk_id_valid((const char *) track->data, track->len)
         || !isfinite(expect))
     {
@@ -750,9 +757,10 @@ ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
     cmds[1].lens = elens;
 
     /*
-     * Nobody waits for the answer (the request goes on now); formatted
-     * into the output buffer at once, sent with the next write, before
-     * the player can have this track's answer and post its Play.
+     * Nobody waits for the answer (the request goes on now).  Formatted
+     * into the output buffer at once and sent with the worker's next
+     * write to Redis, at the end of this event loop iteration: long before
+     * the player can have this answer and post the track's Play.
      */
     cmd = ngx_skip_redis_send(lk->redis, cmds,
                               (lk->session_status == SK_REC_OK

@@ -167,7 +167,8 @@ const sk_session *ngx_skip_lookup_session(ngx_skip_lookup_t *lk);
  * (HSET <prefix>:sess:<session> e:<track>, and its TTL unless the events
  * script keeps it already), without waiting
  * for the answer: the track's first event moves it into the residual.  A
- * no-op without a session, on a cluster, or when Redis cannot take it.
+ * no-op without a session, on a cluster, unless Redis answered this
+ * lookup, or when Redis cannot take it.
  */
 void ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
     double expect);
