@@ -31,14 +31,21 @@
 #
 # Environment: SKIP_BUILD (default ./build), DURATION (s per run, 5),
 # CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1), REDIS_UNIX,
-# PASSES (default "shipped default no-cache"; a build from before
+# SHIPPED_CACHE (the "shipped" pass's skip_record_cache arguments, default
+# those of conf/nginx-skip.conf), PASSES (default "shipped default no-cache"; a build from before
 # skip_record_cache's track= has no "shipped"), FEATURES (default: serve
 # models/default.model, the "full" set; a feature set such as "taste" or
 # "taste+session": train a model with it on the benchmark's own dataset
 # and serve that), SESSION=1 (each request names its play's session,
 # X-Session-Id, read by skip_session: what a taste+session model costs;
 # no events are posted, so every session is read as a first track, one
-# HMGET, and the module's expectation is written, one HSET + EXPIRE).
+# HMGET, and the module's expectation is written, one HSET + EXPIRE),
+# PERF_DIR (a directory:
+# every "on" run is also recorded there with perf record $PERF_ARGS
+# (default -g; --call-graph dwarf names callers without frame pointers), one file per
+# run; read them with perf report -i; the profiler costs the worker time,
+# so figures of such a run are not comparable; PERF_OFF=1 records the
+# "off" runs too).
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -195,8 +202,14 @@ cache_hits() {  # "hits lookups" of the track record cache
 run() {
     w0=$(cpu_ticks "$WPID"); r0=$(cpu_ticks "$(cat "$WORK/redis.pid")")
     set -- $(cmdstat) $(cache_hits); c0=$1 u0=$2 h0=$3 l0=$4
+    case "${PERF_DIR:-}:$P:${PERF_OFF:-}" in
+    :*|*/off/:) ;;
+    *)  perf record -q ${PERF_ARGS:--g} -p "$WPID" -o "$PERF_DIR/$PASS.$(echo "$P" | tr -d /).$(date +%s%N).data" \
+            -- sleep "$DURATION" >/dev/null 2>&1 & ;;
+    esac
     $PIN wrk -t 1 -c "$CONNS" -d "${DURATION}s" -s "$WORK/plays.lua" \
         "http://127.0.0.1:$HPORT$P" > "$WORK/wrk.out" 2>&1
+    wait
     w1=$(cpu_ticks "$WPID"); r1=$(cpu_ticks "$(cat "$WORK/redis.pid")")
     set -- $(cmdstat) $(cache_hits); c1=$1 u1=$2 h1=$3 l1=$4
     if grep -q 'Non-2xx\|Socket errors' "$WORK/wrk.out"; then
@@ -238,6 +251,7 @@ measure() {
 
 # pass LABEL DIRECTIVE: start nginx with that record cache, warm, measure
 pass() {
+    PASS=$1
     sl=""
     [ -n "$SESSION" ] && sl="skip_session \$http_x_session_id;"
     sed -e "s|RECORD_CACHE|$2|" -e "s|SESSION_LINE|$sl|" "$WORK/nginx.conf" \
@@ -263,7 +277,7 @@ echo "serving cost on a realistic stream: $NPLAYS plays of $NUSERS listeners and
      "model ${FEATURES:-full (models/default.model)}${SESSION:+, sessions named}"
 for p in $PASSES; do
     case $p in
-    shipped)  pass shipped "skip_record_cache 16384 2s track=30s;" ;;
+    shipped)  pass shipped "skip_record_cache ${SHIPPED_CACHE:-16384 2s track=30s};" ;;
     default)  pass default "skip_record_cache 4096 2s;" ;;
     no-cache) pass no-cache "skip_record_cache off;" ;;
     *)        echo "unknown pass $p" >&2; exit 2 ;;

@@ -40,6 +40,8 @@ events { worker_connections 1024; }
 http {
     skip_redis 127.0.0.1:%%REDIS_PORT%%;
     skip_model default %%ROOT%%/models/default.model;
+    # long enough that a loaded machine cannot expire it between requests
+    skip_record_cache 4096 60s;
 
     proxy_cache_path %%TESTDIR%%/cache levels=1:2 keys_zone=tracks:1m;
 

@@ -8,7 +8,7 @@
 #include "ngx_skip_cache.h"
 
 
-#define NGX_SKIP_CACHE_WAYS  4
+#define NGX_SKIP_CACHE_WAYS  8
 
 
 ngx_skip_cache_t *
@@ -31,6 +31,14 @@ ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl, ngx_msec_t track_ttl,
     cache->entries = ngx_calloc(sets * NGX_SKIP_CACHE_WAYS
                                 * sizeof(ngx_skip_cache_entry_t), log);
     if (cache->entries == NULL) {
+        ngx_free(cache);
+        return NULL;
+    }
+
+    cache->tags = ngx_calloc(sets * NGX_SKIP_CACHE_WAYS * sizeof(uint32_t),
+                             log);
+    if (cache->tags == NULL) {
+        ngx_free(cache->entries);
         ngx_free(cache);
         return NULL;
     }
@@ -94,20 +102,31 @@ void
 ngx_skip_cache_destroy(ngx_skip_cache_t *cache)
 {
     ngx_free(cache->tastes);
+    ngx_free(cache->tags);
     ngx_free(cache->entries);
     ngx_free(cache);
 }
 
 
-static ngx_skip_cache_entry_t *
-ngx_skip_cache_set(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
-    size_t len)
+/*
+ * The first slot of the id's set, and its tag: a 32-bit digest of the
+ * hash, never 0 (an empty slot's).  A lookup compares the set's tags, one
+ * cache line, and reads an entry (264 bytes) only when its tag matches:
+ * comparing the entries' ids themselves touched a line of every entry of
+ * the set, in a table larger than the CPU's caches (perf: the largest cost
+ * of a request whose records were all cached).
+ */
+static ngx_uint_t
+ngx_skip_cache_slot(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
+    size_t len, uint32_t *tag)
 {
-    ngx_uint_t  hash;
+    uint64_t  hash;
 
-    hash = ngx_hash_key(id, len) * 2 + kind;
+    hash = (uint64_t) ngx_hash_key(id, len) * 2 + kind;
 
-    return &cache->entries[(hash & cache->mask) * NGX_SKIP_CACHE_WAYS];
+    *tag = ((uint32_t) (hash >> 32) ^ (uint32_t) (hash >> 7)) | 1;
+
+    return (hash & cache->mask) * NGX_SKIP_CACHE_WAYS;
 }
 
 
@@ -123,16 +142,24 @@ ngx_skip_cache_entry_t *
 ngx_skip_cache_get(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
     size_t len, ngx_uint_t gen)
 {
-    ngx_uint_t               i;
+    uint32_t                 tag, *tags;
+    ngx_uint_t               i, first;
     ngx_skip_cache_entry_t  *e;
 
     if (len == 0 || len > SK_ID_MAX) {
         return NULL;
     }
 
-    e = ngx_skip_cache_set(cache, kind, id, len);
+    first = ngx_skip_cache_slot(cache, kind, id, len, &tag);
+    tags = &cache->tags[first];
 
-    for (i = 0; i < NGX_SKIP_CACHE_WAYS; i++, e++) {
+    for (i = 0; i < NGX_SKIP_CACHE_WAYS; i++) {
+        if (tags[i] != tag) {
+            continue;
+        }
+
+        e = &cache->entries[first + i];
+
         if (e->len == len && e->kind == kind
             && ngx_memcmp(e->id, id, len) == 0)
         {
@@ -148,19 +175,21 @@ void
 ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
     size_t len, ngx_uint_t gen, ngx_int_t status, const void *rec)
 {
-    ngx_uint_t               i;
+    uint32_t                 tag;
+    ngx_uint_t               i, first;
     ngx_skip_cache_entry_t  *e, *victim;
 
     if (len == 0 || len > SK_ID_MAX) {
         return;
     }
 
-    e = ngx_skip_cache_set(cache, kind, id, len);
+    first = ngx_skip_cache_slot(cache, kind, id, len, &tag);
+    e = &cache->entries[first];
     victim = e;
 
     for (i = 0; i < NGX_SKIP_CACHE_WAYS; i++, e++) {
-        if (e->len == len && e->kind == kind
-            && ngx_memcmp(e->id, id, len) == 0)
+        if (cache->tags[first + i] == tag && e->len == len
+            && e->kind == kind && ngx_memcmp(e->id, id, len) == 0)
         {
             victim = e;
             break;
@@ -185,6 +214,7 @@ ngx_skip_cache_put(ngx_skip_cache_t *cache, ngx_uint_t kind, u_char *id,
     victim->taste = 0;              /* a new user record: refetch it */
     victim->len = (u_char) len;
     ngx_memcpy(victim->id, id, len);
+    cache->tags[victim - cache->entries] = tag;
 
     if (status == SK_REC_OK) {
         if (kind == NGX_SKIP_CACHE_USER) {

@@ -7,8 +7,9 @@
  * requests of one track, seeks, the next track), so a short-lived cache
  * keeps most requests off Redis while bounding how stale a record can be.
  *
- * Bounded: a fixed table allocated once per worker, 4-way set associative;
- * a full set evicts its entry that expires first.  Entries carry the
+ * Bounded: a fixed table allocated once per worker, 8-way set associative,
+ * with a tag per slot kept apart from the entries (a lookup reads one line
+ * of tags); a full set evicts its entry that expires first.  Entries carry the
  * snapshot generation, so a snapshot switch invalidates them all at once.
  * Records Redis does not have (or that do not decode) are cached too, with
  * their status, so a missing id costs one round trip per TTL, not one per
@@ -61,6 +62,8 @@ typedef struct {
 
 typedef struct {
     ngx_skip_cache_entry_t  *entries;
+    uint32_t                *tags;       /* per entry: its id's digest,
+                                            0 empty (ngx_skip_cache.c) */
     ngx_skip_cache_taste_t  *tastes;     /* NULL: tastes not cached */
     ngx_uint_t               mask;       /* number of sets - 1 */
     ngx_msec_t               ttl[2];     /* by NGX_SKIP_CACHE_USER/TRACK */
@@ -68,7 +71,7 @@ typedef struct {
 
 
 /*
- * size entries (rounded up to a power of two, >= 4), users kept for ttl,
+ * size entries (rounded up to a power of two, >= 8), users kept for ttl,
  * tracks for track_ttl; NULL on ENOMEM.
  */
 ngx_skip_cache_t *ngx_skip_cache_create(ngx_uint_t size, ngx_msec_t ttl,

@@ -82,6 +82,22 @@ struct ngx_skip_redis_cmd_s {
 };
 
 
+/*
+ * Commands of up to NGX_SKIP_REDIS_CMD_SMALL replies (a track request's
+ * lookup: user, track, taste) come from a per-worker free list: one
+ * malloc/free pair less per request.  Larger ones (a batch of the
+ * prediction API) are malloc()ed.  At most NGX_SKIP_REDIS_CMD_KEEP are kept.
+ */
+#define NGX_SKIP_REDIS_CMD_SMALL  4
+#define NGX_SKIP_REDIS_CMD_KEEP   1024
+
+#define ngx_skip_redis_cmd_size(n)                                            \
+    (sizeof(ngx_skip_redis_cmd_t) + ((n) - 1) * sizeof(redisReply *))
+
+static ngx_skip_redis_cmd_t  *ngx_skip_redis_cmd_free;   /* via replies[0] */
+static ngx_uint_t             ngx_skip_redis_cmd_nfree;
+
+
 struct ngx_skip_redis_s {
     ngx_skip_redis_conf_t      *conf;
     ngx_log_t                   log;         /* "while talking to Redis" */
@@ -159,6 +175,8 @@ static void ngx_skip_redis_schedule(ngx_skip_redis_t *rd);
 static void ngx_skip_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_skip_redis_connect_timeout_handler(ngx_event_t *ev);
 static void ngx_skip_redis_refresh_handler(ngx_event_t *ev);
+static ngx_skip_redis_cmd_t *ngx_skip_redis_alloc_cmd(ngx_uint_t n,
+    ngx_log_t *log);
 static void ngx_skip_redis_free_cmd(ngx_skip_redis_cmd_t *cmd);
 
 
@@ -821,8 +839,7 @@ ngx_skip_redis_enqueue(ngx_skip_redis_t *rd, ngx_skip_redis_argv_t *cmds,
         rd->osize = size;
     }
 
-    cmd = ngx_calloc(sizeof(ngx_skip_redis_cmd_t)
-                     + (n - 1) * sizeof(redisReply *), &rd->log);
+    cmd = ngx_skip_redis_alloc_cmd(n, &rd->log);
     if (cmd == NULL) {
         return NULL;
     }
@@ -1034,6 +1051,31 @@ ngx_skip_redis_deliver(ngx_skip_redis_t *rd, redisReply *reply)
 }
 
 
+static ngx_skip_redis_cmd_t *
+ngx_skip_redis_alloc_cmd(ngx_uint_t n, ngx_log_t *log)
+{
+    ngx_skip_redis_cmd_t  *cmd;
+
+    if (n > NGX_SKIP_REDIS_CMD_SMALL || ngx_skip_redis_cmd_free == NULL) {
+        cmd = ngx_alloc(ngx_skip_redis_cmd_size(ngx_max(n,
+                                                 NGX_SKIP_REDIS_CMD_SMALL)),
+                        log);
+        if (cmd == NULL) {
+            return NULL;
+        }
+
+    } else {
+        cmd = ngx_skip_redis_cmd_free;
+        ngx_skip_redis_cmd_free = (ngx_skip_redis_cmd_t *) cmd->replies[0];
+        ngx_skip_redis_cmd_nfree--;
+    }
+
+    ngx_memzero(cmd, ngx_skip_redis_cmd_size(n));
+
+    return cmd;
+}
+
+
 static void
 ngx_skip_redis_free_cmd(ngx_skip_redis_cmd_t *cmd)
 {
@@ -1043,7 +1085,16 @@ ngx_skip_redis_free_cmd(ngx_skip_redis_cmd_t *cmd)
         ngx_skip_reply_free(cmd->replies[i]);
     }
 
-    ngx_free(cmd);
+    if (cmd->n > NGX_SKIP_REDIS_CMD_SMALL
+        || ngx_skip_redis_cmd_nfree >= NGX_SKIP_REDIS_CMD_KEEP)
+    {
+        ngx_free(cmd);
+        return;
+    }
+
+    cmd->replies[0] = (redisReply *) ngx_skip_redis_cmd_free;
+    ngx_skip_redis_cmd_free = cmd;
+    ngx_skip_redis_cmd_nfree++;
 }
 
 

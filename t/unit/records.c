@@ -56,6 +56,15 @@ main(void)
     is_str(buf, "skip:s1:u:101", "user key layout");
     ok(sk_key_track(buf, 10, "skip", "s1", "abcdef", 6) == 0,
        "key builder reports a too-small buffer");
+    /* "skip:s1:t:abcdef" is 16 bytes: 17 fit it with its NUL, 16 do not */
+    is_int((long) sk_key_track(buf, 17, "skip", "s1", "abcdef", 6), 16,
+           "a key that just fits, with its length");
+    is_str(buf, "skip:s1:t:abcdef", "track key layout");
+    is_int((long) sk_key_track(buf, 16, "skip", "s1", "abcdef9", 6), 0,
+           "one byte short: refused");
+    is_int((long) sk_key_taste(buf, sizeof(buf), "p", "x", "42xyz", 2), 9,
+           "only idlen bytes of the id are used");
+    is_str(buf, "p:x:ut:42", "taste key layout");
 
     /* user record round trip */
     memset(&u, 0, sizeof(u));

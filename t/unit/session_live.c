@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/featurize.h"
+#include "core/keys.h"
 #include "core/records.h"
 #include "core/session_live.h"
 #include "core/store_scripts.h"
@@ -191,6 +192,18 @@ test_expect_and_features(void)
 }
 
 static void
+test_key(void)
+{
+    char buf[64];
+
+    is_int((long) sk_key_session(buf, sizeof(buf), "skip", "880000001x", 9),
+           18, "session key: its length, idlen bytes of the id");
+    is_str(buf, "skip:sess:880000001", "session key layout (no snapshot)");
+    is_int((long) sk_key_session(buf, 19, "skip", "880000001", 9), 0,
+           "one byte short (no room for the NUL): refused");
+}
+
+static void
 test_script(void)
 {
     ok(strstr(sk_script_event, "':sess:'") != NULL
@@ -206,6 +219,7 @@ main(void)
     test_player();
     test_merge();
     test_expect_and_features();
+    test_key();
     test_script();
     return done_testing();
 }
