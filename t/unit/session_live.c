@@ -197,7 +197,7 @@ test_key(void)
     char buf[64];
 
     is_int((long) sk_key_session(buf, sizeof(buf), "skip", "880000001x", 9),
-           18, "session key: its length, idlen bytes of the id");
+           19, "session key: its length, idlen bytes of the id");
     is_str(buf, "skip:sess:880000001", "session key layout (no snapshot)");
     is_int((long) sk_key_session(buf, 19, "skip", "880000001", 9), 0,
            "one byte short (no room for the NUL): refused");
