@@ -300,6 +300,15 @@ is($hash_ok, $N + $modes{2}, 'the events script keeps p, s, l, r, e as the '
     is(($c3[0] - $c2[0]) . ' ' . ($c3[1] - $c2[1]) . ' ' . ($ttl <= 5000 ? 'kept' : $ttl),
        '1 0 kept', 'a session with a labelled track: the HSET alone (the '
        . "events script keeps the TTL)");
+
+    # what an operator sees: skipctl features get --session
+    my %m = ask($u, $tr2, 'X-Session-Id' => $sid);
+    my $out = `$sk features get --redis 127.0.0.1:$t->{redis_port} --model $model --hour 9 --session $sid $u $tr2`;
+    like($out, qr/^session skip:sess:$sid\n  p\s+1\n  s\s+0\n  l\s+1\n.*status\s+ok: 1 played, 0 skipped, previous played/ms,
+         'features get --session prints the hash as the module reads it');
+    my ($fs) = $out =~ /^score (\S+)/m;
+    is($fs, sprintf('%.4f', $m{exact}), "... and scores with it as the module "
+       . "did ($fs)");
 }
 
 # ---- unknown sessions: as predict without one -------------------------
