@@ -383,6 +383,26 @@ like($log, qr/\[info\].*skip_session: invalid session id "a b\/c"/,
          '... and a warning says so');
 }
 
+# ---- with the record cache: the session's HMGET goes alone ----------------
+# (the records of a cached user and track need no round trip; the session's
+# hash changes with every event and is never cached)
+{
+    $conf =~ s/skip_record_cache off;[^\n]*/skip_record_cache 4096 60s;/ or die;
+    $t->write_conf($conf);
+    $t->reload_nginx;
+    select(undef, undef, undef, 0.5);
+    my ($sid, $u, $tr) = (880000997, $users->[13], $tracks->[130]);
+    ask($u, $tr, 'X-Session-Id' => 880000996);   # caches both records
+    my $h0 = SkipModule::calls($t, 'hmget');
+    my %c = ask($u, $tr, 'X-Session-Id' => $sid);
+    my ($w) = predict($u, $tr, sess_args());
+    is(SkipModule::calls($t, 'hmget') - $h0, 1, 'record cache: a cached '
+       . "request sends the session's HMGET alone");
+    ok($c{source} eq 'cache' && abs(($c{exact} // -1) - $w) < 1e-9,
+       "... scores the cached records with it ($c{source}), equal to predict");
+    ok(defined expectation($sid, $tr), '... and leaves the expectation');
+}
+
 my @problems = $t->log_problems;
 is(scalar @problems, 0, 'no alerts or crashes') or diag(join "\n", @problems);
 
