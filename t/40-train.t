@@ -215,6 +215,7 @@ ok($rc == 0 && defined $known && $known < $unknown,
 for my $bad ('--session-plays 1', '--session-plays 1 --session-skips 1',
              '--session-prev skip', '--session-plays x --session-skips 0',
              '--session-plays 0 --session-skips 0 --session-resid nan',
+             '--session-plays 0 --session-skips 0 --session-prev skip',
              '--session-plays 0 --session-skips 0 --session-prev-expect 2')
 {
     ($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "

@@ -247,6 +247,13 @@ cmd_predict(int argc, char **argv)
             }
             s_prev = -1;
         }
+        if (!sk_session_counts_ok(s_plays, s_skips, s_prev)) {
+            sk_errorf("predict", "--session-prev %s with %d plays and %d "
+                      "skips: none exactly for the first track (0 and 0)",
+                      s_prev == 1 ? "play" : s_prev == 0 ? "skip" : "none",
+                      s_plays, s_skips);
+            return SK_EXIT_USAGE;
+        }
         sess.plays = s_plays;
         sess.skips = s_skips;
         sess.prev = s_prev;

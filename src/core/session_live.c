@@ -56,6 +56,15 @@ sk_session_prev(const char *s, size_t len)
 }
 
 int
+sk_session_counts_ok(int plays, int skips, int prev)
+{
+    if (plays < 0 || skips < 0 || prev < -1 || prev > 1) {
+        return 0;
+    }
+    return (prev == -1) == (plays + skips == 0);
+}
+
+int
 sk_session_real(const char *s, size_t len, double *v)
 {
     char   buf[SK_SESS_REALMAX + 1], *end;

@@ -66,6 +66,12 @@ int sk_session_count(const char *s, size_t len);
 int sk_session_prev(const char *s, size_t len);
 
 /*
+ * 1 when parsed counts and a previous outcome fit together: a previous
+ * track exactly when a track was counted (plays + skips > 0).
+ */
+int sk_session_counts_ok(int plays, int skips, int prev);
+
+/*
  * A real as the hash and `skipctl predict` write it (strtod's syntax, the
  * whole text, finite), or SK_SESS_UNKNOWN -> NaN.  0, or -1 when it is
  * neither.

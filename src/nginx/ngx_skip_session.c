@@ -86,11 +86,13 @@ ngx_http_skip_session_counts(ngx_http_request_t *r,
     counts[1] = sk_session_count((const char *) v[1].data, v[1].len);
     counts[2] = sk_session_prev((const char *) v[2].data, v[2].len);
 
-    if (counts[0] >= 0 && counts[1] >= 0 && counts[2] >= -1) {
+    if (sk_session_counts_ok((int) counts[0], (int) counts[1],
+                             (int) counts[2]))
+    {
         return NGX_OK;
     }
 
-    /* all three or none: a part is as unknown as junk */
+    /* all three or none: a part, or a contradiction, is as unknown as junk */
     for (i = 0; i < 3; i++) {
         (void) sk_log_safe(safe[i], sizeof(safe[i]),
                            (const char *) v[i].data, v[i].len);
@@ -98,7 +100,8 @@ ngx_http_skip_session_counts(ngx_http_request_t *r,
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "skip_session_counts: \"%s\" \"%s\" \"%s\" are not "
-                  "plays, skips (0..%d) and play|skip|none: ignored",
+                  "plays, skips (0..%d) and play|skip (none for the first "
+                  "track): ignored",
                   safe[0], safe[1], safe[2], SK_SESS_COUNT_MAX);
 
     return NGX_DECLINED;

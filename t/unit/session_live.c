@@ -104,6 +104,13 @@ test_player(void)
     is_int(sk_session_prev("none", 4), -1, "prev none");
     is_int(sk_session_prev("1", 1), -2, "prev 1: junk");
     is_int(sk_session_prev("PLAY", 4), -2, "prev is case-sensitive");
+    ok(sk_session_counts_ok(0, 0, -1) && sk_session_counts_ok(2, 1, 0)
+       && sk_session_counts_ok(1, 0, 1), "counts and outcome that fit");
+    ok(!sk_session_counts_ok(0, 0, 1) && !sk_session_counts_ok(0, 0, 0),
+       "a previous track but nothing counted: no");
+    ok(!sk_session_counts_ok(3, 0, -1), "tracks counted but none before: no");
+    ok(!sk_session_counts_ok(-1, 0, -1) && !sk_session_counts_ok(0, 0, -2),
+       "unparsed parts: no");
     ok(sk_session_real("-1.25e-3", 8, &v) == 0 && v == -1.25e-3,
        "a real with sign and exponent");
     ok(sk_session_real("1e999", 5, &v) != 0, "not an infinite one");
