@@ -10,7 +10,11 @@
 #   freeport                a free loopback TCP port
 #   bench_redis PORT        a non-persistent redis-server in WORK, pinned,
 #                           answering PING before it returns; it also
-#                           listens on the unix socket WORK/redis.sock
+#                           listens on the unix socket WORK/redis.sock.
+#                           With the store's documented memory setting
+#                           (docs/feature-store.md: hash-max-listpack-value
+#                           256); BENCH_REDIS_ARGS replaces it ("" for
+#                           Redis' defaults)
 
 freeport() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -35,7 +39,7 @@ bench_redis() {
     $PIN redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
         --dir "$WORK" --daemonize yes --pidfile "$WORK/redis.pid" \
         --unixsocket "$WORK/redis.sock" --unixsocketperm 700 \
-        --logfile "$WORK/redis.log"
+        --logfile "$WORK/redis.log" ${BENCH_REDIS_ARGS---hash-max-listpack-value 256}
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
         sleep 0.1

@@ -106,12 +106,6 @@ typedef struct {
 } ngx_http_skip_metrics_ctx_t;
 
 
-typedef struct {
-    ngx_str_t                       name;
-    ngx_uint_t                      lookup;   /* lookup result: always shown */
-} ngx_http_skip_metrics_result_t;
-
-
 /* the context of the configuration the calling worker runs, or NULL */
 ngx_http_skip_metrics_ctx_t *ngx_http_skip_metrics_current(void);
 

@@ -33,17 +33,17 @@ static ngx_str_t  ngx_http_skip_metrics_decisions[] = {
 };
 
 /* in the order of ngx_http_skip_metrics_result_e */
-static ngx_http_skip_metrics_result_t  ngx_http_skip_metrics_results[] = {
-    { ngx_string("ok"), 1 },
-    { ngx_string("missing"), 1 },
-    { ngx_string("malformed"), 1 },
-    { ngx_string("timeout"), 1 },
-    { ngx_string("error"), 1 },
-    { ngx_string("disconnected"), 1 },
-    { ngx_string("badid"), 0 },
-    { ngx_string("off"), 0 },
-    { ngx_string("nomodel"), 0 },
-    { ngx_string("breaker"), 1 }
+static ngx_str_t  ngx_http_skip_metrics_results[] = {
+    ngx_string("ok"),
+    ngx_string("missing"),
+    ngx_string("malformed"),
+    ngx_string("timeout"),
+    ngx_string("error"),
+    ngx_string("disconnected"),
+    ngx_string("badid"),
+    ngx_string("off"),
+    ngx_string("nomodel"),
+    ngx_string("breaker")
 };
 
 static ngx_str_t  ngx_http_skip_metrics_events[] = {
@@ -98,6 +98,90 @@ static char  *ngx_http_skip_metrics_le[] = {
     "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
     "0.025", "0.05", "0.1", "+Inf"
 };
+
+
+#define ngx_http_skip_metrics_field(field)                                    \
+    offsetof(ngx_http_skip_metrics_shard_t, field)
+
+#define ngx_http_skip_metrics_bit(i)  ((ngx_uint_t) 1 << (i))
+
+
+/*
+ * The counters with one label and no arm: one shard array each, rendered
+ * by one loop (ngx_http_skip_metrics_family), sized from this table.
+ */
+typedef struct {
+    char               *name;
+    char               *help;
+    char               *label;
+    ngx_str_t          *values;
+    ngx_uint_t          n;
+    size_t              offset;     /* of the first counter in a shard */
+    ngx_uint_t          hide_zero;  /* bits of values shown only when > 0 */
+} ngx_http_skip_metrics_family_t;
+
+
+enum {
+    NGX_HTTP_SKIP_FAMILY_LOOKUPS = 0,
+    NGX_HTTP_SKIP_FAMILY_FALLBACKS,
+    NGX_HTTP_SKIP_FAMILY_EVENTS,
+    NGX_HTTP_SKIP_FAMILY_CACHE,
+    NGX_HTTP_SKIP_FAMILY_CLUSTER,
+    NGX_HTTP_SKIP_FAMILY_CMCD,
+    NGX_HTTP_SKIP_FAMILY_ADMIT,
+    NGX_HTTP_SKIP_NFAMILIES
+};
+
+
+static ngx_http_skip_metrics_family_t  ngx_http_skip_metrics_families[] = {
+
+    { "skip_redis_lookups_total",
+      "Redis feature lookups, by result.",
+      "result", ngx_http_skip_metrics_results,
+      NGX_HTTP_SKIP_METRICS_NRESULTS, ngx_http_skip_metrics_field(lookups),
+      /* no lookup result: shown only if counted anyway */
+      ngx_http_skip_metrics_bit(NGX_HTTP_SKIP_METRICS_BADID)
+      | ngx_http_skip_metrics_bit(NGX_HTTP_SKIP_METRICS_OFF)
+      | ngx_http_skip_metrics_bit(NGX_HTTP_SKIP_METRICS_NOMODEL) },
+
+    { "skip_fallbacks_total",
+      "Decisions taken by skip_fallback instead of a model, by reason.",
+      "reason", ngx_http_skip_metrics_results,
+      NGX_HTTP_SKIP_METRICS_NRESULTS, ngx_http_skip_metrics_field(fallbacks),
+      /* "ok" is no reason to fall back: shown only if counted anyway */
+      ngx_http_skip_metrics_bit(NGX_HTTP_SKIP_METRICS_OK) },
+
+    { "skip_events_total",
+      "Play/skip events received, by result.",
+      "result", ngx_http_skip_metrics_events,
+      NGX_HTTP_SKIP_METRICS_NEVENTS, ngx_http_skip_metrics_field(events), 0 },
+
+    { "skip_track_cache_total",
+      "Track record cache lookups in the workers, by result.",
+      "result", ngx_http_skip_metrics_cache_results,
+      NGX_HTTP_SKIP_METRICS_NCACHE, ngx_http_skip_metrics_field(cache), 0 },
+
+    { "skip_redis_cluster_total",
+      "Redis Cluster events in the workers: redirections, keys whose node "
+      "was down, slot maps taken or refused.",
+      "event", ngx_http_skip_metrics_cluster_events,
+      NGX_HTTP_SKIP_METRICS_NCLUSTER, ngx_http_skip_metrics_field(cluster),
+      0 },
+
+    { "skip_cmcd_total",
+      "Requests carrying CMCD (CTA-5004) data, by result.",
+      "result", ngx_http_skip_metrics_cmcd_results,
+      NGX_HTTP_SKIP_METRICS_NCMCD, ngx_http_skip_metrics_field(cmcd), 0 },
+
+    { "skip_admit_total",
+      "Cache admission decisions ($skip_admit), by result.",
+      "result", ngx_http_skip_metrics_admit_results,
+      NGX_HTTP_SKIP_METRICS_NADMIT, ngx_http_skip_metrics_field(admit), 0 }
+};
+
+
+static u_char *ngx_http_skip_metrics_family(u_char *p, u_char *end,
+    ngx_http_skip_metrics_shm_t *sh, ngx_http_skip_metrics_family_t *f);
 
 
 /* --- the Prometheus handler --------------------------------------------- */
@@ -200,28 +284,39 @@ ngx_http_skip_metrics_not_allowed(ngx_http_request_t *r)
 }
 
 
-/* an upper bound of the rendered size: 128 bytes a line plus labels */
+/*
+ * An upper bound of the rendered size: 128 bytes a line on average (a
+ * HELP line may be longer, a value line is much shorter; label values are
+ * short constants) plus the arms' names, which may need escaping (twice
+ * their length at most).
+ */
+
+/* lines that depend on neither the families' table nor the arms */
+#define NGX_HTTP_SKIP_METRICS_FIXED_LINES                                     \
+    (2 + 2                                 /* decisions, outcomes */        \
+     + 2 + NGX_HTTP_SKIP_METRICS_BUCKETS + 2  /* lookup_seconds */          \
+     + 3 + 3 + 3                 /* connected, breaker trips, durable */    \
+     + 2 + 3                                 /* model_info, scrapes */      \
+     + 2 + 2 * NGX_HTTP_SKIP_METRICS_PF_NBYTES)  /* prefetches, bytes */
 
 static size_t
 ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
 {
-    size_t      len;
+    size_t      len, lines;
     ngx_uint_t  i;
 
-    len = 128 * (2 * 11                                /* HELP, TYPE */
-                 + 2 * NGX_HTTP_SKIP_METRICS_NRESULTS
-                 + NGX_HTTP_SKIP_METRICS_BUCKETS + 2
-                 + NGX_HTTP_SKIP_METRICS_NEVENTS
-                 + NGX_HTTP_SKIP_METRICS_NCACHE + 4
-                 + NGX_HTTP_SKIP_METRICS_NCLUSTER + 2
-                 + NGX_HTTP_SKIP_METRICS_NCMCD + 4 * 2
-                 + NGX_HTTP_SKIP_METRICS_NADMIT + 2)
-          + 1;
+    lines = NGX_HTTP_SKIP_METRICS_FIXED_LINES;
+
+    for (i = 0; i < NGX_HTTP_SKIP_NFAMILIES; i++) {
+        lines += 2 + ngx_http_skip_metrics_families[i].n;
+    }
+
+    len = 128 * lines + 1;
 
     for (i = 0; i < ctx->nmodels; i++) {
         /*
          * 2 decisions, 4 outcomes, 1 info line, the prefetch results and
-         * 3 byte counters; escaping doubles a name at most
+         * the byte counters, each with the arm's name
          */
         len += (7 + NGX_HTTP_SKIP_METRICS_PF_NKINDS
                     * NGX_HTTP_SKIP_METRICS_PF_NRESULTS
@@ -232,10 +327,6 @@ ngx_http_skip_metrics_size(ngx_http_skip_metrics_ctx_t *ctx)
 
     return len;
 }
-
-
-#define ngx_http_skip_metrics_field(field)                                    \
-    offsetof(ngx_http_skip_metrics_shard_t, field)
 
 
 static u_char *
@@ -292,22 +383,9 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
         }
     }
 
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_redis_lookups_total Redis feature lookups, "
-                 "by result.\n"
-                 "# TYPE skip_redis_lookups_total counter\n");
-
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NRESULTS; i++) {
-        v = ngx_http_skip_metrics_sum(sh,
-                                  ngx_http_skip_metrics_field(lookups[i]));
-
-        /* results that are no lookup result only if counted anyway */
-        if (v || ngx_http_skip_metrics_results[i].lookup) {
-            p = ngx_slprintf(p, end,
-                             "skip_redis_lookups_total{result=\"%V\"} %uA\n",
-                             &ngx_http_skip_metrics_results[i].name, v);
-        }
-    }
+    p = ngx_http_skip_metrics_family(p, end, sh,
+                         &ngx_http_skip_metrics_families[
+                             NGX_HTTP_SKIP_FAMILY_LOOKUPS]);
 
     p = ngx_slprintf(p, end,
                  "# HELP skip_redis_lookup_seconds Redis feature lookup "
@@ -334,63 +412,12 @@ ngx_http_skip_metrics_render(u_char *p, u_char *end,
                      "skip_redis_lookup_seconds_count %uA\n",
                      v / 1000000, v % 1000000, cum);
 
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_fallbacks_total Decisions taken by "
-                 "skip_fallback instead of a model, by reason.\n"
-                 "# TYPE skip_fallbacks_total counter\n");
-
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NRESULTS; i++) {
-        v = ngx_http_skip_metrics_sum(sh,
-                                  ngx_http_skip_metrics_field(fallbacks[i]));
-
-        /* "ok" is no reason to fall back: shown only if counted anyway */
-        if (v || i != NGX_HTTP_SKIP_METRICS_OK) {
-            p = ngx_slprintf(p, end,
-                             "skip_fallbacks_total{reason=\"%V\"} %uA\n",
-                             &ngx_http_skip_metrics_results[i].name, v);
-        }
-    }
-
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_events_total Play/skip events received, "
-                 "by result.\n"
-                 "# TYPE skip_events_total counter\n");
-
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NEVENTS; i++) {
-        v = ngx_http_skip_metrics_sum(sh,
-                                  ngx_http_skip_metrics_field(events[i]));
-
-        p = ngx_slprintf(p, end, "skip_events_total{result=\"%V\"} %uA\n",
-                         &ngx_http_skip_metrics_events[i], v);
-    }
-
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_track_cache_total Track record cache lookups "
-                 "in the workers, by result.\n"
-                 "# TYPE skip_track_cache_total counter\n");
-
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NCACHE; i++) {
-        v = ngx_http_skip_metrics_sum(sh,
-                                  ngx_http_skip_metrics_field(cache[i]));
-
-        p = ngx_slprintf(p, end,
-                         "skip_track_cache_total{result=\"%V\"} %uA\n",
-                         &ngx_http_skip_metrics_cache_results[i], v);
-    }
-
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_redis_cluster_total Redis Cluster events in "
-                 "the workers: redirections, keys whose node was down, "
-                 "slot maps taken or refused.\n"
-                 "# TYPE skip_redis_cluster_total counter\n");
-
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NCLUSTER; i++) {
-        v = ngx_http_skip_metrics_sum(sh,
-                                  ngx_http_skip_metrics_field(cluster[i]));
-
-        p = ngx_slprintf(p, end,
-                         "skip_redis_cluster_total{event=\"%V\"} %uA\n",
-                         &ngx_http_skip_metrics_cluster_events[i], v);
+    for (i = NGX_HTTP_SKIP_FAMILY_FALLBACKS;
+         i <= NGX_HTTP_SKIP_FAMILY_CLUSTER;
+         i++)
+    {
+        p = ngx_http_skip_metrics_family(p, end, sh,
+                                         &ngx_http_skip_metrics_families[i]);
     }
 
     p = ngx_http_skip_metrics_render_prefetch(p, end, ctx);
@@ -535,30 +562,40 @@ ngx_http_skip_metrics_render_prefetch(u_char *p, u_char *end,
         }
     }
 
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_cmcd_total Requests carrying CMCD (CTA-5004) "
-                 "data, by result.\n"
-                 "# TYPE skip_cmcd_total counter\n");
+    p = ngx_http_skip_metrics_family(p, end, sh,
+                         &ngx_http_skip_metrics_families[
+                             NGX_HTTP_SKIP_FAMILY_CMCD]);
 
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NCMCD; i++) {
+    p = ngx_http_skip_metrics_family(p, end, sh,
+                         &ngx_http_skip_metrics_families[
+                             NGX_HTTP_SKIP_FAMILY_ADMIT]);
+
+    return p;
+}
+
+
+/* HELP, TYPE and one line a label value of a family */
+
+static u_char *
+ngx_http_skip_metrics_family(u_char *p, u_char *end,
+    ngx_http_skip_metrics_shm_t *sh, ngx_http_skip_metrics_family_t *f)
+{
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  v;
+
+    p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n",
+                     f->name, f->help, f->name);
+
+    for (i = 0; i < f->n; i++) {
         v = ngx_http_skip_metrics_sum(sh,
-                                      ngx_http_skip_metrics_field(cmcd[i]));
+                                      f->offset + i * sizeof(ngx_atomic_t));
 
-        p = ngx_slprintf(p, end, "skip_cmcd_total{result=\"%V\"} %uA\n",
-                         &ngx_http_skip_metrics_cmcd_results[i], v);
-    }
+        if (v == 0 && (f->hide_zero & ngx_http_skip_metrics_bit(i))) {
+            continue;
+        }
 
-    p = ngx_slprintf(p, end,
-                 "# HELP skip_admit_total Cache admission decisions "
-                 "($skip_admit), by result.\n"
-                 "# TYPE skip_admit_total counter\n");
-
-    for (i = 0; i < NGX_HTTP_SKIP_METRICS_NADMIT; i++) {
-        v = ngx_http_skip_metrics_sum(sh,
-                                      ngx_http_skip_metrics_field(admit[i]));
-
-        p = ngx_slprintf(p, end, "skip_admit_total{result=\"%V\"} %uA\n",
-                         &ngx_http_skip_metrics_admit_results[i], v);
+        p = ngx_slprintf(p, end, "%s{%s=\"%V\"} %uA\n",
+                         f->name, f->label, &f->values[i], v);
     }
 
     return p;
