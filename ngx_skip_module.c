@@ -36,6 +36,7 @@
 #include "src/core/keys.h"
 #include "src/core/model.h"
 #include "src/core/records.h"
+#include "src/core/session_live.h"
 #include "src/nginx/ngx_skip_cache.h"
 #include "src/nginx/ngx_skip_conf.h"
 #include "src/nginx/ngx_skip_directives.h"
@@ -68,6 +69,10 @@ typedef struct {
     double                     threshold;
     ngx_uint_t                 fallback;
     sk_context                 skctx;
+
+    /* the player's session counts (skip_session_counts), if it sent them */
+    ngx_int_t                  session_counts[3];
+    ngx_uint_t                 have_counts;
 
     /* the records of the user and the one track (src/ngx_skip_lookup.h) */
     ngx_skip_lookup_t          lk;
@@ -283,6 +288,20 @@ static ngx_command_t  ngx_http_skip_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_skip_loc_conf_t, position),
+      NULL },
+
+    { ngx_string("skip_session"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, session),
+      NULL },
+
+    { ngx_string("skip_session_counts"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE3,
+      ngx_http_skip_session_counts_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_skip_loc_conf_t, session_counts),
       NULL },
 
     { ngx_string("skip_prefetch"),
@@ -515,6 +534,15 @@ ngx_http_skip_start(ngx_http_request_t *r, ngx_http_skip_ctx_t *ctx,
     lk = &ctx->lk;
     ngx_http_skip_lookup_init(r, lk, slcf);
     lk->want_taste = (ctx->model->inputs & SK_INPUT_TASTE) != 0;
+
+    if (ctx->model->inputs & SK_INPUT_SESSION) {
+        /* the hash in the same round trip; the player's counts now */
+        ngx_http_skip_session_id(r, slcf, &lk->session_id);
+        ctx->have_counts = (ngx_http_skip_session_counts(r, slcf,
+                                                         ctx->session_counts)
+                            == NGX_OK);
+    }
+
     lk->handler = ngx_http_skip_looked_up;
     lk->data = ctx;
     lk->tracks = &ctx->track;
@@ -775,18 +803,48 @@ ngx_http_skip_looked_up(ngx_skip_lookup_t *lk)
 static void
 ngx_http_skip_finish(ngx_http_skip_ctx_t *ctx)
 {
+    sk_session          merged;
+    ngx_skip_lookup_t  *lk;
+    const sk_session   *sess;
+
     ctx->state = NGX_HTTP_SKIP_DONE;
+    lk = &ctx->lk;
+
+    /* the player's counts win over a hash a Skip in flight left stale */
+    sess = ngx_skip_lookup_session(lk);
+
+    if (ctx->have_counts) {
+        sk_session_merge(&merged, sess, (int) ctx->session_counts[0],
+                         (int) ctx->session_counts[1],
+                         (int) ctx->session_counts[2]);
+        sess = &merged;
+    }
 
     ngx_http_skip_decide(ctx->model, ctx->threshold, ctx->fallback,
-                         &ctx->skctx, &ctx->lk, 0, 1, &ctx->res);
+                         &ctx->skctx, sess, lk, 0, 1, &ctx->res);
+
+    /*
+     * What this session's residual will measure the track's outcome
+     * against, from the records just scored and the model's priors (the
+     * trainer's expectation): left in the session's hash for its first
+     * event (docs/taste-features.md).
+     */
+    if (ctx->res.scored && lk->session_id.len
+        && (ctx->model->inputs & SK_INPUT_SESSION))
+    {
+        ngx_skip_lookup_session_expect(lk, &ctx->track.id,
+                          sk_session_expect(&ctx->model->model.plan.priors,
+                                            &lk->user, &ctx->track.rec));
+    }
 }
 
 
 /* Score when both records are there, else the fallback; count it. */
 void
 ngx_http_skip_decide(ngx_http_skip_model_t *m, double threshold,
-    ngx_uint_t fallback, sk_context *skctx, ngx_skip_lookup_t *lk,
-    ngx_uint_t i, ngx_uint_t latency, ngx_http_skip_result_t *res)
+    ngx_uint_t fallback, sk_context *skctx, const sk_session *sess,
+    ngx_skip_lookup_t *lk, ngx_uint_t i, ngx_uint_t latency,
+    ngx_http_skip_result_t *res)
 {
     ngx_int_t                 slot;
     ngx_uint_t                source;
@@ -800,7 +858,7 @@ ngx_http_skip_decide(ngx_http_skip_model_t *m, double threshold,
 
     if (source == NGX_SKIP_SRC_REDIS || source == NGX_SKIP_SRC_CACHE) {
         res->score = sk_model_score_ext(&m->model, &lk->user, &t->rec, skctx,
-                                        ngx_skip_lookup_taste(lk), NULL);
+                                        ngx_skip_lookup_taste(lk), sess);
         res->scored = 1;
         res->decision = res->score >= threshold ? NGX_HTTP_SKIP_PLAY
                                                 : NGX_HTTP_SKIP_SKIP;
@@ -1381,6 +1439,8 @@ ngx_http_skip_create_loc_conf(ngx_conf_t *cf)
     conf->use_model = NGX_CONF_UNSET_PTR;
     conf->hour = NGX_CONF_UNSET_PTR;
     conf->position = NGX_CONF_UNSET_PTR;
+    conf->session = NGX_CONF_UNSET_PTR;
+    conf->session_counts = NGX_CONF_UNSET_PTR;
     conf->prefetch.uri = NGX_CONF_UNSET_PTR;
     conf->prefetch.slice = NGX_CONF_UNSET_SIZE;
     conf->prefetch.ahead = NGX_CONF_UNSET;
@@ -1413,6 +1473,9 @@ ngx_http_skip_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->use_model, prev->use_model, NULL);
     ngx_conf_merge_ptr_value(conf->hour, prev->hour, NULL);
     ngx_conf_merge_ptr_value(conf->position, prev->position, NULL);
+    ngx_conf_merge_ptr_value(conf->session, prev->session, NULL);
+    ngx_conf_merge_ptr_value(conf->session_counts, prev->session_counts,
+                             NULL);
     ngx_conf_merge_ptr_value(conf->prefetch.uri, prev->prefetch.uri, NULL);
     ngx_conf_merge_size_value(conf->prefetch.slice, prev->prefetch.slice, 0);
     ngx_conf_merge_value(conf->prefetch.ahead, prev->prefetch.ahead,

@@ -33,7 +33,14 @@
 # CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1), REDIS_UNIX,
 # SHIPPED_CACHE (the "shipped" pass's skip_record_cache arguments, default
 # those of conf/nginx-skip.conf), PASSES (default "shipped default no-cache"; a build from before
-# skip_record_cache's track= has no "shipped"), PERF_DIR (a directory:
+# skip_record_cache's track= has no "shipped"), FEATURES (default: serve
+# models/default.model, the "full" set; a feature set such as "taste" or
+# "taste+session": train a model with it on the benchmark's own dataset
+# and serve that), SESSION=1 (each request names its play's session,
+# X-Session-Id, read by skip_session: what a taste+session model costs;
+# no events are posted, so every session is read as a first track, one
+# HMGET, and the module's expectation is written, one HSET + EXPIRE),
+# PERF_DIR (a directory:
 # every "on" run is also recorded there with perf record $PERF_ARGS
 # (default -g; --call-graph dwarf names callers without frame pointers), one file per
 # run; read them with perf report -i; the profiler costs the worker time,
@@ -48,6 +55,8 @@ CONNS=${CONNS:-50}
 PLAYS=${PLAYS:-200000}
 SCALE=${SCALE:-0.1}
 PASSES=${PASSES:-shipped default no-cache}
+FEATURES=${FEATURES:-}
+SESSION=${SESSION:-}
 SKIPCTL=$BUILD/skipctl
 MODULE=$BUILD/ngx_skip_module.so
 
@@ -65,11 +74,19 @@ MODULE_REDIS=127.0.0.1:$RPORT
 
 echo "generating a dataset (scale $SCALE) and loading its features..." >&2
 "$SKIPCTL" gen --out "$WORK/data" --scale "$SCALE" --seed 7 --quiet
+SERVE_MODEL=$ROOT/models/default.model
+if [ -n "$FEATURES" ]; then
+    echo "training a model with --features $FEATURES on it..." >&2
+    "$SKIPCTL" train --data "$WORK/data" --name bench --features "$FEATURES" \
+        --model-dir "$WORK" --quiet >/dev/null
+    SERVE_MODEL=$WORK/bench.model
+fi
 "$SKIPCTL" features load --redis "127.0.0.1:$RPORT" --data "$WORK/data" \
-    --model "$ROOT/models/default.model" >/dev/null 2>&1
+    --model "$SERVE_MODEL" >/dev/null 2>&1
 
+# "user track session" per play
 grep '"event_type":"Play"' "$WORK/data/sessions.jsonl" | head -n "$PLAYS" \
-    | sed 's/.*"user_id":\([0-9]*\).*"track_id":"\([^"]*\)".*/\1 \2/' \
+    | sed 's/.*"user_id":\([0-9]*\).*"track_id":"\([^"]*\)".*"session_id":\([0-9]*\).*/\1 \2 \3/' \
     > "$WORK/plays"
 NPLAYS=$(wc -l < "$WORK/plays")
 NUSERS=$(cut -d' ' -f1 "$WORK/plays" | sort -u | wc -l)
@@ -84,8 +101,8 @@ while read -r t; do ln "$WORK/track" "$WORK/origin/t/$t"; done < "$WORK/tracks"
 cat > "$WORK/plays.lua" <<EOF
 local reqs = {}
 for line in io.lines("$WORK/plays") do
-    local u, t = line:match("^(%S+) (%S+)\$")
-    reqs[#reqs + 1] = { u, t }
+    local u, t, s = line:match("^(%S+) (%S+) (%S+)\$")
+    reqs[#reqs + 1] = { u, t, s }
 end
 EOF
 cat >> "$WORK/plays.lua" <<'EOF'
@@ -96,7 +113,8 @@ local i, raw = 0, {}
 function init(args)
     for k = 1, #reqs do
         raw[k] = wrk.format("GET", wrk.path .. reqs[k][2],
-                            { ["X-User-Id"] = reqs[k][1] })
+                            { ["X-User-Id"] = reqs[k][1],
+                              ["X-Session-Id"] = reqs[k][3] })
     end
     i = math.random(#reqs)
 end
@@ -131,7 +149,8 @@ http {
     open_file_cache max=8000 inactive=60s;
 
     skip_redis $MODULE_REDIS;
-    skip_model default $ROOT/models/default.model;
+    skip_model default $SERVE_MODEL;
+    SESSION_LINE
     RECORD_CACHE
     skip_zone skip 4m;
 
@@ -178,7 +197,7 @@ cpu_ticks() {   # utime + stime of a pid, in clock ticks
 }
 cmdstat() {     # "calls usec" summed over the commands the module sends
     redis-cli -p "$RPORT" info commandstats | tr -d '\r' | awk -F'[=,:]' '
-        /^cmdstat_(hmget|hget|get|evalsha|hgetall)/ { c += $3; u += $5 }
+        /^cmdstat_(hmget|hget|get|evalsha|hgetall|hset|expire)/ { c += $3; u += $5 }
         END { printf "%d %d\n", c, u }'
 }
 cache_hits() {  # "hits lookups" of the track record cache
@@ -241,7 +260,10 @@ measure() {
 # pass LABEL DIRECTIVE: start nginx with that record cache, warm, measure
 pass() {
     PASS=$1
-    sed "s|RECORD_CACHE|$2|" "$WORK/nginx.conf" > "$WORK/run.conf"
+    sl=""
+    [ -n "$SESSION" ] && sl="skip_session \$http_x_session_id;"
+    sed -e "s|RECORD_CACHE|$2|" -e "s|SESSION_LINE|$sl|" "$WORK/nginx.conf" \
+        > "$WORK/run.conf"
     nginx -p "$WORK/" -c "$WORK/run.conf" -e "$WORK/error.log"
     sleep 0.5
     WPID=$(pgrep -f "nginx: worker process" -P "$(cat "$WORK/nginx.pid")")
@@ -259,7 +281,8 @@ pass() {
 
 echo "serving cost on a realistic stream: $NPLAYS plays of $NUSERS listeners and $NTRACKS tracks in session order;" \
      "1 worker, $(nproc) cores, wrk $CONNS connections, ${DURATION}s x 3 per side, 4 kB track," \
-     "redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') at $MODULE_REDIS"
+     "redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') at $MODULE_REDIS;" \
+     "model ${FEATURES:-full (models/default.model)}${SESSION:+, sessions named}"
 for p in $PASSES; do
     case $p in
     shipped)  pass shipped "skip_record_cache ${SHIPPED_CACHE:-16384 2s track=30s};" ;;

@@ -183,7 +183,7 @@ is($m->{training}{rows_used}, $m->{training}{train_rows},
 is($rc, 2, '--max-rows -1: usage error');
 like($err, qr/--max-rows -1/, '... naming the value');
 
-# --- taste and session features (the module and predict serve the taste only) ---
+# --- taste and session features ---
 ($rc, $out, $err) = run("$bin train --data $dir/data --name taste "
                         . "--features taste+session --model-dir $dir/models "
                         . "--json --quiet");
@@ -197,11 +197,32 @@ is($rc, 0, 'eval scores it with taste and session inputs') or diag $err;
 my $e = eval { decode_json($out) };
 ok($e && abs($e->{metrics}{accuracy} - $j->{model}{accuracy}) < 1e-9,
    '... reproducing the training report');
+# predict serves the session context as the module does: unknown unless
+# given (docs/taste-features.md)
 ($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "
-                        . "--data $dir/data 101 $tracks[0]");
-is($rc, 1, 'predict refuses a model whose inputs it cannot give');
-like($err, qr/taste\.json: the model's features need the session context/,
-     '... naming the file and what is missing');
+                        . "--data $dir/data --hour 9 101 $tracks[0]");
+is($rc, 0, 'predict scores a session model, the session unknown') or diag $err;
+my ($unknown) = $out =~ /^score (\S+)/m;
+($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "
+                        . "--data $dir/data --hour 9 --session-plays 0 "
+                        . "--session-skips 4 --session-prev skip "
+                        . "--session-resid 2.5 --session-prev-expect 0.3 "
+                        . "101 $tracks[0]");
+my ($known) = $out =~ /^score (\S+)/m;
+ok($rc == 0 && defined $known && $known < $unknown,
+   "... and with one: four skips make a skip likelier ($unknown -> "
+   . ($known // '-') . ')') or diag $err;
+for my $bad ('--session-plays 1', '--session-plays 1 --session-skips 1',
+             '--session-prev skip', '--session-plays x --session-skips 0',
+             '--session-plays 0 --session-skips 0 --session-resid nan',
+             '--session-plays 0 --session-skips 0 --session-prev skip',
+             '--session-plays 0 --session-skips 0 --session-prev-expect 2')
+{
+    ($rc, $out, $err) = run("$bin predict --model $dir/models/taste.model "
+                            . "--data $dir/data $bad 101 $tracks[0]");
+    is($rc, 2, "predict $bad: usage error");
+}
+like($err, qr/--session-prev-expect 2: a probability/, '... naming the value');
 
 # --- the floor: on data without signal, never below the majority class ----------
 ($rc, $out, $err) = run("$bin gen --out $dir/nosignal --scale 0.02 "

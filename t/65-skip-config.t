@@ -72,6 +72,35 @@ for my $bad ('skip_threshold 1.5;', 'skip_redis_prefix "a:b";',
     ($rc, $out) = nginx_t($bad, 'bad.conf');
     isnt($rc, 0, "nginx -t refuses: $bad");
 }
+# the session context (docs/taste-features.md): the id is one complex
+# value, the player's counts three; each refused naming the directive
+for my $bad (['skip_session;', qr/invalid number of arguments in "skip_session"/],
+             ['skip_session $a $b;', qr/invalid number of arguments in "skip_session"/],
+             ["skip_session \$a;\nskip_session \$b;", qr/"skip_session" directive is duplicate/],
+             ['skip_session $no_such_var;', qr/unknown "no_such_var" variable/],
+             ['skip_session_counts $a $b;', qr/invalid number of arguments in "skip_session_counts"/],
+             ['skip_session_counts $a $b $c $d;', qr/invalid number of arguments in "skip_session_counts"/],
+             ['skip_session_counts $arg_p "" $arg_l;', qr/skip_session_counts: empty second value/],
+             ["skip_session_counts \$arg_p \$arg_s \$arg_l;\n"
+              . "skip_session_counts \$arg_p \$arg_s \$arg_l;",
+              qr/"skip_session_counts" directive is duplicate/],
+             ['skip_session_counts $arg_p $arg_s $nope;', qr/unknown "nope" variable/],
+             ['server { location / { skip_session_counts 1 2; } }',
+              qr/invalid number of arguments in "skip_session_counts"/])
+{
+    ($rc, $out) = nginx_t($bad->[0], 'bad.conf');
+    ok($rc != 0 && $out =~ $bad->[1], "nginx -t refuses: $bad->[0]")
+        or diag($out);
+}
+($rc, $out) = nginx_t("skip_session \$http_x_session_id;\n"
+                      . "skip_session_counts \$http_x_session_plays "
+                      . "\$http_x_session_skips \$http_x_session_prev;\n"
+                      . "server { listen 127.0.0.1:%%PORT_8081%%; location / {"
+                      . " skip_session \$arg_sid; skip_session_counts 0 0 none;"
+                      . " } }", 'session.conf');
+is($rc, 0, 'nginx -t accepts skip_session and skip_session_counts at every '
+   . 'level') or diag($out);
+
 ($rc, $out) = nginx_t('skip_record_cache 100 1s 2s;', 'bad.conf');
 like($out, qr/invalid parameter "2s"/, 'a second time is named as the bad parameter');
 ($rc, $out) = nginx_t('skip_record_cache 100 track=soon;', 'bad.conf');

@@ -24,6 +24,7 @@
 #include "../core/store_scripts.h"
 #include "../core/store_scripts_cluster.h"
 #include "../core/journal.h"
+#include "../core/session_live.h"
 #include "../core/taste_stored.h"
 
 const char feat_store_help[] =
@@ -240,7 +241,8 @@ help_get(FILE *out)
 {
     fprintf(out,
 "usage: skipctl features get [--model M] [--hour H] [--position N]\n"
-"                            [--snapshot S] [REDIS OPTIONS] USER [TRACK]\n"
+"                            [--session ID] [--snapshot S] [REDIS OPTIONS]\n"
+"                            USER [TRACK]\n"
 "\n"
 "Print the user's record and, given TRACK, the track's record, field by\n"
 "field in readable form, from the active snapshot (Redis keeps most fields\n"
@@ -263,6 +265,12 @@ help_get(FILE *out)
 "  --position N    plays before this one in the listening session, as the\n"
 "                  player sends it (skip_position); default unknown: the\n"
 "                  model scores its training data's average position\n"
+"  --session ID    also the listening session's live context, as the\n"
+"                  module reads it for skip_session (the hash\n"
+"                  <prefix>:sess:ID that the events script keeps; not in a\n"
+"                  snapshot), and a model that reads the session scores\n"
+"                  with it; without it the session features abstain\n"
+"                  (docs/taste-features.md)\n"
 "  --snapshot S    read snapshot S instead of the active one\n"
 "\n%s\n"
 "Exit status: 0 every record asked for is usable; 1 a record is missing or\n"
@@ -309,7 +317,7 @@ feat_load_model(sk_model *m, const char *path)
 
 static void
 print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
-    const sk_context *ctx, const sk_taste *taste)
+    const sk_context *ctx, const sk_taste *taste, const sk_session *sess)
 {
     double               raw[SK_MAX_FEATURES];
     struct feature_node  x[SK_MAX_FEATURES + 2];
@@ -318,7 +326,7 @@ print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
 
     printf("model %s@%s\n", m->name, m->version);
     if (m->kind == SK_MODEL_LINEAR && m->lin) {
-        sk_features_raw_ext(&m->plan, u, t, ctx, taste, NULL, raw);
+        sk_features_raw_ext(&m->plan, u, t, ctx, taste, sess, raw);
         sk_features_nodes(&m->plan, raw, m->bias, x);
         printf("  %-3s %-26s %14s %14s\n", "#", "feature", "raw",
                "standardised");
@@ -330,10 +338,64 @@ print_vector(const sk_model *m, const sk_user_rec *u, const sk_track_rec *t,
         printf("  (built-in rule: play iff the track's genres meet the "
                "user's favourites)\n");
     }
-    score = sk_model_score_ext(m, u, t, ctx, taste, NULL);
+    score = sk_model_score_ext(m, u, t, ctx, taste, sess);
     printf("score %.4f\n", score);
     printf("decision %s (threshold %.4g)\n",
            sk_model_decide(m, score) ? "play" : "skip", m->threshold);
+}
+
+/*
+ * The session's hash as the module reads it (HMGET p s l r e), printed;
+ * 0 with *out usable, -1 when it is not (malformed, an error reply).
+ */
+static int
+feat_session(sk_store *s, const char *prefix, const char *id,
+    sk_session *out)
+{
+    char         key[SK_KEY_MAX], err[256];
+    const char  *argv[2 + SK_SESS_NFETCH], *vals[SK_SESS_NFETCH];
+    size_t       lens[SK_SESS_NFETCH];
+    redisReply  *r;
+    int          i, rc;
+
+    sk_key_session(key, sizeof(key), prefix, id, strlen(id));
+    printf("session %s\n", key);
+    argv[0] = "HMGET";
+    argv[1] = key;
+    for (i = 0; i < SK_SESS_NFETCH; i++) {
+        argv[2 + i] = sk_session_fields[i];
+    }
+    r = sk_store_cmd(s, 2 + SK_SESS_NFETCH, argv, NULL);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY
+        || r->elements != SK_SESS_NFETCH)
+    {
+        printf("  status            error: %s (the session features "
+               "abstain)\n", r == NULL ? s->err : "not an HMGET answer");
+        if (r) {
+            freeReplyObject(r);
+        }
+        return -1;
+    }
+    for (i = 0; i < SK_SESS_NFETCH; i++) {
+        redisReply *f = r->element[i];
+
+        vals[i] = f->type == REDIS_REPLY_STRING ? f->str : NULL;
+        lens[i] = f->type == REDIS_REPLY_STRING ? f->len : 0;
+        printf("  %-17s %.*s\n", sk_session_fields[i],
+               vals[i] ? (int) lens[i] : 5, vals[i] ? vals[i] : "(nil)");
+    }
+    err[0] = '\0';
+    rc = sk_session_decode(out, vals, lens, err, sizeof(err));
+    freeReplyObject(r);
+    if (rc != SK_REC_OK) {
+        printf("  status            malformed: %s (the session features "
+               "abstain)\n", err);
+        return -1;
+    }
+    printf("  status            ok: %d played, %d skipped, previous %s\n",
+           out->plays, out->skips,
+           out->prev == 1 ? "played" : out->prev == 0 ? "skipped" : "none");
+    return 0;
 }
 
 static int
@@ -342,8 +404,9 @@ feat_get(int argc, char **argv)
     sk_store_opts  so;
     sk_store       s;
     const char    *pos[2], *model = NULL, *hour = NULL, *want = NULL;
-    const char    *position = NULL;
+    const char    *position = NULL, *session = NULL;
     int            npos, rc, urc, trc = SK_REC_OK, status = SK_EXIT_OK;
+    sk_session     sess, *sp = NULL;
     char           snap[SK_SNAP_MAX + 8], key[SK_KEY_MAX], derr[256];
     char           uvals[SK_USER_NFIELDS][SK_REC_VALMAX];
     char           tvals[SK_TRACK_NFIELDS][SK_REC_VALMAX];
@@ -359,7 +422,7 @@ feat_get(int argc, char **argv)
     const feat_opt opts[] = {
         { "--model", &model, NULL }, { "--hour", &hour, NULL },
         { "--position", &position, NULL }, { "--snapshot", &want, NULL },
-        { NULL, NULL, NULL }
+        { "--session", &session, NULL }, { NULL, NULL, NULL }
     };
 
     sk_store_opts_init(&so);
@@ -373,7 +436,8 @@ feat_get(int argc, char **argv)
         return SK_EXIT_USAGE;
     }
     if (check_id("user", pos[0]) != 0
-        || (npos > 1 && check_id("track", pos[1]) != 0))
+        || (npos > 1 && check_id("track", pos[1]) != 0)
+        || (session && check_id("session", session) != 0))
     {
         return SK_EXIT_USAGE;
     }
@@ -395,7 +459,8 @@ feat_get(int argc, char **argv)
         ctx.position = n > SK_POSITION_MAX ? SK_POSITION_MAX : (int) n;
     }
     memset(&m, 0, sizeof(m));
-    sk_model_provide_inputs(SK_INPUT_TASTE);    /* read below, as the module */
+    /* read below, as the module reads them */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     if (model && feat_load_model(&m, model) != 0) {
         return SK_EXIT_FAIL;
     }
@@ -441,6 +506,9 @@ feat_get(int argc, char **argv)
     } else {
         printf("  %zu entries: %s\n", tn, ttxt);
     }
+    if (session && feat_session(&s, so.prefix, session, &sess) == 0) {
+        sp = &sess;
+    }
     if (npos > 1) {
         trc = sk_store_get_track(&s, snap, pos[1], &t, tvals, tpres, derr,
                                  sizeof(derr));
@@ -466,7 +534,7 @@ feat_get(int argc, char **argv)
         } else {
             print_vector(&m, &u, &t, &ctx,
                          sk_taste_usable(tsrc, tn, u.plays, u.skips)
-                         ? &taste : NULL);
+                         ? &taste : NULL, sp);
         }
     }
 

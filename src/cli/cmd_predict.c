@@ -18,6 +18,7 @@
 #include "../data/history.h"
 #include "../data/taste_hist.h"
 #include "../core/model.h"
+#include "../core/session_live.h"
 
 static void
 usage(FILE *out)
@@ -34,7 +35,10 @@ usage(FILE *out)
 "`skipctl features load` stores them, and no artist counts (the artist\n"
 "features abstain), as the module serves them (docs/taste-features.md).\n"
 "\n"
-"Output: \"score S\" (P(play), 6 decimals) and \"decision play|skip\".\n"
+"Output: \"score S\" (P(play), 6 decimals) and \"decision play|skip\";\n"
+"with --json also \"session_expect\", the expected P(skip) of the pair\n"
+"that a session's residual measures its outcome against (what the module\n"
+"leaves in the session's hash when it serves the track).\n"
 "\n"
 "Options:\n"
 "  --model FILE   the .model file (its manifest FILE.json next to it), or\n"
@@ -46,6 +50,21 @@ usage(FILE *out)
 "                 the first), as the player sends it to the module\n"
 "                 (skip_position); default unknown: the model scores the\n"
 "                 average position of its training data\n"
+"  --session-plays N, --session-skips N\n"
+"                 the session context (taste+session models): tracks of\n"
+"                 this listening session played in full and skipped\n"
+"                 before this one, as the module reads them from the\n"
+"                 session's hash or the player's counts\n"
+"                 (skip_session, skip_session_counts); both or neither.\n"
+"                 Default: unknown, the session features abstain\n"
+"  --session-prev play|skip|none\n"
+"                 the previous track's outcome (none: the first track;\n"
+"                 required when plays + skips > 0)\n"
+"  --session-resid R, --session-prev-expect E\n"
+"                 the session's residual (its skips less their expected\n"
+"                 P(skip)) and the previous track's expected P(skip), as\n"
+"                 the hash's fields r and e hold them (\"%%.17g\", or\n"
+"                 \"unknown\"); default 0 (no track before)\n"
 "  --explain      also print every feature: raw value, standardised value,\n"
 "                 weight and contribution to the margin\n"
 "  --json         print JSON (score with all digits, features)\n"
@@ -121,6 +140,11 @@ cmd_predict(int argc, char **argv)
         { "data", required_argument, NULL, 'd' },
         { "hour", required_argument, NULL, 'H' },
         { "position", required_argument, NULL, 'p' },
+        { "session-plays", required_argument, NULL, 'P' },
+        { "session-skips", required_argument, NULL, 'S' },
+        { "session-prev", required_argument, NULL, 'L' },
+        { "session-resid", required_argument, NULL, 'R' },
+        { "session-prev-expect", required_argument, NULL, 'E' },
         { "explain", no_argument, NULL, 'e' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -136,6 +160,9 @@ cmd_predict(int argc, char **argv)
     sk_history    h;
     sk_context    ctx;
     sk_taste      taste, *tp = NULL;
+    sk_session    sess, *sp = NULL;
+    int           s_plays = -1, s_skips = -1, s_prev = -2;
+    double        s_resid = 0, s_expect = 0;
     double        score, raw[SK_MAX_FEATURES];
     cJSON        *r, *fa, *f;
 
@@ -163,6 +190,38 @@ cmd_predict(int argc, char **argv)
                 return SK_EXIT_USAGE;
             }
             break;
+        case 'P':
+        case 'S':
+            j = sk_session_count(optarg, strlen(optarg));
+            if (j < 0) {
+                sk_errorf("predict", "--session-%s %s: a count, 0..%d",
+                          ch == 'P' ? "plays" : "skips", optarg,
+                          SK_SESS_COUNT_MAX);
+                return SK_EXIT_USAGE;
+            }
+            *(ch == 'P' ? &s_plays : &s_skips) = j;
+            break;
+        case 'L':
+            s_prev = sk_session_prev(optarg, strlen(optarg));
+            if (s_prev < -1) {
+                sk_errorf("predict", "--session-prev %s: play, skip or none",
+                          optarg);
+                return SK_EXIT_USAGE;
+            }
+            break;
+        case 'R':
+        case 'E':
+            /* the module's parser: the same text, the same double */
+            if (sk_session_real(optarg, strlen(optarg),
+                                ch == 'R' ? &s_resid : &s_expect) != 0
+                || (ch == 'E' && (s_expect < 0 || s_expect > 1)))
+            {
+                sk_errorf("predict", "--session-%s %s: %s, or unknown",
+                          ch == 'R' ? "resid" : "prev-expect", optarg,
+                          ch == 'R' ? "a number" : "a probability 0..1");
+                return SK_EXIT_USAGE;
+            }
+            break;
         case 'e': explain = 1; break;
         case 'j': json = 1; break;
         case 'h': usage(stdout); return SK_EXIT_OK;
@@ -172,6 +231,38 @@ cmd_predict(int argc, char **argv)
     if (model == NULL || dir == NULL || argc - optind != 2) {
         sk_errorf("predict", "need --model FILE, --data DIR, USER and TRACK "
                   "(see --help)");
+        return SK_EXIT_USAGE;
+    }
+    if ((s_plays < 0) != (s_skips < 0)) {
+        sk_errorf("predict", "--session-plays and --session-skips go "
+                  "together");
+        return SK_EXIT_USAGE;
+    }
+    if (s_plays >= 0) {
+        if (s_prev == -2) {
+            if (s_plays + s_skips > 0) {
+                sk_errorf("predict", "--session-prev: play or skip, the "
+                          "previous track's outcome");
+                return SK_EXIT_USAGE;
+            }
+            s_prev = -1;
+        }
+        if (!sk_session_counts_ok(s_plays, s_skips, s_prev)) {
+            sk_errorf("predict", "--session-prev %s with %d plays and %d "
+                      "skips: none exactly for the first track (0 and 0)",
+                      s_prev == 1 ? "play" : s_prev == 0 ? "skip" : "none",
+                      s_plays, s_skips);
+            return SK_EXIT_USAGE;
+        }
+        sess.plays = s_plays;
+        sess.skips = s_skips;
+        sess.prev = s_prev;
+        sess.resid = s_resid;
+        sess.prev_expect = s_expect;
+        sp = &sess;
+    } else if (s_prev != -2) {
+        sk_errorf("predict", "--session-prev needs --session-plays and "
+                  "--session-skips");
         return SK_EXIT_USAGE;
     }
     user_s = argv[optind];
@@ -193,7 +284,8 @@ cmd_predict(int argc, char **argv)
     ctx.position = (int) position;
     ctx.admit = NULL;
 
-    sk_model_provide_inputs(SK_INPUT_TASTE);    /* as the module does */
+    /* as the module does: the session unknown unless given */
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     if (strcmp(model, "naive") == 0) {
         sk_model_naive(&m);
     } else if (sk_model_load(&m, model, err, sizeof(err)) != 0) {
@@ -230,10 +322,10 @@ cmd_predict(int argc, char **argv)
     }
 
     score = sk_model_score_ext(&m, &h.users[ui], &h.tracks[ti], &ctx, tp,
-                               NULL);
+                               sp);
     if (m.kind == SK_MODEL_LINEAR) {
         sk_features_raw_ext(&m.plan, &h.users[ui], &h.tracks[ti], &ctx, tp,
-                            NULL, raw);
+                            sp, raw);
     }
     if (json) {
         r = cJSON_CreateObject();
@@ -255,6 +347,16 @@ cmd_predict(int argc, char **argv)
         }
         cJSON_AddStringToObject(r, "decision",
                                 sk_model_decide(&m, score) ? "play" : "skip");
+        if (m.kind == SK_MODEL_LINEAR) {
+            char buf[32];
+
+            /* what the module leaves in the session's hash for this
+             * track (e:<track>): the residual's expectation */
+            snprintf(buf, sizeof(buf), "%.17g",
+                     sk_session_expect(&m.plan.priors, &h.users[ui],
+                                       &h.tracks[ti]));
+            cJSON_AddRawToObject(r, "session_expect", buf);
+        }
         if (m.kind == SK_MODEL_LINEAR) {
             fa = cJSON_AddArrayToObject(r, "features");
             for (j = 0; j < m.plan.n; j++) {

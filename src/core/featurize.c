@@ -768,6 +768,17 @@ sk_feature_plan_inputs(const sk_feature_plan *plan)
     return in;
 }
 
+double
+sk_session_expect(const sk_priors *p, const sk_user_rec *u,
+    const sk_track_rec *t)
+{
+    sk_common c;
+
+    common_init(&c, p, u, t);
+    return 1.0 / (1.0 + exp(-(logit(c.u_rate_s) + logit(c.t_rate_s)
+                              - logit(c.g))));
+}
+
 void
 sk_features_raw(const sk_feature_plan *plan, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx, double *out)

@@ -75,6 +75,17 @@ void sk_features_raw_ext(const sk_feature_plan *plan, const sk_user_rec *u,
     const sk_track_rec *t, const sk_context *ctx, const sk_taste *taste,
     const sk_session *sess, double *out);
 
+/*
+ * The expected P(skip) of a (user, track) pair from their smoothed rates
+ * alone: the user's and the track's skip logits added, less the global
+ * one.  What the session residual measures a session's skips against
+ * (session_prev_resid, session_resid_s): the trainer's expectation of a
+ * labelled play (trainer.c) and the module's of a served track
+ * (docs/taste-features.md), with the model's priors.
+ */
+double sk_session_expect(const sk_priors *p, const sk_user_rec *u,
+    const sk_track_rec *t);
+
 /* SK_INPUT_* bits: what the plan needs beyond records and context. */
 unsigned sk_feature_plan_inputs(const sk_feature_plan *plan);
 

@@ -106,6 +106,25 @@ sk_key_taste(char *buf, size_t size, const char *prefix, const char *snap,
     return key_record(buf, size, prefix, snap, "ut", id, idlen);
 }
 
+/* "<prefix>:sess:<id>": live state, no snapshot; built like key_record,
+ * as it is once or twice per session request. */
+size_t
+sk_key_session(char *buf, size_t size, const char *prefix, const char *id,
+    size_t idlen)
+{
+    size_t lp = strlen(prefix);
+    size_t n = lp + sizeof(":sess:") - 1 + idlen;
+
+    if (n >= size) {
+        return 0;
+    }
+    memcpy(buf, prefix, lp);
+    memcpy(buf + lp, ":sess:", sizeof(":sess:") - 1);
+    memcpy(buf + lp + sizeof(":sess:") - 1, id, idlen);
+    buf[n] = '\0';
+    return n;
+}
+
 size_t
 sk_key_meta(char *buf, size_t size, const char *prefix, const char *snap)
 {

@@ -29,6 +29,9 @@ int sk_snapshot_valid(const char *s, size_t len);
  *   <prefix>:<snap>:t:<track>    track record (hash)
  *   <prefix>:<snap>:meta         snapshot metadata (hash)
  *   <prefix>:<snap>:ut:<user>    the listener's taste (hash, taste_stored.h)
+ *   <prefix>:sess:<session>      a listening session's live context (hash,
+ *                                session_live.h): not in a snapshot, like
+ *                                the open-play markers
  */
 size_t sk_key_active(char *buf, size_t size, const char *prefix);
 size_t sk_key_user(char *buf, size_t size, const char *prefix,
@@ -37,6 +40,8 @@ size_t sk_key_track(char *buf, size_t size, const char *prefix,
     const char *snap, const char *id, size_t idlen);
 size_t sk_key_meta(char *buf, size_t size, const char *prefix,
     const char *snap);
+size_t sk_key_session(char *buf, size_t size, const char *prefix,
+    const char *id, size_t idlen);
 size_t sk_key_taste(char *buf, size_t size, const char *prefix,
     const char *snap, const char *id, size_t idlen);
 

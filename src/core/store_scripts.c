@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "session_live.h"
 #include "store_scripts.h"
 
 /*
@@ -138,9 +139,50 @@ const char sk_script_genres[] = SK_LUA_GENRES;
 "  return 1\n"                                                              \
 "end\n"
 
+/*
+ * The session's live context (session_live.h), with the trainer's rules
+ * (session_ctx.c): a track counts once, when its first event labels it
+ * (no marker before it: plays or skips + 1, it becomes the last track, and its
+ * expectation e:<track>, left by the module when it served the track,
+ * moves into r and e); a Skip that turns a play into a skip moves the
+ * count (p - 1, s + 1, r + 1) and the last outcome if it is still the
+ * last track.  A missing or broken expectation makes r "unknown" for the
+ * rest of the session, and e for this track.  A hash of another type, or
+ * counts broken by hand, are left alone, as records are.
+ */
+#define SK_LUA_SESSION                                                      \
+"local function sess(prefix, session, track, dp, ds, st, ttl)\n"           \
+"  local k = prefix .. ':sess:' .. session\n"                              \
+"  local h = redis.pcall('HMGET', k, 'p', 's', 'r', 'k')\n"                \
+"  if h.err then return end\n"                                             \
+"  local p, s = tonumber(h[1] or '0'), tonumber(h[2] or '0')\n"            \
+"  if not p or not s or p < 0 or s < 0 then return end\n"                  \
+"  local r = tonumber(h[3] or '0')\n"                                      \
+"  if r and r ~= r then r = nil end\n"                                     \
+"  if not st then\n"                                                       \
+"    local ef = 'e:' .. track\n"                                           \
+"    local e = redis.call('HGET', k, ef)\n"                                \
+"    local ev = tonumber(e or '')\n"                                       \
+"    if not ev or ev ~= ev or ev < 0 or ev > 1 then ev = nil end\n"        \
+"    if r and ev then r = r + ds - ev else r = nil end\n"                  \
+"    redis.call('HDEL', k, ef)\n"                                          \
+"    redis.call('HSET', k, 'p', fmt(p + dp), 's', fmt(s + ds),\n"          \
+"               'l', dp == 1 and '1' or '0', 'k', track,\n"               \
+"               'r', r and fmt(r) or '" SK_SESS_UNKNOWN "',\n"            \
+"               'e', ev and e or '" SK_SESS_UNKNOWN "')\n"                \
+"  else\n"                                                                 \
+"    if r then r = r + 1 end\n"                                            \
+"    redis.call('HSET', k, 'p', fmt(math.max(p - 1, 0)), 's', fmt(s + 1),\n" \
+"               'r', r and fmt(r) or '" SK_SESS_UNKNOWN "')\n"            \
+"    if h[4] == track then redis.call('HSET', k, 'l', '0') end\n"          \
+"  end\n"                                                                  \
+"  redis.call('EXPIRE', k, ttl)\n"                                         \
+"end\n"
+
 const char sk_script_event[] =
 "-- ngx_skip: apply one live play/skip event (store_scripts.h)\n"
 SK_LUA_APPLY
+SK_LUA_SESSION
 "local prefix, user, track = ARGV[1], ARGV[2], ARGV[3]\n"
 "local kind, ts, session = ARGV[4], ARGV[5], ARGV[6] or ''\n"
 "if not (valid_id(prefix) and valid_id(user) and valid_id(track)) then\n"
@@ -168,12 +210,12 @@ SK_LUA_APPLY
 "if not ttl or ttl <= 0 then ttl = 7200 end\n"
 "local cap = tonumber(ARGV[8] or '') or 0\n"
 "local hour = hour_of(ARGV[9])\n"
-"local dp, ds = 0, 0\n"
+"local dp, ds, st = 0, 0, nil\n"
 "if session == '' then\n"
 "  if kind == 'play' then dp = 1 else ds = 1 end\n"
 "else\n"
 "  local mk = prefix .. ':open:' .. session .. ':' .. track\n"
-"  local st = redis.call('GET', mk)\n"
+"  st = redis.call('GET', mk)\n"
 "  if kind == 'play' then\n"
 "    if not st then\n"
 "      dp = 1\n"
@@ -191,6 +233,9 @@ SK_LUA_APPLY
 "local applied = 0\n"
 "if snap ~= '' then\n"
 "  applied = apply(prefix, snap, user, track, dp, ds, hour)\n"
+"end\n"
+"if applied == 1 and session ~= '' then\n"
+"  sess(prefix, session, track, dp, ds, st, ttl)\n"
 "end\n"
 "local x = {'XADD', KEYS[2]}\n"
 "if cap > 0 then\n"

@@ -36,7 +36,10 @@
  *   (the value rewritten in slot order, an entry back at 0:0 dropped, the
  *   key deleted when none is left; it appears with the listener's first
  *   counted play; a value that does not parse, or a key of another type,
- *   is left alone).  Only when BOTH records exist (the
+ *   is left alone); and, with a session, the session's live context
+ *   <prefix>:sess:<session> (session_live.h: p, s, l, k, r, e, the
+ *   expectation e:<track> the module left moved into r and e; the TTL of
+ *   the markers).  Only when BOTH records exist (the
  *   dataset drops plays of unknown users or tracks the same way); no
  *   record is ever created; a counter that does not parse is left alone.  Then journaled with
  *   XADD <prefix>:events * ts u t e dp ds [s] [h], applied or not.

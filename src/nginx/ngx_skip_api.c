@@ -481,7 +481,8 @@ ngx_http_skip_api_answer(ngx_http_request_t *r, ngx_http_skip_api_ctx_t *ctx)
     for (i = 0; i < ctx->ntracks; i++) {
         /* one round trip: its latency is counted once */
         ngx_http_skip_decide(ctx->model, ctx->threshold, ctx->fallback,
-                             &ctx->skctx, &ctx->lk, i, i == 0, &ctx->res[i]);
+                             &ctx->skctx, NULL /* a batch has no session */,
+                             &ctx->lk, i, i == 0, &ctx->res[i]);
     }
 
     size = sizeof("{\"user_id\":,\"predictions\":[]}\n") + ctx->user_json.len;

@@ -189,10 +189,11 @@ ngx_http_skip_model(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     /*
      * the model and its manifest are checked now: nginx -t says why.  The
      * lookup fetches the listener's taste for the models that read it
-     * (docs/taste-features.md); the session context it does not serve yet.
-     * Only here: an admission model is scored without either.
+     * (docs/taste-features.md), and the session context from skip_session
+     * and skip_session_counts (unknown without them: those features
+     * abstain).  Only here: an admission model is scored without either.
      */
-    sk_model_provide_inputs(SK_INPUT_TASTE);
+    sk_model_provide_inputs(SK_INPUT_TASTE | SK_INPUT_SESSION);
     rc = sk_model_load(&m->model, (const char *) path.data, err, sizeof(err));
     sk_model_provide_inputs(0);
 
@@ -396,6 +397,63 @@ ngx_http_skip_prefetch_ahead(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->prefetch.ahead = n;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * skip_session_counts PLAYS SKIPS PREV; three complex values, evaluated
+ * per request (ngx_skip_session.c), e.g. the player's X-Session-* headers.
+ */
+char *
+ngx_http_skip_session_counts_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_skip_loc_conf_t *slcf = conf;
+
+    ngx_str_t                          *value;
+    ngx_uint_t                          i;
+    ngx_http_complex_value_t           *cvs[3];
+    ngx_http_compile_complex_value_t    ccv;
+    ngx_http_skip_session_counts_t     *sc;
+
+    if (slcf->session_counts != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    sc = ngx_pcalloc(cf->pool, sizeof(ngx_http_skip_session_counts_t));
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+    cvs[0] = &sc->plays;
+    cvs[1] = &sc->skips;
+    cvs[2] = &sc->prev;
+
+    for (i = 0; i < 3; i++) {
+        if (value[i + 1].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "skip_session_counts: empty %s value "
+                               "(plays, skips, previous outcome)",
+                               i == 0 ? "first" : (i == 1 ? "second"
+                                                          : "third"));
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+
+        ccv.cf = cf;
+        ccv.value = &value[i + 1];
+        ccv.complex_value = cvs[i];
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    slcf->session_counts = sc;
 
     return NGX_CONF_OK;
 }

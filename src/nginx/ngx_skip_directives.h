@@ -29,6 +29,8 @@ char *ngx_http_skip_threshold(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_skip_prefetch_ahead(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_skip_session_counts_slot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* a pool cleanup: liblinear's models live in malloc()ed memory */
 void ngx_http_skip_model_cleanup(void *data);

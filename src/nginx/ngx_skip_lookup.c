@@ -14,7 +14,9 @@
  *   one pipelined send of the HMGETs -> reply (REDIS), lost connection
  *   (and the taste's GET, when the      (ERROR) or deadline (TIMEOUT)
  *   model reads it and it is not
- *   cached with the user)
+ *   cached with the user; and the
+ *   session's HMGET, never cached:
+ *   it changes with every event)
  *
  * When the round trip fails, the tracks whose records were all in the
  * cache are still scored (ngx_skip_lookup_source says CACHE for them).
@@ -24,9 +26,13 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 
+#include <math.h>
+#include <stdio.h>
+
 #include "ngx_skip_lookup.h"
 #include "ngx_skip_lookup_int.h"
 #include "ngx_skip_prom.h"
+#include "../core/store_scripts.h"
 #include "../core/taste_stored.h"
 
 
@@ -50,6 +56,8 @@ ngx_str_t  ngx_skip_sources[] = {
 static ngx_int_t ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n);
 static void ngx_skip_lookup_reply(void *data, redisReply **replies,
     ngx_uint_t n);
+static ngx_int_t ngx_skip_lookup_decode_session(ngx_skip_lookup_t *lk,
+    redisReply *reply);
 static void ngx_skip_lookup_deadline(ngx_event_t *ev);
 
 
@@ -67,6 +75,8 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
     lk->taste_status = NGX_SKIP_REC_NONE;
     lk->taste_n = 0;
     lk->fetch_taste = lk->want_taste;
+    lk->session_status = NGX_SKIP_REC_NONE;
+    lk->fetch_session = (lk->session_id.len > 0);
     lk->want_user = 0;
     valid = 0;
 
@@ -192,7 +202,19 @@ ngx_skip_lookup_start(ngx_skip_lookup_t *lk)
      * on a cluster its GET goes to its key's node with the HMGETs);
      * cached with its user entry when the worker caches tastes.
      */
+    /*
+     * The session's hash, too, in the same send.  Not on a cluster yet:
+     * the cluster's events are journaled and applied per record
+     * (docs/cluster.md), and nothing there keeps the hash, so the session
+     * features abstain (training means) unless the player sends its
+     * counts.
+     */
+    if (lk->cluster) {
+        lk->fetch_session = 0;
+    }
+
     n += lk->fetch_taste ? 1 : 0;
+    n += lk->fetch_session ? 1 : 0;
 
     if (n == 0) {
         lk->source = NGX_SKIP_SRC_CACHE;
@@ -319,6 +341,18 @@ ngx_skip_lookup_send(ngx_skip_lookup_t *lk, ngx_uint_t n)
         k++;
     }
 
+    if (lk->fetch_session) {
+        /* live state, outside the snapshots */
+        ngx_skip_lookup_hmget(&cmds[k], &h[k],
+                              sk_key_session((char *) h[k].key, SK_KEY_MAX,
+                                             (const char *) lk->prefix,
+                                             (const char *)
+                                                 lk->session_id.data,
+                                             lk->session_id.len),
+                              sk_session_fields, SK_SESS_NFETCH);
+        k++;
+    }
+
     lk->cmd = ngx_skip_redis_send(lk->redis, cmds, k, ngx_skip_lookup_reply,
                                   lk);
 
@@ -426,6 +460,11 @@ ngx_skip_lookup_reply(void *data, redisReply **replies, ngx_uint_t n)
 
     if (lk->fetch_taste && k < n) {
         ngx_skip_lookup_take_taste(lk, replies[k++]);
+    }
+
+    if (lk->fetch_session && k < n) {
+        lk->session_status = ngx_skip_lookup_decode_session(lk,
+                                                            replies[k++]);
     }
 
     lk->source = NGX_SKIP_SRC_REDIS;
@@ -575,6 +614,165 @@ ngx_skip_lookup_decode_taste(ngx_skip_lookup_t *lk, redisReply *reply)
     }
 
     return rc;
+}
+
+
+/* The session's HMGET -> SK_REC_OK / SK_REC_MALFORMED / ERROR. */
+static ngx_int_t
+ngx_skip_lookup_decode_session(ngx_skip_lookup_t *lk, redisReply *reply)
+{
+    char         err[256], key[SK_KEY_MAX];
+    size_t       lens[SK_SESS_NFETCH];
+    ngx_int_t    rc;
+    ngx_uint_t   i;
+    const char  *vals[SK_SESS_NFETCH];
+    redisReply  *f;
+
+    if (reply->type != REDIS_REPLY_ARRAY
+        || reply->elements != SK_SESS_NFETCH)
+    {
+        if (reply->type == REDIS_REPLY_ERROR) {
+            /* e.g. WRONGTYPE: a key someone wrote by hand */
+            (void) sk_log_safe(err, sizeof(err), reply->str, reply->len);
+
+            ngx_skip_warn(lk->connection->log, 0, "skip: Redis error to "
+                          "HMGET of the session: %s (its features abstain)",
+                          err);
+
+        } else {
+            ngx_skip_warn(lk->connection->log, 0, "skip: unexpected Redis "
+                          "reply of type %d to HMGET of the session",
+                          reply->type);
+        }
+
+        return NGX_SKIP_REC_ERROR;
+    }
+
+    for (i = 0; i < SK_SESS_NFETCH; i++) {
+        f = reply->element[i];
+
+        if (f->type == REDIS_REPLY_STRING) {
+            vals[i] = f->str;
+            lens[i] = f->len;
+
+        } else if (f->type == REDIS_REPLY_NIL) {
+            vals[i] = NULL;
+            lens[i] = 0;
+
+        } else {
+            return NGX_SKIP_REC_ERROR;
+        }
+    }
+
+    err[0] = '\0';
+
+    rc = sk_session_decode(&lk->session, vals, lens, err, sizeof(err));
+
+    if (rc == SK_REC_MALFORMED) {
+        if (sk_key_session(key, sizeof(key), (const char *) lk->prefix,
+                           (const char *) lk->session_id.data,
+                           lk->session_id.len)
+            == 0)
+        {
+            key[0] = '\0';
+        }
+
+        ngx_skip_warn(lk->connection->log, 0, "skip: malformed session %s: "
+                      "%s (its features abstain)", key, err);
+    }
+
+    return rc;
+}
+
+
+const sk_session *
+ngx_skip_lookup_session(ngx_skip_lookup_t *lk)
+{
+    if (lk->session_status != SK_REC_OK) {
+        return NULL;
+    }
+
+    return &lk->session;
+}
+
+
+void
+ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
+    double expect)
+{
+    u_char                 key[SK_KEY_MAX], field[2 + SK_ID_MAX];
+    u_char                 val[SK_SESS_REALMAX], ttl[NGX_INT_T_LEN];
+    size_t                 hlens[4], elens[3];
+    const char            *hargv[4], *eargv[3];
+    ngx_skip_redis_cmd_t  *cmd;
+    ngx_skip_redis_argv_t  cmds[2];
+
+    /*
+     * Only right after Redis answered this lookup: a Redis that timed out
+     * or that the breaker keeps away must not collect writes nobody waits
+     * for (the expectation is then unknown, which the events script
+     * handles).
+     */
+    if (lk->session_id.len == 0 || lk->redis == NULL || lk->cluster
+        || lk->source != NGX_SKIP_SRC_REDIS
+        || !sk_id_valid((const char *) track->data, track->len)
+        || !isfinite(expect))
+    {
+        return;
+    }
+
+    hlens[1] = sk_key_session((char *) key, sizeof(key),
+                              (const char *) lk->prefix,
+                              (const char *) lk->session_id.data,
+                              lk->session_id.len);
+    if (hlens[1] == 0) {
+        return;
+    }
+
+    /* "%.17g": the events script reads back exactly this double */
+    hargv[0] = "HSET";
+    hlens[0] = 4;
+    hargv[1] = (const char *) key;
+    hargv[2] = (const char *) field;
+    hlens[2] = ngx_sprintf(field, "e:%V", track) - field;
+    hargv[3] = (const char *) val;
+    hlens[3] = snprintf((char *) val, sizeof(val), "%.17g", expect);
+
+    /*
+     * A hash with a labelled track has its TTL from the events script,
+     * which renews it with every event (HSET keeps it); a new one, or one
+     * not read, gets it here: it expires as the open-play markers do.
+     */
+    eargv[0] = "EXPIRE";
+    elens[0] = 6;
+    eargv[1] = (const char *) key;
+    elens[1] = hlens[1];
+    eargv[2] = (const char *) ttl;
+    elens[2] = ngx_sprintf(ttl, "%d", SK_OPEN_PLAY_TTL) - ttl;
+
+    cmds[0].argc = 4;
+    cmds[0].argv = hargv;
+    cmds[0].lens = hlens;
+    cmds[1].argc = 3;
+    cmds[1].argv = eargv;
+    cmds[1].lens = elens;
+
+    /*
+     * Nobody waits for the answer (the request goes on now).  Formatted
+     * into the output buffer at once and sent with the worker's next
+     * write to Redis, at the end of this event loop iteration: long before
+     * the player can have this answer and post the track's Play.
+     */
+    cmd = ngx_skip_redis_send(lk->redis, cmds,
+                              (lk->session_status == SK_REC_OK
+                               && lk->session.plays + lk->session.skips > 0)
+                              ? 1 : 2,
+                              NULL, NULL);
+
+    if (cmd == NULL) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, lk->connection->log, 0,
+                       "skip: session expectation not sent");
+    }
 }
 
 

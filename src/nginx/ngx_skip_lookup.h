@@ -35,6 +35,7 @@
 
 #include "../core/keys.h"
 #include "../core/records.h"
+#include "../core/session_live.h"
 #include "../core/taste.h"
 #include "ngx_skip_cache.h"
 #include "ngx_skip_cluster.h"
@@ -64,7 +65,8 @@ extern ngx_str_t  ngx_skip_sources[];
 
 /*
  * Most tracks one lookup takes (the API's skip_api_max_tracks bound): the
- * pipeline also carries the user's HMGET and the taste's GET.
+ * pipeline also carries the user's HMGET and the taste's GET (a track
+ * request's lookup, one track, adds the session's HMGET).
  */
 #define NGX_SKIP_LOOKUP_MAX_TRACKS  (NGX_SKIP_REDIS_MAXCMDS - 2)
 
@@ -100,6 +102,8 @@ struct ngx_skip_lookup_s {
     ngx_uint_t                  want_taste;  /* the model reads sk_taste:
                                                 fetch it (GET, in the same
                                                 send) unless cached */
+    ngx_str_t                   session_id;  /* valid (sk_id_valid), or
+                                                empty: no session hash */
 
     /* results */
     ngx_uint_t                  source;      /* NGX_SKIP_SRC_* */
@@ -110,9 +114,12 @@ struct ngx_skip_lookup_s {
     ngx_int_t                   taste_status;  /* SK_REC_* / NGX_SKIP_REC_* */
     size_t                      taste_n;     /* entries the value had */
     sk_taste                    taste;
+    ngx_int_t                   session_status;  /* SK_REC_* / _REC_* */
+    sk_session                  session;     /* from the hash */
 
     /* private */
     ngx_uint_t                  fetch_taste;  /* not from the cache */
+    ngx_uint_t                  fetch_session;
     ngx_skip_redis_cmd_t       *cmd;
 
     /* private, on a cluster (ngx_skip_lookup_cluster.c) */
@@ -146,6 +153,25 @@ ngx_uint_t ngx_skip_lookup_source(ngx_skip_lookup_t *lk, ngx_uint_t i);
  * abstain; it never fails a prediction.
  */
 const sk_taste *ngx_skip_lookup_taste(ngx_skip_lookup_t *lk);
+
+/*
+ * The session context the hash <prefix>:sess:<session> gave
+ * (docs/taste-features.md), or NULL: no session named, not fetched (the
+ * round trip failed, a Redis Cluster), malformed.  NULL makes the session
+ * features abstain unless the player sent its counts.
+ */
+const sk_session *ngx_skip_lookup_session(ngx_skip_lookup_t *lk);
+
+/*
+ * Leave the expected P(skip) of track for the session's events script
+ * (HSET <prefix>:sess:<session> e:<track>, and its TTL unless the events
+ * script keeps it already), without waiting
+ * for the answer: the track's first event moves it into the residual.  A
+ * no-op without a session, on a cluster, unless Redis answered this
+ * lookup, or when Redis cannot take it.
+ */
+void ngx_skip_lookup_session_expect(ngx_skip_lookup_t *lk, ngx_str_t *track,
+    double expect);
 
 /* A monotonic clock in microseconds, for lookup latencies only. */
 ngx_msec_int_t ngx_skip_lookup_usec(void);

@@ -76,6 +76,14 @@ typedef struct {
 } ngx_http_skip_main_conf_t;
 
 
+/* skip_session_counts: the player's view of its session. */
+typedef struct {
+    ngx_http_complex_value_t   plays;
+    ngx_http_complex_value_t   skips;
+    ngx_http_complex_value_t   prev;
+} ngx_http_skip_session_counts_t;
+
+
 typedef struct {
     ngx_flag_t                 predict;
     ngx_http_complex_value_t  *user;
@@ -83,6 +91,8 @@ typedef struct {
     ngx_http_complex_value_t  *use_model;
     ngx_http_complex_value_t  *hour;
     ngx_http_complex_value_t  *position;   /* plays before, in the session */
+    ngx_http_complex_value_t  *session;    /* the listening session's id */
+    ngx_http_skip_session_counts_t  *session_counts;
     ngx_skip_prefetch_conf_t   prefetch;
     ngx_msec_t                 timeout;
     ngx_int_t                  threshold;   /* millionths; -1: the model's */
@@ -111,6 +121,18 @@ ngx_int_t ngx_http_skip_hour(ngx_http_request_t *r,
 ngx_int_t ngx_http_skip_position(ngx_http_request_t *r,
     ngx_http_skip_loc_conf_t *slcf);
 
+/*
+ * The request's session (src/nginx/ngx_skip_session.c): skip_session's
+ * id when valid, else empty (an invalid one is logged at info); and the
+ * player's counts from skip_session_counts: NGX_OK with counts[0..2] =
+ * plays, skips, previous outcome (1 play, 0 skip, -1 none), NGX_DECLINED
+ * when not configured, not sent or not valid (logged at info).
+ */
+void ngx_http_skip_session_id(ngx_http_request_t *r,
+    ngx_http_skip_loc_conf_t *slcf, ngx_str_t *id);
+ngx_int_t ngx_http_skip_session_counts(ngx_http_request_t *r,
+    ngx_http_skip_loc_conf_t *slcf, ngx_int_t *counts);
+
 /* The worker's Redis connection, record cache, prefix into a lookup. */
 void ngx_http_skip_lookup_init(ngx_http_request_t *r, ngx_skip_lookup_t *lk,
     ngx_http_skip_loc_conf_t *slcf);
@@ -119,11 +141,13 @@ void ngx_http_skip_lookup_init(ngx_http_request_t *r, ngx_skip_lookup_t *lk,
  * Track i of a finished lookup: score it with model m when both records
  * are there, else the fallback; remember it for live evaluation and count
  * it.  latency: count the lookup's round-trip time with this prediction
- * (once per lookup; other predictions of a batch pass 0).
+ * (once per lookup; other predictions of a batch pass 0).  sess: the
+ * session context, or NULL (unknown: its features abstain).
  */
 void ngx_http_skip_decide(ngx_http_skip_model_t *m, double threshold,
-    ngx_uint_t fallback, sk_context *skctx, ngx_skip_lookup_t *lk,
-    ngx_uint_t i, ngx_uint_t latency, ngx_http_skip_result_t *res);
+    ngx_uint_t fallback, sk_context *skctx, const sk_session *sess,
+    ngx_skip_lookup_t *lk, ngx_uint_t i, ngx_uint_t latency,
+    ngx_http_skip_result_t *res);
 
 
 extern ngx_module_t  ngx_http_skip_module;

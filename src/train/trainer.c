@@ -117,39 +117,30 @@ taste_build(sk_prepared *p, const sk_train_opts *o, char *err, size_t errlen)
  * Every row's expected P(skip) from its user's and its track's smoothed
  * rates as the row sees them (out of fold for a training row): the logits
  * added, less the global one.  What the session residual (session_resid_s)
- * measures the session's skips against; the module can compute the same
- * from the two records it fetched for the request (docs/taste-features.md).
+ * measures the session's skips against; the module computes the same
+ * (sk_session_expect, with the model's priors) from the two records of
+ * the request it serves (docs/taste-features.md).
  */
 static float *
 session_expect(const sk_prepared *p, const sk_train_opts *o)
 {
-    static const char *const names[] = { "user_skip_logit",
-                                         "track_skip_logit" };
-    sk_feature_plan plan;
-    char            err[128];
-    float          *e = malloc((p->labels.n ? p->labels.n : 1) * sizeof(*e));
-    double          raw[2], lg;
-    size_t          i;
+    sk_priors pr;
+    float    *e = malloc((p->labels.n ? p->labels.n : 1) * sizeof(*e));
+    size_t    i;
 
-    if (e == NULL
-        || sk_feature_plan_init(&plan, names, 2, err, sizeof(err)) != 0)
-    {
-        free(e);
+    if (e == NULL) {
         return NULL;
     }
-    plan.priors.global_skip_rate = sk_history_skip_rate(&p->hist);
-    plan.priors.user_weight = o->user_weight;
-    plan.priors.track_weight = o->track_weight;
-    lg = log(plan.priors.global_skip_rate
-             / (1 - plan.priors.global_skip_rate));
+    pr.global_skip_rate = sk_history_skip_rate(&p->hist);
+    pr.user_weight = o->user_weight;
+    pr.track_weight = o->track_weight;
     for (i = 0; i < p->labels.n; i++) {
         sk_user_rec  u;
         sk_track_rec t;
         sk_context   c;
 
         sk_row_inputs(p, &p->labels.rows[i], &u, &t, &c);
-        sk_features_raw(&plan, &u, &t, &c, raw);
-        e[i] = (float) (1.0 / (1.0 + exp(-(raw[0] + raw[1] - lg))));
+        e[i] = (float) sk_session_expect(&pr, &u, &t);
     }
     return e;
 }
