@@ -12,7 +12,7 @@
 #   hit       through proxy_cache, every request a cache HIT (the cache
 #             is warmed with the whole list first)
 # and for each, the same location without the module ("off") and with
-# skip_predict on ("on"), in the same nginx, alternated 3 times, medians
+# skip_predict on ("on"), in the same nginx, alternated ROUNDS times (3), medians
 # reported.  This runs three times: with the record cache as
 # conf/nginx-skip.conf ships it (skip_record_cache 16384 2s track=30s),
 # with the module's default (4096 2s), and with skip_record_cache off
@@ -29,7 +29,11 @@
 # host; REDIS_UNIX=1 makes it use the unix socket instead (a Redis on the
 # same machine), which costs both sides less kernel time per round trip.
 #
+# IR=1 measures instead the user-space instructions per request under
+# valgrind's callgrind (see ir_pass): noise-free, unlike the rates.
+#
 # Environment: SKIP_BUILD (default ./build), DURATION (s per run, 5),
+# ROUNDS (off/on pairs per measurement, 3),
 # CONNS (wrk connections, 50), PLAYS (200000), SCALE (0.1), REDIS_UNIX,
 # SHIPPED_CACHE (the "shipped" pass's skip_record_cache arguments, default
 # those of conf/nginx-skip.conf), PASSES (default "shipped default no-cache"; a build from before
@@ -51,6 +55,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${SKIP_BUILD:-$ROOT/build}
 DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-50}
 PLAYS=${PLAYS:-200000}
 SCALE=${SCALE:-0.1}
@@ -160,27 +165,38 @@ http {
     server {
         listen 127.0.0.1:$HPORT;
 
-        location ~ ^/static/off/(?<track>[^/]+)\$ {
-            root $WORK/origin; try_files /t/\$track =404;
+        # a prefix location each, the track captured inside it: each side
+        # runs one regex (four regex locations in a row made "on" pay for
+        # failing "off"'s first)
+        location /static/off/ {
+            location ~ ^/static/off/(?<track>[^/]+)\$ {
+                root $WORK/origin; try_files /t/\$track =404;
+            }
         }
-        location ~ ^/static/on/(?<track>[^/]+)\$ {
-            skip_predict on; skip_user \$http_x_user_id; skip_track \$track;
-            add_header X-Skip-Decision \$skip_decision;
-            root $WORK/origin; try_files /t/\$track =404;
+        location /static/on/ {
+            location ~ ^/static/on/(?<track>[^/]+)\$ {
+                skip_predict on; skip_user \$http_x_user_id; skip_track \$track;
+                add_header X-Skip-Decision \$skip_decision;
+                root $WORK/origin; try_files /t/\$track =404;
+            }
         }
-        location ~ ^/hit/off/(?<track>[^/]+)\$ {
-            proxy_cache tracks; proxy_cache_key \$track;
-            proxy_cache_valid 200 1h;
-            proxy_http_version 1.1; proxy_set_header Connection "";
-            proxy_pass http://origin/t/\$track;
+        location /hit/off/ {
+            location ~ ^/hit/off/(?<track>[^/]+)\$ {
+                proxy_cache tracks; proxy_cache_key \$track;
+                proxy_cache_valid 200 1h;
+                proxy_http_version 1.1; proxy_set_header Connection "";
+                proxy_pass http://origin/t/\$track;
+            }
         }
-        location ~ ^/hit/on/(?<track>[^/]+)\$ {
-            skip_predict on; skip_user \$http_x_user_id; skip_track \$track;
-            add_header X-Skip-Decision \$skip_decision;
-            proxy_cache tracks; proxy_cache_key \$track;
-            proxy_cache_valid 200 1h;
-            proxy_http_version 1.1; proxy_set_header Connection "";
-            proxy_pass http://origin/t/\$track;
+        location /hit/on/ {
+            location ~ ^/hit/on/(?<track>[^/]+)\$ {
+                skip_predict on; skip_user \$http_x_user_id; skip_track \$track;
+                add_header X-Skip-Decision \$skip_decision;
+                proxy_cache tracks; proxy_cache_key \$track;
+                proxy_cache_valid 200 1h;
+                proxy_http_version 1.1; proxy_set_header Connection "";
+                proxy_pass http://origin/t/\$track;
+            }
         }
         location = /metrics { skip_metrics; }
     }
@@ -229,29 +245,40 @@ run() {
          $((h1 - h0)) $((l1 - l0))
 }
 
-median3() { printf '%s\n%s\n%s\n' "$1" "$2" "$3" | sort -n | sed -n 2p; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 HZ=$(getconf CLK_TCK)
 
-# measure KIND (static|hit): 3 alternating off/on runs, one report line each
+# measure KIND (static|hit): ROUNDS alternating off/on pairs, one report
+# line each.  The ratio is the median of the pairs' own on/off ratios, with
+# their range: a pair's two runs are seconds apart, so what drifts on a
+# shared machine moves both; the range shows how far one run can be trusted.
 measure() {
     kind=$1
     : > "$WORK/off.runs"; : > "$WORK/on.runs"
-    for _ in 1 2 3; do
+    i=0
+    while [ "$i" -lt "$ROUNDS" ]; do
         P=/$kind/off/; run >> "$WORK/off.runs"
         P=/$kind/on/;  run >> "$WORK/on.runs"
+        i=$((i + 1))
     done
-    off=$(median3 $(cut -d' ' -f1 "$WORK/off.runs"))
-    on=$(median3 $(cut -d' ' -f1 "$WORK/on.runs"))
-    awk -v hz="$HZ" -v off="$off" -v on="$on" -v kind="$kind" -v label="$2" '
+    off=$(cut -d' ' -f1 "$WORK/off.runs" | median)
+    on=$(cut -d' ' -f1 "$WORK/on.runs" | median)
+    paste -d' ' "$WORK/off.runs" "$WORK/on.runs" \
+        | awk '{ print $(NF / 2 + 1) / $1 }' > "$WORK/ratios"
+    ratio=$(median < "$WORK/ratios")
+    lo=$(sort -n "$WORK/ratios" | head -1)
+    hi=$(sort -n "$WORK/ratios" | tail -1)
+    awk -v hz="$HZ" -v off="$off" -v on="$on" -v kind="$kind" -v label="$2" \
+        -v ratio="$ratio" -v lo="$lo" -v hi="$hi" '
         FILENAME ~ /off.runs/ { oreq += $2; ow += $3 }
         FILENAME ~ /on.runs/  { nreq += $2; nw += $3; nr += $4; c += $5; u += $6; h += $7; l += $8 }
         END {
             ous = ow / hz * 1e6 / oreq; nus = nw / hz * 1e6 / nreq
-            printf "  %-6s %-8s off %6.0f req/s  on %6.0f req/s  ratio %.2f" \
+            printf "  %-6s %-8s off %6.0f req/s  on %6.0f req/s  ratio %.2f (pairs %.2f-%.2f)" \
                    "  worker %.1f -> %.1f us/req (+%.1f)" \
                    "  redis %.2f cmd, %.2f us cmd, %.2f us cpu /req" \
                    "  track cache hits %.1f %%\n",
-                kind, label, off, on, on / off, ous, nus, nus - ous,
+                kind, label, off, on, ratio, lo, hi, ous, nus, nus - ous,
                 c / nreq, u / nreq, nr / hz * 1e6 / nreq,
                 l ? 100 * h / l : 0
         }' "$WORK/off.runs" "$WORK/on.runs"
@@ -279,8 +306,87 @@ pass() {
     kill -QUIT "$(cat "$WORK/nginx.pid")"; sleep 0.5
 }
 
+# ir_pass LABEL DIRECTIVE (IR=1): the same stream through one nginx process
+# (master_process off) under valgrind's callgrind, which counts the
+# instructions it executes in user space: per request, on and off, a figure
+# that does not move with the machine's load (the kernel's share of a
+# request is not in it).  Under callgrind nginx runs ~50 times slower, so
+# more requests queue per event-loop pass than at full speed and more
+# lookups share one Redis send; the per-request user-space work of the
+# module is otherwise the same.
+# callgrind_control ARGS: valgrind reads a command only while the program
+# runs, and nginx sleeps in epoll_wait between requests, so a trickle of
+# requests (a 404, a few hundred instructions each) keeps it reading
+cg_ctl() {
+    ( while :; do curl -s -o /dev/null "http://127.0.0.1:$HPORT/wake"; done ) &
+    trickle=$!
+    callgrind_control "$@" "$VPID" >> "$WORK/cg_ctl.log" 2>&1
+    kill "$trickle"; wait "$trickle" 2>/dev/null || true
+}
+
+ir_pass() {
+    sl=""
+    [ -n "$SESSION" ] && sl="skip_session \$http_x_session_id;"
+    sed -e "s|RECORD_CACHE|$2|" -e "s|SESSION_LINE|$sl|" \
+        -e "s|^worker_processes 1;|master_process off; daemon off;|" \
+        -e "s|^worker_cpu_affinity 01;||" "$WORK/nginx.conf" > "$WORK/run.conf"
+    rm -f "$WORK"/cg.out*
+    valgrind --tool=callgrind --instr-atstart=no \
+        --callgrind-out-file="$WORK/cg.out" \
+        nginx -p "$WORK/" -c "$WORK/run.conf" -e "$WORK/error.log" \
+        2> "$WORK/valgrind.log" &
+    VPID=$!
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$HPORT/metrics" && break
+        sleep 0.2
+    done
+    awk -v base="http://127.0.0.1:$HPORT/hit/off/" \
+        '{ printf "url = \"%s%s\"\noutput = \"/dev/null\"\n", base, $1 }' \
+        "$WORK/tracks" | curl -s -K -
+    for P in /static/off/ /static/on/ /hit/off/ /hit/on/; do
+        # a short unmeasured run first: the record cache warms as it would
+        wrk -t 1 -c "$CONNS" -d 2s -s "$WORK/plays.lua" \
+            "http://127.0.0.1:$HPORT$P" >/dev/null
+        cg_ctl -z; cg_ctl -i on
+        $PIN wrk -t 1 -c "$CONNS" -d "${DURATION}s" -s "$WORK/plays.lua" \
+            "http://127.0.0.1:$HPORT$P" > "$WORK/wrk.out" 2>&1
+        cg_ctl -d; cg_ctl -i off
+        n=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
+        ir=$(cat "$WORK"/cg.out.* | sed -n 's/^summary: *\([0-9]*\).*/\1/p' | tail -1)
+        # kept for callgrind_annotate (with KEEP=1)
+        for f in "$WORK"/cg.out.*; do
+            mv "$f" "$WORK/cg.$1.$(echo "$P" | tr -d /)"
+        done
+        echo "$P $n $ir"
+    done > "$WORK/ir.runs"
+    kill -QUIT "$VPID"; wait "$VPID" 2>/dev/null || true
+    awk -v label="$1" '
+        { k = $1; sub("^/", "", k); sub("/$", "", k); ir[k] = $3 / $2; n[k] = $2 }
+        END {
+            printf "  static %-8s user-space instructions/request: off %.0f, on %.0f (+%.0f)\n",
+                label, ir["static/off"], ir["static/on"], ir["static/on"] - ir["static/off"]
+            printf "  hit    %-8s user-space instructions/request: off %.0f, on %.0f (+%.0f)\n",
+                label, ir["hit/off"], ir["hit/on"], ir["hit/on"] - ir["hit/off"]
+        }' "$WORK/ir.runs"
+}
+
+if [ -n "${IR:-}" ]; then
+    command -v valgrind >/dev/null || { echo "IR=1 needs valgrind" >&2; exit 1; }
+    echo "user-space instructions per request under callgrind: $NPLAYS plays of $NUSERS listeners" \
+         "and $NTRACKS tracks; one nginx process, wrk $CONNS connections, ${DURATION}s per side"
+    for p in $PASSES; do
+        case $p in
+        shipped)  ir_pass shipped "skip_record_cache ${SHIPPED_CACHE:-16384 2s track=30s};" ;;
+        default)  ir_pass default "skip_record_cache 4096 2s;" ;;
+        no-cache) ir_pass no-cache "skip_record_cache off;" ;;
+        *)        echo "unknown pass $p" >&2; exit 2 ;;
+        esac
+    done
+    exit 0
+fi
+
 echo "serving cost on a realistic stream: $NPLAYS plays of $NUSERS listeners and $NTRACKS tracks in session order;" \
-     "1 worker, $(nproc) cores, wrk $CONNS connections, ${DURATION}s x 3 per side, 4 kB track," \
+     "1 worker, $(nproc) cores, wrk $CONNS connections, ${DURATION}s x $ROUNDS per side, 4 kB track," \
      "redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') at $MODULE_REDIS;" \
      "model ${FEATURES:-full (models/default.model)}${SESSION:+, sessions named}"
 for p in $PASSES; do

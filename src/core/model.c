@@ -481,14 +481,45 @@ sk_model_naive(sk_model *m)
     sk_priors_default(&m->plan.priors);
 }
 
+/*
+ * A two-class linear model's decision value, as liblinear's predict_values
+ * computes it for the nodes sk_features_nodes() builds: the same products,
+ * summed in the same order (so the same double), without building the
+ * nodes and without its per-node index checks and class loop (the module
+ * spent ~1,400 instructions a request there, callgrind).  Features past
+ * the model's nr_feature count nothing there, and nothing here.
+ */
+static double
+sk_model_dot(const sk_model *m, const double *raw)
+{
+    const sk_feature_plan *plan = &m->plan;
+    const double          *w = m->lin->w;
+    int                    n, i;
+    double                 dec = 0.0, v;
+
+    n = m->lin->bias >= 0 ? m->lin->nr_feature + 1 : m->lin->nr_feature;
+    for (i = 0; i < plan->n && i + 1 <= n; i++) {
+        v = (raw[i] - plan->mean[i]) / plan->scale[i];
+        dec += w[i] * v;
+    }
+    if (m->bias >= 0 && plan->n + 1 <= n) {
+        dec += w[plan->n] * m->bias;
+    }
+    return dec;
+}
+
 double
 sk_model_margin(const sk_model *m, const double *raw)
 {
     struct feature_node  x[SK_MAX_FEATURES + 2];
     double               dec = 0.0;
 
-    sk_features_nodes(&m->plan, raw, m->bias, x);
-    predict_values(m->lin, x, &dec);
+    if (m->lin->nr_class == 2 && m->lin->param.solver_type != MCSVM_CS) {
+        dec = sk_model_dot(m, raw);
+    } else {
+        sk_features_nodes(&m->plan, raw, m->bias, x);
+        predict_values(m->lin, x, &dec);
+    }
     /* dec is the decision value of labels[0]; turn it towards "play". */
     return m->play_index == 0 ? dec : -dec;
 }
