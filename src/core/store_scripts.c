@@ -36,10 +36,7 @@ const char sk_script_genres[] = SK_LUA_GENRES;
 
 /* Helpers shared by the event and hand-over scripts. */
 #define SK_LUA_APPLY                                                        \
-"local function valid_id(s)\n"                                              \
-"  return type(s) == 'string' and #s >= 1 and #s <= 64\n"                   \
-"         and string.match(s, '^[%w_.-]+$') ~= nil\n"                       \
-"end\n"                                                                     \
+SK_LUA_VALID_ID                                                             \
 "local function fmt(v)\n"                                                   \
 "  if v == math.floor(v) and v < 9007199254740992 then\n"                   \
 "    return string.format('%d', v)\n"                                       \
@@ -182,30 +179,15 @@ const char sk_script_genres[] = SK_LUA_GENRES;
 const char sk_script_event[] =
 "-- ngx_skip: apply one live play/skip event (store_scripts.h)\n"
 SK_LUA_APPLY
+SK_LUA_LABEL
 SK_LUA_SESSION
 "local prefix, user, track = ARGV[1], ARGV[2], ARGV[3]\n"
 "local kind, ts, session = ARGV[4], ARGV[5], ARGV[6] or ''\n"
 "if not (valid_id(prefix) and valid_id(user) and valid_id(track)) then\n"
 "  return redis.error_reply('ERR skip: bad prefix, user or track id')\n"
 "end\n"
-"if kind ~= 'play' and kind ~= 'skip' then\n"
-"  return redis.error_reply('ERR skip: event type must be play or skip')\n"
-"end\n"
-/*
- * These checks are the event rule of event_rule.h (1-3), which the module
- * and skipctl apply before sending: ids of [A-Za-z0-9_.-]{1,64}, a session
- * id that is "" or such an id, and the time as 1..15 decimal digits of ms
- * since the epoch (no sign: nothing before 1970).  Change both together.
- * The bound ahead of the clock (rule 4) is not here on purpose: Redis' clock
- * is another clock, and a resent batch must not fail for ever on it.
- */
-"if not string.match(ts or '', '^%d+$') or #ts > 15 then\n"
-"  return redis.error_reply('ERR skip: event time must be ms since the "
-"epoch')\n"
-"end\n"
-"if session ~= '' and not valid_id(session) then\n"
-"  return redis.error_reply('ERR skip: bad session id')\n"
-"end\n"
+"local problem = event_problem(kind, ts, session)\n"
+"if problem then return problem end\n"
 "local ttl = tonumber(ARGV[7] or '')\n"
 "if not ttl or ttl <= 0 then ttl = 7200 end\n"
 "local cap = tonumber(ARGV[8] or '') or 0\n"
@@ -214,18 +196,8 @@ SK_LUA_SESSION
 "if session == '' then\n"
 "  if kind == 'play' then dp = 1 else ds = 1 end\n"
 "else\n"
-"  local mk = prefix .. ':open:' .. session .. ':' .. track\n"
-"  st = redis.call('GET', mk)\n"
-"  if kind == 'play' then\n"
-"    if not st then\n"
-"      dp = 1\n"
-"      redis.call('SET', mk, 'p', 'EX', ttl)\n"
-"    end\n"
-"  elseif st ~= 's' then\n"
-"    ds = 1\n"
-"    if st == 'p' then dp = -1 end\n"
-"    redis.call('SET', mk, 's', 'EX', ttl)\n"
-"  end\n"
+"  dp, ds, st = label(prefix .. ':open:' .. session .. ':' .. track, kind,\n"
+"                     ttl)\n"
 "end\n"
 "local snap = redis.call('GET', KEYS[1])\n"
 "if not valid_id(snap) then snap = '' end\n"

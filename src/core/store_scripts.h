@@ -110,4 +110,64 @@ void sk_script_sha1(const char *body, char hex[41]);
 /* SHA1 of s[0..len), lower-case hex (exposed for the unit test). */
 void sk_sha1_hex(const void *s, size_t len, char hex[41]);
 
+
+/*
+ * Lua shared by the single-server event script (sk_script_event) and the
+ * cluster's journal script (sk_script_journal), so that both check an
+ * event and label a (session, track) the same way:
+ *
+ *   valid_id(s)                   an id of [A-Za-z0-9_.-]{1,64}
+ *   event_problem(kind, ts, session)
+ *                                 nil, or the error reply for an event
+ *                                 the event rule refuses
+ *   label(mk, kind, ttl)          dp, ds, st: the play and skip deltas of
+ *                                 this event for its (session, track),
+ *                                 whose state is kept in key mk ("p" after
+ *                                 the first Play, "s" once skipped; st the
+ *                                 state before), expiring after ttl s
+ */
+#define SK_LUA_VALID_ID                                                     \
+"local function valid_id(s)\n"                                              \
+"  return type(s) == 'string' and #s >= 1 and #s <= 64\n"                   \
+"         and string.match(s, '^[%w_.-]+$') ~= nil\n"                       \
+"end\n"
+
+/*
+ * These checks are the event rule of event_rule.h (1-3), which the module
+ * and skipctl apply before sending: ids of [A-Za-z0-9_.-]{1,64}, a session
+ * id that is "" or such an id, and the time as 1..15 decimal digits of ms
+ * since the epoch (no sign: nothing before 1970).  Change both together.
+ * The bound ahead of the clock (rule 4) is not here on purpose: Redis' clock
+ * is another clock, and a resent batch must not fail for ever on it.
+ */
+#define SK_LUA_LABEL                                                        \
+"local function event_problem(kind, ts, session)\n"                         \
+"  if kind ~= 'play' and kind ~= 'skip' then\n"                             \
+"    return redis.error_reply('ERR skip: event type must be play or skip')\n" \
+"  end\n"                                                                   \
+"  if not string.match(ts or '', '^%d+$') or #ts > 15 then\n"               \
+"    return redis.error_reply('ERR skip: event time must be ms since the '\n" \
+"                             .. 'epoch')\n"                                \
+"  end\n"                                                                   \
+"  if session ~= '' and not valid_id(session) then\n"                       \
+"    return redis.error_reply('ERR skip: bad session id')\n"                \
+"  end\n"                                                                   \
+"  return nil\n"                                                            \
+"end\n"                                                                     \
+"local function label(mk, kind, ttl)\n"                                     \
+"  local dp, ds = 0, 0\n"                                                   \
+"  local st = redis.call('GET', mk)\n"                                      \
+"  if kind == 'play' then\n"                                                \
+"    if not st then\n"                                                      \
+"      dp = 1\n"                                                            \
+"      redis.call('SET', mk, 'p', 'EX', ttl)\n"                             \
+"    end\n"                                                                 \
+"  elseif st ~= 's' then\n"                                                 \
+"    ds = 1\n"                                                              \
+"    if st == 'p' then dp = -1 end\n"                                       \
+"    redis.call('SET', mk, 's', 'EX', ttl)\n"                               \
+"  end\n"                                                                   \
+"  return dp, ds, st\n"                                                     \
+"end\n"
+
 #endif

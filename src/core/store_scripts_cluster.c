@@ -1,7 +1,7 @@
 /*
  * The feature store's Lua scripts for a Redis Cluster (KEYS/ARGV in
- * store_scripts_cluster.h).  The journal script repeats the single-server
- * event script's checks and labelling, without the records; the apply
+ * store_scripts_cluster.h).  The journal script shares the single-server
+ * event script's checks and labelling (SK_LUA_LABEL), without the records; the apply
  * script reuses the single-server Lua (sk_script_lua_apply) for the
  * counters and the taste, so the two can never count differently.
  */
@@ -13,26 +13,15 @@
 
 const char sk_script_journal[] =
 "-- ngx_skip: label and journal one event on a cluster shard\n"
-"local function valid_id(s)\n"
-"  return type(s) == 'string' and #s >= 1 and #s <= 64\n"
-"         and string.match(s, '^[%w_.-]+$') ~= nil\n"
-"end\n"
+SK_LUA_VALID_ID
+SK_LUA_LABEL
 "local user, track, kind, ts = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
 "local session = ARGV[5] or ''\n"
 "if not (valid_id(user) and valid_id(track)) then\n"
 "  return redis.error_reply('ERR skip: bad user or track id')\n"
 "end\n"
-"if kind ~= 'play' and kind ~= 'skip' then\n"
-"  return redis.error_reply('ERR skip: event type must be play or skip')\n"
-"end\n"
-/* the event rule (event_rule.h), as in sk_script_event */
-"if not string.match(ts or '', '^%d+$') or #ts > 15 then\n"
-"  return redis.error_reply('ERR skip: event time must be ms since the "
-"epoch')\n"
-"end\n"
-"if session ~= '' and not valid_id(session) then\n"
-"  return redis.error_reply('ERR skip: bad session id')\n"
-"end\n"
+"local problem = event_problem(kind, ts, session)\n"
+"if problem then return problem end\n"
 "local ttl = tonumber(ARGV[6] or '')\n"
 "if not ttl or ttl <= 0 then ttl = 7200 end\n"
 "local h = tonumber(ARGV[7] or '')\n"
@@ -41,17 +30,7 @@ const char sk_script_journal[] =
 "if session == '' then\n"
 "  if kind == 'play' then dp = 1 else ds = 1 end\n"
 "else\n"
-"  local st = redis.call('GET', KEYS[2])\n"
-"  if kind == 'play' then\n"
-"    if not st then\n"
-"      dp = 1\n"
-"      redis.call('SET', KEYS[2], 'p', 'EX', ttl)\n"
-"    end\n"
-"  elseif st ~= 's' then\n"
-"    ds = 1\n"
-"    if st == 'p' then dp = -1 end\n"
-"    redis.call('SET', KEYS[2], 's', 'EX', ttl)\n"
-"  end\n"
+"  dp, ds = label(KEYS[2], kind, ttl)\n"
 "end\n"
 "if dp == 0 and ds == 0 then return {0, 0, ''} end\n"
 "local x = {'XADD', KEYS[1], '*', 'ts', ts, 'u', user, 't', track,\n"

@@ -58,6 +58,8 @@ static void ngx_skip_lookup_reply(void *data, redisReply **replies,
     ngx_uint_t n);
 static ngx_int_t ngx_skip_lookup_decode_session(ngx_skip_lookup_t *lk,
     redisReply *reply);
+static ngx_int_t ngx_skip_lookup_fields(redisReply *reply, const char **vals,
+    size_t *lens);
 static void ngx_skip_lookup_deadline(ngx_event_t *ev);
 
 
@@ -487,6 +489,37 @@ ngx_skip_lookup_take_taste(ngx_skip_lookup_t *lk, redisReply *reply)
 
 
 /*
+ * The fields of an HMGET reply (an array, its length checked by the
+ * caller) -> vals/lens, NULL for an absent field; NGX_ERROR when an element
+ * is neither a string nor nil.
+ */
+static ngx_int_t
+ngx_skip_lookup_fields(redisReply *reply, const char **vals, size_t *lens)
+{
+    ngx_uint_t   i;
+    redisReply  *f;
+
+    for (i = 0; i < reply->elements; i++) {
+        f = reply->element[i];
+
+        if (f->type == REDIS_REPLY_STRING) {
+            vals[i] = f->str;
+            lens[i] = f->len;
+
+        } else if (f->type == REDIS_REPLY_NIL) {
+            vals[i] = NULL;
+            lens[i] = 0;
+
+        } else {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * One HMGET reply -> SK_REC_OK / SK_REC_MISSING / SK_REC_MALFORMED, or
  * NGX_SKIP_REC_ERROR for a reply that is not an HMGET answer at all.
  */
@@ -498,9 +531,8 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
     size_t       lens[SK_REC_NFETCH];
     ngx_int_t    rc;
     ngx_log_t   *log;
-    ngx_uint_t   i, nfields;
+    ngx_uint_t   nfields;
     const char  *vals[SK_REC_NFETCH];
-    redisReply  *f;
 
     log = lk->connection->log;
 
@@ -521,20 +553,8 @@ ngx_skip_lookup_decode(ngx_skip_lookup_t *lk, redisReply *reply,
         return NGX_SKIP_REC_ERROR;
     }
 
-    for (i = 0; i < nfields; i++) {
-        f = reply->element[i];
-
-        if (f->type == REDIS_REPLY_STRING) {
-            vals[i] = f->str;
-            lens[i] = f->len;
-
-        } else if (f->type == REDIS_REPLY_NIL) {
-            vals[i] = NULL;
-            lens[i] = 0;
-
-        } else {
-            return NGX_SKIP_REC_ERROR;
-        }
+    if (ngx_skip_lookup_fields(reply, vals, lens) != NGX_OK) {
+        return NGX_SKIP_REC_ERROR;
     }
 
     err[0] = '\0';
@@ -624,9 +644,7 @@ ngx_skip_lookup_decode_session(ngx_skip_lookup_t *lk, redisReply *reply)
     char         err[256], key[SK_KEY_MAX];
     size_t       lens[SK_SESS_NFETCH];
     ngx_int_t    rc;
-    ngx_uint_t   i;
     const char  *vals[SK_SESS_NFETCH];
-    redisReply  *f;
 
     if (reply->type != REDIS_REPLY_ARRAY
         || reply->elements != SK_SESS_NFETCH)
@@ -648,20 +666,8 @@ ngx_skip_lookup_decode_session(ngx_skip_lookup_t *lk, redisReply *reply)
         return NGX_SKIP_REC_ERROR;
     }
 
-    for (i = 0; i < SK_SESS_NFETCH; i++) {
-        f = reply->element[i];
-
-        if (f->type == REDIS_REPLY_STRING) {
-            vals[i] = f->str;
-            lens[i] = f->len;
-
-        } else if (f->type == REDIS_REPLY_NIL) {
-            vals[i] = NULL;
-            lens[i] = 0;
-
-        } else {
-            return NGX_SKIP_REC_ERROR;
-        }
+    if (ngx_skip_lookup_fields(reply, vals, lens) != NGX_OK) {
+        return NGX_SKIP_REC_ERROR;
     }
 
     err[0] = '\0';

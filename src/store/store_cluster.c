@@ -486,40 +486,66 @@ sk_cluster_bulk_flush(sk_bulk *b)
     return bulk_sync(b);
 }
 
-int
-sk_store_wait_replicas(sk_store *s)
+/*
+ * WAIT on node n until want replicas have its writes (the store's
+ * timeout): 0, or -1 with s->err naming the node and how many had them.
+ */
+static int
+wait_node(sk_store *s, sk_cl_node *n, int want)
 {
-    sk_cl_node *n;
     redisReply *r;
     char        ms[16], why[128];
+
+    snprintf(ms, sizeof(ms), "%d", s->opts.timeout_ms);
+    r = redisCommand(n->c, "WAIT %d %s", want, ms);
+    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+        node_fail(s, n, "WAIT", r && r->str ? r->str : ctx_why(n->c));
+        if (r) {
+            freeReplyObject(r);
+        }
+        return -1;
+    }
+    if (r->integer < want) {
+        if (want == 1) {
+            snprintf(why, sizeof(why), "no replica has the writes after "
+                     "%s ms", ms);
+        } else {
+            snprintf(why, sizeof(why), "%lld of %d replicas have the writes "
+                     "after %s ms", r->integer, want, ms);
+        }
+        freeReplyObject(r);
+        return node_fail(s, n, want == 1 ? "WAIT 1" : "WAIT", why);
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+/* WAIT on every primary that has replicas: all of them (all) or one. */
+static int
+wait_primaries(sk_store *s, int all)
+{
+    sk_cl_node *n;
     int         i;
 
     if (s->cl == NULL) {
         return 0;
     }
-    snprintf(ms, sizeof(ms), "%d", s->opts.timeout_ms);
     for (i = 0; i < s->cl->nnodes; i++) {
         n = &s->cl->node[i];
         if (!n->primary || n->replicas == 0) {
             continue;
         }
-        r = redisCommand(n->c, "WAIT %d %s", n->replicas, ms);
-        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-            node_fail(s, n, "WAIT", r && r->str ? r->str : ctx_why(n->c));
-            if (r) {
-                freeReplyObject(r);
-            }
+        if (wait_node(s, n, all ? n->replicas : 1) != 0) {
             return -1;
         }
-        if (r->integer < n->replicas) {
-            snprintf(why, sizeof(why), "%lld of %d replicas have the writes "
-                     "after %s ms", r->integer, n->replicas, ms);
-            freeReplyObject(r);
-            return node_fail(s, n, "WAIT", why);
-        }
-        freeReplyObject(r);
     }
     return 0;
+}
+
+int
+sk_store_wait_replicas(sk_store *s)
+{
+    return wait_primaries(s, 1);
 }
 
 /* ---- a pipeline with replies (the applier's), one server or many ------ */
@@ -607,72 +633,19 @@ failed:
 int
 sk_store_wait_one(sk_store *s)
 {
-    sk_cl_node *n;
-    redisReply *r;
-    char        ms[16], why[128];
-    int         i;
-
-    if (s->cl == NULL) {
-        return 0;
-    }
-    snprintf(ms, sizeof(ms), "%d", s->opts.timeout_ms);
-    for (i = 0; i < s->cl->nnodes; i++) {
-        n = &s->cl->node[i];
-        if (!n->primary || n->replicas == 0) {
-            continue;
-        }
-        r = redisCommand(n->c, "WAIT 1 %s", ms);
-        if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-            node_fail(s, n, "WAIT", r && r->str ? r->str : ctx_why(n->c));
-            if (r) {
-                freeReplyObject(r);
-            }
-            return -1;
-        }
-        if (r->integer < 1) {
-            snprintf(why, sizeof(why), "no replica has the writes after "
-                     "%s ms", ms);
-            freeReplyObject(r);
-            return node_fail(s, n, "WAIT 1", why);
-        }
-        freeReplyObject(r);
-    }
-    return 0;
+    return wait_primaries(s, 0);
 }
 
 int
 sk_store_wait_one_key(sk_store *s, const char *key)
 {
     sk_cl_node *n;
-    redisReply *r;
-    char        ms[16], why[128];
-    int         idx;
 
     if (s->cl == NULL) {
         return 0;
     }
-    idx = s->cl->slot[sk_key_slot(key, strlen(key))];
-    n = &s->cl->node[idx];
-    if (n->replicas == 0) {
-        return 0;
-    }
-    snprintf(ms, sizeof(ms), "%d", s->opts.timeout_ms);
-    r = redisCommand(n->c, "WAIT 1 %s", ms);
-    if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-        node_fail(s, n, "WAIT", r && r->str ? r->str : ctx_why(n->c));
-        if (r) {
-            freeReplyObject(r);
-        }
-        return -1;
-    }
-    if (r->integer < 1) {
-        snprintf(why, sizeof(why), "no replica has the writes after %s ms",
-                 ms);
-        freeReplyObject(r);
-        return node_fail(s, n, "WAIT 1", why);
-    }
-    freeReplyObject(r);
-    return 0;
+    n = &s->cl->node[s->cl->slot[sk_key_slot(key, strlen(key))]];
+    return n->replicas == 0 ? 0 : wait_node(s, n, 1);
 }
 
 int
