@@ -32,55 +32,13 @@ command -v wrk >/dev/null || { echo "needs wrk" >&2; exit 1; }
 
 . bench/lib.sh
 bench_setup cluster-bench
-CPIDS=""
-cluster_cleanup() {
-    for p in $CPIDS; do kill "$p" 2>/dev/null || true; done
-    [ -s "$WORK/nginx.pid" ] && kill -QUIT "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
-    bench_cleanup
-}
-trap cluster_cleanup EXIT INT TERM
 
 RPORT=$(freeport)
 HPORT=$(freeport)
 OPORT=$(freeport)
 bench_redis "$RPORT"
 
-# a free port whose cluster bus port (+ 10000) is free too
-freepair() {
-    python3 -c '
-import socket
-while True:
-    a = socket.socket(); a.bind(("127.0.0.1", 0)); p = a.getsockname()[1]
-    if p > 55000: continue
-    b = socket.socket()
-    try: b.bind(("127.0.0.1", p + 10000))
-    except OSError: continue
-    print(p); break'
-}
-
-# six cluster nodes (the default bus port: redis-cli --cluster create joins
-# them through it)
-NODES=""
-for i in 1 2 3 4 5 6; do
-    p=$(freepair)
-    mkdir -p "$WORK/c$p"
-    $PIN redis-server --port "$p" --bind 127.0.0.1 \
-        --save '' --appendonly no --dir "$WORK/c$p" --cluster-enabled yes \
-        --cluster-config-file nodes.conf --cluster-node-timeout 1000 \
-        --cluster-allow-reads-when-down yes \
-        --daemonize yes --pidfile "$WORK/c$p/redis.pid" \
-        --logfile "$WORK/c$p/redis.log"
-    NODES="$NODES 127.0.0.1:$p"
-done
-sleep 0.5
-for n in $NODES; do CPIDS="$CPIDS $(cat "$WORK/c${n#127.0.0.1:}/redis.pid")"; done
-redis-cli --cluster create $NODES --cluster-replicas 1 --cluster-yes >/dev/null
-SEED=$(echo $NODES | cut -d' ' -f1)
-for _ in $(seq 1 100); do
-    redis-cli -p "${SEED#127.0.0.1:}" cluster info | grep -q 'cluster_state:ok' && break
-    sleep 0.1
-done
-sleep 1
+bench_cluster --cluster-allow-reads-when-down yes
 
 "$SKIPCTL" gen --out "$WORK/data" --scale 0.01 --seed 7 --quiet
 for r in "--redis 127.0.0.1:$RPORT" "--redis $SEED --cluster"; do
